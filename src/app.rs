@@ -1,0 +1,412 @@
+//! The shared driver over the stores: the lookup chain, the choice of store for writes, the
+//! store lock, cluster binding and expiry. The command line and the helper protocol both call
+//! [`Vault`]; neither talks to a store directly.
+
+use std::path::PathBuf;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use crate::entry::{Cluster, Entry, EntryMeta};
+use crate::error::{Error, ErrorKind, Result};
+use crate::influxctl::config::InfluxConfig;
+use crate::paths::Paths;
+use crate::settings::Settings;
+use crate::store::env::EnvStore;
+use crate::store::file::FileStore;
+use crate::store::keyring::KeyringStore;
+use crate::store::{Store, StoreKind};
+
+/// Switches that change how the driver behaves.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// No prompts: a passphrase-encrypted identity or a keyring prompt gives
+    /// `interaction-required`.
+    pub non_interactive: bool,
+    /// influxctl's config to bind against (`--influxctl-config`, or exec's `--config`).
+    pub influxctl_config: Option<PathBuf>,
+}
+
+/// An entry and the store it came from.
+#[derive(Debug)]
+pub struct Found {
+    pub entry: Entry,
+    pub store: StoreKind,
+}
+
+/// Where a write went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub store: StoreKind,
+    pub replaced: bool,
+}
+
+/// One row of `list` (also the helper's `list` entries). Never a token.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListRow {
+    pub store: StoreKind,
+    #[serde(flatten)]
+    pub meta: EntryMeta,
+    pub expiry: String,
+}
+
+/// The stores, our settings and paths.
+pub struct Vault {
+    pub paths: Paths,
+    pub settings: Settings,
+    pub opts: Options,
+    /// In preference order for reads after env and the configured store.
+    stores: Vec<Box<dyn Store>>,
+}
+
+impl Vault {
+    /// The real stores: env (snapshot of the process environment), file, keyring.
+    pub fn open(paths: Paths, opts: Options) -> Result<Vault> {
+        let settings = Settings::load(&paths.settings())?;
+        let env = EnvStore::from_process();
+        let file = FileStore::new(&paths, &settings, !opts.non_interactive);
+        let keyring = KeyringStore::new(&paths, &settings);
+        let stores: Vec<Box<dyn Store>> = vec![Box::new(env), Box::new(file), Box::new(keyring)];
+        Ok(Vault { paths, settings, opts, stores })
+    }
+
+    /// Any stores (tests).
+    pub fn with_stores(
+        paths: Paths,
+        settings: Settings,
+        opts: Options,
+        stores: Vec<Box<dyn Store>>,
+    ) -> Vault {
+        Vault { paths, settings, opts, stores }
+    }
+
+    /// The store named `kind`, if this vault has it.
+    pub fn store(&self, kind: StoreKind) -> Result<&dyn Store> {
+        self.stores.iter().find(|s| s.kind() == kind).map(|s| s.as_ref()).ok_or_else(|| {
+            Error::StoreUnavailable {
+                store: kind.as_str(),
+                reason: "not available in this run".into(),
+                hint: None,
+            }
+        })
+    }
+
+    /// The kinds of the stores this vault has, in order.
+    pub fn kinds(&self) -> Vec<StoreKind> {
+        self.stores.iter().map(|s| s.kind()).collect()
+    }
+
+    /// The stores that answer their probe now.
+    pub fn usable(&self) -> Vec<StoreKind> {
+        self.stores.iter().filter(|s| s.probe().is_ok()).map(|s| s.kind()).collect()
+    }
+
+    /// Read order: env, the profile's configured store, then the rest.
+    fn read_order(&self, profile: &str) -> Vec<&dyn Store> {
+        let configured = self.settings.store_for(profile);
+        let mut order: Vec<&dyn Store> = Vec::with_capacity(self.stores.len());
+        order.extend(self.stores.iter().filter(|s| s.kind() == StoreKind::Env).map(|s| s.as_ref()));
+        if let Some(c) = configured.filter(|c| *c != StoreKind::Env) {
+            order.extend(self.stores.iter().filter(|s| s.kind() == c).map(|s| s.as_ref()));
+        }
+        order.extend(
+            self.stores
+                .iter()
+                .filter(|s| s.kind() != StoreKind::Env && Some(s.kind()) != configured)
+                .map(|s| s.as_ref()),
+        );
+        order
+    }
+
+    /// The entry of `profile` from the first store that has it, without binding or expiry
+    /// checks. When no store has it, the first store error met is returned (a locked keyring
+    /// says so rather than "not found"), else `not-found`.
+    pub fn find(&self, profile: &str) -> Result<Found> {
+        crate::store::validate_profile(profile)?;
+        let mut first_err: Option<Error> = None;
+        for store in self.read_order(profile) {
+            match store.get(profile) {
+                Ok(Some(entry)) => {
+                    crate::ui::verbose(format!(
+                        "found profile {profile:?} in the {} store",
+                        store.kind()
+                    ));
+                    return Ok(Found { entry, store: store.kind() });
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    crate::ui::verbose(format!("the {} store: {e}", store.kind()));
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_err.unwrap_or_else(|| Error::NotFound { profile: profile.to_owned() }))
+    }
+
+    /// The entry of `profile`, checked for binding (SPEC §4) and expiry (`min_ttl`): what every
+    /// path that hands out a token calls.
+    pub fn get(&self, profile: &str, min_ttl: Option<SignedDuration>) -> Result<Found> {
+        let found = self.find(profile)?;
+        self.check_binding(&found.entry)?;
+        check_expiry(&found.entry.meta(), min_ttl, Timestamp::now())?;
+        Ok(found)
+    }
+
+    /// The path of influxctl's config we bind against.
+    pub fn influxctl_config_path(&self) -> Option<PathBuf> {
+        self.opts.influxctl_config.clone().or_else(crate::paths::influxctl_default_config)
+    }
+
+    /// influxctl's config, when it exists.
+    pub fn influxctl_config(&self) -> Result<Option<InfluxConfig>> {
+        match self.influxctl_config_path() {
+            Some(path) => InfluxConfig::load(&path),
+            None => Ok(None),
+        }
+    }
+
+    /// Where profile `profile` of influxctl's config points, when there is such a profile.
+    pub fn configured_cluster(&self, profile: &str) -> Result<Option<Cluster>> {
+        Ok(self.influxctl_config()?.and_then(|c| c.cluster(profile)))
+    }
+
+    /// Refuses an entry whose cluster no longer matches influxctl's profile of the same name.
+    pub fn check_binding(&self, entry: &Entry) -> Result<()> {
+        if entry.cluster.is_empty() {
+            return Ok(());
+        }
+        match self.configured_cluster(&entry.profile)? {
+            Some(now) => entry.cluster.check(&entry.profile, &now),
+            None => Ok(()),
+        }
+    }
+
+    /// A warning when the token is inside `renew_before`.
+    pub fn expiry_warning(&self, meta: &EntryMeta) -> Option<String> {
+        let left = meta.ttl(Timestamp::now())?;
+        (left < self.settings.renew_before).then(|| {
+            format!(
+                "the token of profile {:?} {}; renew it with `influxctl-cred rotate -p {}`",
+                meta.profile,
+                meta.expiry_state(Timestamp::now()),
+                meta.profile
+            )
+        })
+    }
+
+    /// The store a write goes to: `target`, else the profile's configured store, else the
+    /// keyring when its probe answers, else the file store.
+    pub fn write_target(&self, profile: &str, target: Option<StoreKind>) -> Result<&dyn Store> {
+        if let Some(kind) = target.or_else(|| self.settings.store_for(profile)) {
+            return self.store(kind);
+        }
+        if let Ok(keyring) = self.store(StoreKind::Keyring) {
+            match keyring.probe() {
+                Ok(()) => return Ok(keyring),
+                Err(e) => crate::ui::verbose(format!("not writing to the keyring: {e}")),
+            }
+        }
+        self.store(StoreKind::File).or_else(|_| {
+            self.stores.iter().find(|s| s.kind() != StoreKind::Env).map(|s| s.as_ref()).ok_or_else(
+                || Error::StoreUnavailable {
+                    store: "any",
+                    reason: "no writable store".into(),
+                    hint: None,
+                },
+            )
+        })
+    }
+
+    /// Writes `entry`, bound to influxctl's profile of the same name when the entry has no
+    /// binding yet, under the store lock.
+    pub fn put(&self, mut entry: Entry, target: Option<StoreKind>) -> Result<Written> {
+        crate::store::validate_profile(&entry.profile)?;
+        if entry.cluster.is_empty()
+            && let Some(cluster) = self.configured_cluster(&entry.profile)?
+        {
+            entry.cluster = cluster;
+        }
+        let store = self.write_target(&entry.profile, target)?;
+        let _lock = self.lock()?;
+        let replaced = store.set(&entry)?;
+        Ok(Written { store: store.kind(), replaced })
+    }
+
+    /// Removes the entry of `profile` from `target`, or from every writable store. A store that
+    /// is unavailable is skipped unless it was named or is the profile's configured store.
+    pub fn erase(&self, profile: &str, target: Option<StoreKind>) -> Result<bool> {
+        crate::store::validate_profile(profile)?;
+        let _lock = self.lock()?;
+        if let Some(kind) = target {
+            return self.store(kind)?.erase(profile);
+        }
+        let configured = self.settings.store_for(profile);
+        let mut existed = false;
+        for store in self.stores.iter().filter(|s| s.kind() != StoreKind::Env) {
+            match store.erase(profile) {
+                Ok(e) => existed |= e,
+                Err(e)
+                    if e.kind() == ErrorKind::StoreUnavailable
+                        && configured != Some(store.kind()) =>
+                {
+                    crate::ui::verbose(format!("skipped the {} store: {e}", store.kind()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(existed)
+    }
+
+    /// Every entry's metadata, and the stores that could not be listed (with why).
+    pub fn list(&self) -> (Vec<ListRow>, Vec<(StoreKind, Error)>) {
+        let now = Timestamp::now();
+        let mut rows = Vec::new();
+        let mut failed = Vec::new();
+        for store in &self.stores {
+            match store.list() {
+                Ok(metas) => rows.extend(metas.into_iter().map(|meta| ListRow {
+                    store: store.kind(),
+                    expiry: meta.expiry_state(now),
+                    meta,
+                })),
+                Err(e)
+                    if e.kind() == ErrorKind::StoreUnavailable
+                        && store.kind() == StoreKind::Env => {}
+                Err(e) => failed.push((store.kind(), e)),
+            }
+        }
+        rows.sort_by(|a, b| a.meta.profile.cmp(&b.meta.profile).then(a.store.cmp(&b.store)));
+        (rows, failed)
+    }
+
+    /// Takes the store lock (bounded by `lock_timeout`).
+    pub fn lock(&self) -> Result<crate::lock::StoreLock> {
+        crate::lock::lock(&self.paths.store_dir(), self.settings.lock_timeout)
+    }
+}
+
+/// Refuses an expired token, or one with less than `min_ttl` left.
+pub fn check_expiry(
+    meta: &EntryMeta,
+    min_ttl: Option<SignedDuration>,
+    now: Timestamp,
+) -> Result<()> {
+    let Some(left) = meta.ttl(now) else { return Ok(()) };
+    let expired = |state: String| Error::Expired { profile: meta.profile.clone(), state };
+    if left <= SignedDuration::ZERO {
+        // Expiry is set whenever ttl() is Some.
+        let at = meta.expires_at.map(|t| t.to_string()).unwrap_or_default();
+        return Err(expired(format!("expired at {at}")));
+    }
+    if let Some(min) = min_ttl
+        && left < min
+    {
+        return Err(expired(format!(
+            "has {} left, less than the {} asked for",
+            crate::duration::humanize(left),
+            crate::duration::humanize(min)
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Origin;
+    use crate::secret::Token;
+    use crate::store::memory::MemoryStore;
+
+    fn vault(stores: Vec<Box<dyn Store>>) -> (tempfile::TempDir, Vault) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::under(dir.path().to_owned());
+        let opts = Options {
+            non_interactive: true,
+            influxctl_config: Some(dir.path().join("influxctl.toml")),
+        };
+        (dir, Vault::with_stores(paths, Settings::default(), opts, stores))
+    }
+
+    fn entry(profile: &str, token: &str) -> Entry {
+        Entry::new(profile, Token::new(token.into()).unwrap(), Origin::Stored)
+    }
+
+    #[test]
+    fn get_absent_profile_is_not_found() {
+        let (_d, v) = vault(vec![Box::new(MemoryStore::new())]);
+        assert_eq!(v.get("prod", None).unwrap_err().kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn get_reports_unavailable_store_rather_than_not_found() {
+        let (_d, v) = vault(vec![Box::new(MemoryStore::unavailable())]);
+        assert_eq!(v.get("prod", None).unwrap_err().kind(), ErrorKind::StoreUnavailable);
+    }
+
+    #[test]
+    fn put_then_get_round_trips_and_binds() {
+        let (d, v) = vault(vec![Box::new(MemoryStore::new())]);
+        std::fs::write(
+            d.path().join("influxctl.toml"),
+            "[[profile]]\nname = \"prod\"\nproduct = \"dedicated\"\naccount_id = \"a1\"\ncluster_id = \"c1\"\n",
+        )
+        .unwrap();
+        let w = v.put(entry("prod", "M.V1.test-one"), Some(StoreKind::Memory)).unwrap();
+        assert_eq!(w, Written { store: StoreKind::Memory, replaced: false });
+        let found = v.get("prod", None).unwrap();
+        assert_eq!(found.entry.token.expose(), "M.V1.test-one");
+        assert_eq!(found.entry.cluster.cluster_id.as_deref(), Some("c1"));
+
+        // The config now points the profile at another cluster: no token leaves.
+        std::fs::write(
+            d.path().join("influxctl.toml"),
+            "[[profile]]\nname = \"prod\"\nproduct = \"dedicated\"\naccount_id = \"a1\"\ncluster_id = \"c2\"\n",
+        )
+        .unwrap();
+        assert_eq!(v.get("prod", None).unwrap_err().kind(), ErrorKind::ClusterMismatch);
+    }
+
+    #[test]
+    fn get_refuses_expired_and_short_lived() {
+        let (_d, v) = vault(vec![Box::new(MemoryStore::new())]);
+        let mut e = entry("prod", "M.V1.test-exp");
+        e.expires_at = Some(Timestamp::now() - SignedDuration::from_secs(5));
+        v.put(e.clone(), Some(StoreKind::Memory)).unwrap();
+        assert_eq!(v.get("prod", None).unwrap_err().exit_code(), 4);
+        e.expires_at = Some(Timestamp::now() + SignedDuration::from_hours(2));
+        v.put(e, Some(StoreKind::Memory)).unwrap();
+        assert!(v.get("prod", Some(SignedDuration::from_hours(1))).is_ok());
+        assert_eq!(v.get("prod", Some(SignedDuration::from_hours(3))).unwrap_err().exit_code(), 4);
+    }
+
+    #[test]
+    fn failed_write_keeps_what_was_stored() {
+        let mem = MemoryStore::new();
+        mem.set(&entry("prod", "M.V1.test-old")).unwrap();
+        mem.fail_next(Error::Other("disk full".into()));
+        let (_d, v) = vault(vec![Box::new(mem)]);
+        assert!(v.put(entry("prod", "M.V1.test-new"), Some(StoreKind::Memory)).is_err());
+        assert_eq!(v.get("prod", None).unwrap().entry.token.expose(), "M.V1.test-old");
+    }
+
+    #[test]
+    fn erase_is_idempotent() {
+        let (_d, v) = vault(vec![Box::new(MemoryStore::new())]);
+        v.put(entry("prod", "M.V1.test-e"), Some(StoreKind::Memory)).unwrap();
+        assert!(v.erase("prod", None).unwrap());
+        assert!(!v.erase("prod", None).unwrap());
+    }
+
+    #[test]
+    fn env_comes_first() {
+        let env = EnvStore::from_vars([(
+            "INFLUXCTL_CRED_TOKEN_PROD".to_string(),
+            "M.V1.test-env".to_string(),
+        )]);
+        let mem = MemoryStore::new();
+        mem.set(&entry("prod", "M.V1.test-mem")).unwrap();
+        let (_d, v) = vault(vec![Box::new(mem), Box::new(env)]);
+        let f = v.get("prod", None).unwrap();
+        assert_eq!((f.store, f.entry.token.expose()), (StoreKind::Env, "M.V1.test-env"));
+    }
+}

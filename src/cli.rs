@@ -1,0 +1,137 @@
+//! The command line, as clap definitions only. Doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::duration::{parse_arg, parse_time_arg};
+
+/// Keeps InfluxDB 3 management tokens encrypted (OS keyring or age files) and hands them to
+/// influxctl for the life of one process.
+#[derive(Debug, Parser)]
+#[command(name = "influxctl-cred", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// influxctl profile [default: $INFLUXCTL_PROFILE, else "default"]
+    #[arg(short, long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Store to write to (or to read only from): keyring, file or env
+    #[arg(long, global = true, value_name = "NAME", value_parser = parse_store)]
+    pub store: Option<crate::store::StoreKind>,
+
+    /// influxctl's config.toml [default: influxctl's own default path]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub influxctl_config: Option<PathBuf>,
+
+    /// Say more on stderr (never a token)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Never prompt (implied by $CI or no terminal)
+    #[arg(long, global = true)]
+    pub non_interactive: bool,
+}
+
+fn parse_store(s: &str) -> Result<crate::store::StoreKind, String> {
+    s.parse().map_err(|e: crate::error::Error| e.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store a token, read from stdin (one line) or typed without echo on a terminal
+    Store(StoreArgs),
+    /// Print the token (for scripts)
+    Get(GetArgs),
+    /// Delete the entry (idempotent)
+    Erase(EraseArgs),
+    /// List entries: profile, store, token id, description, created, expires (never the token)
+    List(FormatArgs),
+    /// Re-encrypt every file-store entry to the current recipients
+    Rekey,
+    /// Check stores, identities and file permissions
+    Doctor(FormatArgs),
+    /// Speak the JSON Lines helper protocol on stdin/stdout
+    Helper,
+    /// Print shell completions
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// When the token expires (RFC 3339)
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
+    pub expires_at: Option<Timestamp>,
+
+    /// The token's id, as influxctl management list shows it
+    #[arg(long, value_name = "ID")]
+    pub token_id: Option<String>,
+
+    /// A description to remember the token by
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// Refused: a token on the command line is visible to every process and kept in shell
+    /// history. Pipe it on stdin instead.
+    #[arg(hide = true, num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub stray: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Output: the bare token, or JSON with its metadata
+    #[arg(long, value_enum, default_value_t = GetFormat::Token)]
+    pub format: GetFormat,
+
+    /// Refuse a token with less than this left (90s, 15m, 12h, 30d)
+    #[arg(long, value_name = "DUR", value_parser = parse_arg)]
+    pub min_ttl: Option<SignedDuration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GetFormat {
+    Token,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct EraseArgs {}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

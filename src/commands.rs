@@ -1,0 +1,263 @@
+//! One function per command: turns parsed arguments into calls on [`Vault`] and prints the
+//! result. Output for programs goes to stdout; everything for people goes to stderr.
+
+use std::io::{IsTerminal, Read, Write};
+
+use clap::CommandFactory;
+use jiff::Timestamp;
+use zeroize::Zeroizing;
+
+use crate::app::{ListRow, Options, Vault};
+use crate::cli::{Cli, Command, FormatArgs, GetArgs, GetFormat, ListFormat, StoreArgs};
+use crate::entry::{Entry, Origin};
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+use crate::secret::Token;
+use crate::store::StoreKind;
+use crate::ui;
+
+/// Runs one parsed command line; the `Ok` value is the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    ui::set_verbose(cli.global.verbose);
+    let g = &cli.global;
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "influxctl-cred",
+                &mut std::io::stdout(),
+            );
+            return Ok(0);
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(Cli::command());
+            man.render(&mut std::io::stdout())
+                .map_err(|e| Error::Other(format!("cannot write the man page: {e}")))?;
+            return Ok(0);
+        }
+        _ => {}
+    }
+    let interactive = !g.non_interactive
+        && std::env::var_os("CI").is_none_or(|v| v.is_empty())
+        && std::io::stdin().is_terminal();
+    let opts =
+        Options { non_interactive: !interactive, influxctl_config: g.influxctl_config.clone() };
+    let vault = Vault::open(Paths::from_env()?, opts)?;
+    let profile = profile_name(g.profile.as_deref());
+    match &cli.command {
+        Command::Store(args) => store(&vault, &profile, g.store, args, interactive),
+        Command::Get(args) => get(&vault, &profile, args),
+        Command::Erase(_) => erase(&vault, &profile, g.store),
+        Command::List(args) => list(&vault, args),
+        Command::Rekey => crate::store::file::rekey_command(&vault),
+        Command::Doctor(args) => crate::doctor::run(&vault, args.format == ListFormat::Json),
+        Command::Helper => {
+            let stdin = std::io::stdin();
+            crate::helper::serve(&vault, stdin.lock(), std::io::stdout().lock())?;
+            Ok(0)
+        }
+        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
+    }
+}
+
+/// `-p`, else `$INFLUXCTL_PROFILE`, else `default`.
+pub fn profile_name(flag: Option<&str>) -> String {
+    flag.map(str::to_owned)
+        .or_else(|| std::env::var("INFLUXCTL_PROFILE").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "default".to_owned())
+}
+
+fn store(
+    vault: &Vault,
+    profile: &str,
+    target: Option<StoreKind>,
+    args: &StoreArgs,
+    interactive: bool,
+) -> Result<i32> {
+    if !args.stray.is_empty() {
+        return Err(Error::Usage(
+            "`store` never takes a token as an argument (argv is visible to every process and kept in shell history); pipe it on stdin: `influxctl-cred store -p PROFILE < token.txt`".into(),
+        ));
+    }
+    let token = read_token(interactive)?;
+    let mut entry = Entry::new(profile, token, Origin::Stored);
+    entry.expires_at = args.expires_at;
+    entry.token_id = args.token_id.clone();
+    entry.description = args.description.clone();
+    let w = vault.put(entry, target)?;
+    ui::note(format!(
+        "{} the token of profile {profile:?} in the {} store",
+        if w.replaced { "replaced" } else { "stored" },
+        w.store
+    ));
+    Ok(0)
+}
+
+/// The token from stdin (one line, trimmed), or typed without echo when stdin is a terminal.
+fn read_token(interactive: bool) -> Result<Token> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        if !interactive {
+            return Err(Error::InteractionRequired { what: "typing the token".into() });
+        }
+        let typed = Zeroizing::new(
+            rpassword::prompt_password("management token (input hidden): ").map_err(|e| {
+                Error::Other(format!("cannot read the token from the terminal: {e}"))
+            })?,
+        );
+        return Token::from_input(&typed);
+    }
+    let mut buf = Zeroizing::new(Vec::with_capacity(256));
+    stdin
+        .lock()
+        .take(crate::secret::MAX_TOKEN_LEN as u64 + 2)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::Other(format!("cannot read the token from stdin: {e}")))?;
+    if buf.len() > crate::secret::MAX_TOKEN_LEN + 1 {
+        return Err(Error::InvalidToken { reason: "the input is longer than 4096 bytes" });
+    }
+    let text = std::str::from_utf8(&buf)
+        .map_err(|_| Error::InvalidToken { reason: "the input is not UTF-8" })?;
+    Token::from_input(text)
+}
+
+fn get(vault: &Vault, profile: &str, args: &GetArgs) -> Result<i32> {
+    let found = vault.get(profile, args.min_ttl)?;
+    if let Some(w) = vault.expiry_warning(&found.entry.meta()) {
+        ui::warn(w);
+    }
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        GetFormat::Token => {
+            let mut line =
+                Zeroizing::new(String::with_capacity(found.entry.token.expose().len() + 1));
+            line.push_str(found.entry.token.expose());
+            line.push('\n');
+            out.write_all(line.as_bytes())
+        }
+        GetFormat::Json => {
+            let mut value =
+                serde_json::to_value(&found.entry).map_err(|e| Error::Other(e.to_string()))?;
+            value["store"] = serde_json::Value::String(found.store.to_string());
+            let text = Zeroizing::new(value.to_string());
+            if let Some(t) = value.get_mut("token") {
+                zeroize_json_string(t);
+            }
+            out.write_all(text.as_bytes()).and_then(|()| out.write_all(b"\n"))
+        }
+    };
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
+    Ok(0)
+}
+
+/// Overwrites the bytes of a JSON string value that held a secret.
+pub fn zeroize_json_string(v: &mut serde_json::Value) {
+    if let serde_json::Value::String(s) = v {
+        zeroize::Zeroize::zeroize(s);
+    }
+}
+
+fn erase(vault: &Vault, profile: &str, target: Option<StoreKind>) -> Result<i32> {
+    let existed = vault.erase(profile, target)?;
+    if existed {
+        ui::note(format!("erased the token of profile {profile:?}"));
+    } else {
+        ui::note(format!("no token was stored for profile {profile:?} (existed: false)"));
+    }
+    Ok(0)
+}
+
+fn list(vault: &Vault, args: &FormatArgs) -> Result<i32> {
+    let (rows, failed) = vault.list();
+    for (store, e) in &failed {
+        ui::warn(format!("could not list the {store} store: {e}"));
+    }
+    let mut out = std::io::stdout().lock();
+    let text = match args.format {
+        ListFormat::Json => {
+            serde_json::to_string_pretty(&rows).map_err(|e| Error::Other(e.to_string()))? + "\n"
+        }
+        ListFormat::Table => table(&rows),
+    };
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
+    Ok(if failed.is_empty() { 0 } else { failed[0].1.exit_code() })
+}
+
+/// The `list` table.
+pub fn table(rows: &[ListRow]) -> String {
+    let header = ["PROFILE", "STORE", "TOKEN ID", "DESCRIPTION", "CREATED", "EXPIRES"];
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            let expires = match r.meta.expires_at {
+                Some(t) => format!("{} ({})", short_time(t), r.expiry),
+                None => "never".to_owned(),
+            };
+            [
+                r.meta.profile.clone(),
+                r.store.to_string(),
+                r.meta.token_id.clone().unwrap_or_else(|| "-".into()),
+                r.meta.description.clone().unwrap_or_else(|| "-".into()),
+                short_time(r.meta.created_at),
+                expires,
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |row: &[String]| {
+        let parts: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(&header.map(str::to_owned));
+    for row in &cells {
+        line(row);
+    }
+    out
+}
+
+fn short_time(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Prints a clap error (usage, `--help`, `--version`) and gives its exit code. Anything in the
+/// message that looks like a management token is masked, so that a token typed as an argument
+/// by mistake is not echoed back.
+pub fn report_usage(err: clap::Error) -> u8 {
+    let code = if err.use_stderr() { 2 } else { 0 };
+    let mut text = err.render().to_string();
+    for arg in std::env::args().skip(1) {
+        for piece in arg.split('=') {
+            if piece.contains("M.V1.") || (piece.len() >= 32 && !piece.contains(['/', ' '])) {
+                text = text.replace(piece, "<redacted>");
+            }
+        }
+    }
+    if err.use_stderr() {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    code
+}
+
+/// A panic prints where it happened, never its message (which could quote data).
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let at =
+            info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!(
+            "influxctl-cred: internal error{at}; please report it (the message is withheld: it could hold a secret)"
+        );
+    }));
+}

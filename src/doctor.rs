@@ -1,0 +1,72 @@
+//! `doctor`: one line per check, each `ok`, `warn` or `fail`, as text or JSON.
+
+use serde::Serialize;
+
+use crate::app::Vault;
+use crate::error::{Error, Result};
+
+/// The verdict of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+/// One line of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+}
+
+impl Check {
+    pub fn new(name: impl Into<String>, status: Status, detail: impl Into<String>) -> Check {
+        Check { name: name.into(), status, detail: detail.into() }
+    }
+}
+
+/// Every check this version knows.
+pub fn checks(vault: &Vault) -> Vec<Check> {
+    let mut out = Vec::new();
+    for kind in vault.kinds() {
+        let store = vault.store(kind).expect("kinds() lists only stores the vault has");
+        out.push(match store.probe() {
+            Ok(()) => Check::new(format!("store {kind}"), Status::Ok, "usable"),
+            Err(e) => {
+                let detail = match e.hint() {
+                    Some(h) => format!("{e} ({h})"),
+                    None => e.to_string(),
+                };
+                let status =
+                    if kind == crate::store::StoreKind::Env { Status::Ok } else { Status::Warn };
+                Check::new(format!("store {kind}"), status, detail)
+            }
+        });
+    }
+    out.extend(crate::store::file::doctor_checks(vault));
+    out
+}
+
+/// Prints the report; exit code 1 when any check failed.
+pub fn run(vault: &Vault, json: bool) -> Result<i32> {
+    let all = checks(vault);
+    let text = if json {
+        serde_json::to_string_pretty(&all).map_err(|e| Error::Other(e.to_string()))? + "\n"
+    } else {
+        all.iter()
+            .map(|c| {
+                format!(
+                    "{:<4}  {}: {}\n",
+                    format!("{:?}", c.status).to_lowercase(),
+                    c.name,
+                    c.detail
+                )
+            })
+            .collect()
+    };
+    print!("{text}");
+    Ok(if all.iter().any(|c| c.status == Status::Fail) { 1 } else { 0 })
+}

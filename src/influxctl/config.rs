@@ -1,0 +1,184 @@
+//! influxctl's `config.toml`: finding it, reading its profiles (`[[profile]]`), and the cluster
+//! each profile points at. Parsed with `toml_edit` so that a document can later be rewritten
+//! keeping every comment and all formatting. Parse errors name a line, never its text (the line
+//! may hold a token).
+
+use std::path::{Path, PathBuf};
+
+use toml_edit::{DocumentMut, Item, Table, Value};
+
+use crate::entry::Cluster;
+use crate::error::{Error, Result};
+
+/// A parsed influxctl config.
+#[derive(Debug, Clone)]
+pub struct InfluxConfig {
+    pub path: PathBuf,
+    pub doc: DocumentMut,
+}
+
+impl InfluxConfig {
+    /// Reads `path`; `Ok(None)` when it does not exist.
+    pub fn load(path: &Path) -> Result<Option<InfluxConfig>> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => InfluxConfig::parse(&text, path).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("cannot read influxctl config", path, e)),
+        }
+    }
+
+    /// Parses config text. The error carries a line number and toml's short message only.
+    pub fn parse(text: &str, path: &Path) -> Result<InfluxConfig> {
+        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+            let first = e.message().lines().next().unwrap_or("invalid TOML").to_owned();
+            Error::ParseConfig {
+                path: path.to_owned(),
+                message: match line {
+                    Some(n) => format!("line {n}: {first}"),
+                    None => first,
+                },
+            }
+        })?;
+        let config = InfluxConfig { path: path.to_owned(), doc };
+        config.check_shape()?;
+        Ok(config)
+    }
+
+    fn check_shape(&self) -> Result<()> {
+        match self.doc.get("profile") {
+            None => Ok(()),
+            Some(item) if item.is_array_of_tables() => {
+                for (i, t) in self.profile_tables().enumerate() {
+                    if !matches!(t.get("name").and_then(Item::as_str), Some(n) if !n.is_empty()) {
+                        return Err(self.bad(format!("profile #{} has no name", i + 1)));
+                    }
+                }
+                Ok(())
+            }
+            Some(_) => Err(self.bad("`profile` must be an array of tables ([[profile]])".into())),
+        }
+    }
+
+    fn bad(&self, message: String) -> Error {
+        Error::ParseConfig { path: self.path.clone(), message }
+    }
+
+    fn profile_tables(&self) -> impl Iterator<Item = &Table> {
+        self.doc
+            .get("profile")
+            .and_then(Item::as_array_of_tables)
+            .into_iter()
+            .flat_map(|a| a.iter())
+    }
+
+    /// Names of the profiles, in file order.
+    pub fn profile_names(&self) -> Vec<String> {
+        self.profile_tables()
+            .filter_map(|t| t.get("name").and_then(Item::as_str).map(str::to_owned))
+            .collect()
+    }
+
+    /// The table of profile `name`.
+    pub fn profile(&self, name: &str) -> Option<&Table> {
+        self.profile_tables().find(|t| t.get("name").and_then(Item::as_str) == Some(name))
+    }
+
+    /// The table of profile `name`, for editing.
+    pub fn profile_mut(&mut self, name: &str) -> Option<&mut Table> {
+        self.doc
+            .get_mut("profile")
+            .and_then(Item::as_array_of_tables_mut)?
+            .iter_mut()
+            .find(|t| t.get("name").and_then(Item::as_str) == Some(name))
+    }
+
+    /// Where profile `name` points (`None` when there is no such profile).
+    pub fn cluster(&self, name: &str) -> Option<Cluster> {
+        self.profile(name).map(cluster_of)
+    }
+
+    /// Whether profile `name` holds a plaintext `mgmt_token`.
+    pub fn has_plaintext_token(&self, name: &str) -> bool {
+        self.profile(name)
+            .and_then(|t| t.get("mgmt_token"))
+            .and_then(Item::as_str)
+            .is_some_and(|s| !s.trim().is_empty())
+    }
+
+    /// The error for a profile that is not in this config.
+    pub fn profile_not_found(&self, name: &str) -> Error {
+        Error::ProfileNotFound {
+            name: name.to_owned(),
+            path: self.path.clone(),
+            available: self.profile_names(),
+        }
+    }
+}
+
+/// The cluster fields of one profile table. `port` may be written as a number or a string.
+pub fn cluster_of(table: &Table) -> Cluster {
+    let text = |key: &str| -> Option<String> {
+        match table.get(key)?.as_value()? {
+            Value::String(s) => Some(s.value().clone()).filter(|s| !s.is_empty()),
+            Value::Integer(i) => Some(i.value().to_string()),
+            _ => None,
+        }
+    };
+    Cluster {
+        product: text("product"),
+        account_id: text("account_id"),
+        cluster_id: text("cluster_id"),
+        host: text("host"),
+        port: text("port"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+# my clusters
+[[profile]]
+  name = "default"
+  product = "dedicated"
+  account_id = "acc-1"
+  cluster_id = "clu-1"
+
+[[profile]]
+  name = "onprem"
+  product = "clustered"
+  host = "influx.example.com"
+  port = 8443
+  mgmt_token = "M.V1.test-plain"
+"#;
+
+    #[test]
+    fn profiles_and_clusters_are_read() {
+        let c = InfluxConfig::parse(SAMPLE, Path::new("c.toml")).unwrap();
+        assert_eq!(c.profile_names(), ["default", "onprem"]);
+        let onprem = c.cluster("onprem").unwrap();
+        assert_eq!(onprem.port.as_deref(), Some("8443"));
+        assert_eq!(onprem.product.as_deref(), Some("clustered"));
+        assert!(c.has_plaintext_token("onprem"));
+        assert!(!c.has_plaintext_token("default"));
+        assert!(c.cluster("nope").is_none());
+    }
+
+    #[test]
+    fn parse_error_names_the_line_not_its_text() {
+        let text = "[[profile]]\nname = \"p\"\nmgmt_token = \"M.V1.test-secret\n";
+        let err = InfluxConfig::parse(text, Path::new("c.toml")).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let msg = err.to_string();
+        assert!(msg.contains("line 3"), "{msg}");
+        assert!(!msg.contains("test-secret"), "{msg}");
+    }
+
+    #[test]
+    fn profile_without_name_or_wrong_shape_is_refused() {
+        assert!(InfluxConfig::parse("[[profile]]\nhost = \"h\"\n", Path::new("c")).is_err());
+        assert!(InfluxConfig::parse("profile = 3\n", Path::new("c")).is_err());
+    }
+}

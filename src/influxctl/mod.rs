@@ -1,0 +1,3 @@
+//! Everything that touches influxctl: its config file ([`config`]).
+
+pub mod config;

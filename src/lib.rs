@@ -1,0 +1,45 @@
+//! influxctl-cred keeps InfluxDB 3 (Cloud Dedicated and Clustered) management tokens out of
+//! plaintext. Tokens live encrypted — in the OS keyring ([`store::keyring`]) or in age files
+//! ([`store::file`]) — or arrive from CI's environment ([`store::env`]), and are handed out only
+//! after their cluster binding and expiry are checked ([`app::Vault::get`]).
+//!
+//! Rooms: [`cli`] (clap definitions), [`commands`] (one function per command), [`app`] (the
+//! driver over the stores), [`store`] (the backends), [`entry`] (what is stored), [`secret`]
+//! (the token type), [`error`] (kinds and exit codes), [`helper`] and [`protocol`] (the JSON
+//! Lines protocol), [`influxctl`] (its config file), [`settings`], [`paths`], [`fsutil`],
+//! [`lock`].
+//!
+//! # Exit codes
+//!
+//! | code | kind |
+//! |---|---|
+//! | 0 | ok |
+//! | 1 | `other` |
+//! | 2 | `invalid-request`, usage, `operation-not-supported`, `unsupported-version` |
+//! | 3 | `not-found` |
+//! | 4 | `expired` |
+//! | 5 | `store-unavailable` |
+//! | 6 | `interaction-required` |
+//! | 7 | `cluster-mismatch` |
+//! | 8 | `influxctl-failed` |
+//! | 9 | `api-error` |
+//! | 75 | `locked` |
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod doctor;
+pub mod duration;
+pub mod entry;
+pub mod error;
+pub mod fsutil;
+pub mod helper;
+pub mod influxctl;
+pub mod lock;
+pub mod paths;
+pub mod secret;
+pub mod settings;
+pub mod store;
+pub mod ui;

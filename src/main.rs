@@ -1,0 +1,21 @@
+//! The binary: parse, run, exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    influxctl_cred::commands::install_panic_hook();
+    let cli = match influxctl_cred::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return ExitCode::from(influxctl_cred::commands::report_usage(e)),
+    };
+    let code = match influxctl_cred::commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            influxctl_cred::ui::report(&e);
+            e.exit_code()
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}

@@ -1,0 +1,187 @@
+//! Our own settings file (`config.toml` in our config folder). Every key is optional; an unknown
+//! key is an error (exit 2) so that a typo never silently changes where a token goes.
+//!
+//! ```toml
+//! store = "file"                 # where writes go when --store is not given
+//! identities = ["~/.ssh/age.txt"] # age identity files (passphrase-encrypted ones prompt)
+//! recipients = ["age1…", "ssh-ed25519 AAAA… ci"]
+//! ttl = "90d"                    # default lifetime of created tokens
+//! renew_before = "7d"            # warn (or auto-rotate) when less is left
+//! auto_rotate = false
+//! keyring_timeout = "5s"
+//! lock_timeout = "10s"
+//! api_url = "https://console.influxdata.com/api/v0"
+//! [profiles.prod]
+//! store = "keyring"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::store::StoreKind;
+
+/// Parsed settings with defaults filled in.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub store: Option<StoreKind>,
+    pub identities: Vec<PathBuf>,
+    pub recipients: Vec<String>,
+    pub ttl: SignedDuration,
+    pub renew_before: SignedDuration,
+    pub auto_rotate: bool,
+    pub keyring_timeout: Duration,
+    pub lock_timeout: Duration,
+    pub api_url: Option<String>,
+    pub profiles: BTreeMap<String, ProfileSettings>,
+}
+
+/// Per-profile settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettings {
+    pub store: Option<StoreKind>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    store: Option<StoreKind>,
+    #[serde(default)]
+    identities: Vec<String>,
+    #[serde(default)]
+    recipients: Vec<String>,
+    ttl: Option<String>,
+    renew_before: Option<String>,
+    auto_rotate: Option<bool>,
+    keyring_timeout: Option<String>,
+    lock_timeout: Option<String>,
+    api_url: Option<String>,
+    #[serde(default)]
+    profiles: BTreeMap<String, ProfileSettings>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            store: None,
+            identities: Vec::new(),
+            recipients: Vec::new(),
+            ttl: SignedDuration::from_hours(90 * 24),
+            renew_before: SignedDuration::from_hours(7 * 24),
+            auto_rotate: false,
+            keyring_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(10),
+            api_url: None,
+            profiles: BTreeMap::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads `path`; a missing file gives the defaults.
+    pub fn load(path: &Path) -> Result<Settings> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Settings::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+            Err(e) => Err(Error::io("cannot read settings", path, e)),
+        }
+    }
+
+    /// Parses settings text; `path` is only used in messages and to resolve relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Settings> {
+        let bad = |message: String| Error::ParseConfig { path: path.to_owned(), message };
+        let raw: Raw = toml::from_str(text).map_err(|e| bad(e.message().to_owned()))?;
+        let defaults = Settings::default();
+        let dur =
+            |v: Option<String>, key: &str, default: SignedDuration| -> Result<SignedDuration> {
+                match v {
+                    None => Ok(default),
+                    Some(s) => crate::duration::parse(&s).map_err(|e| bad(format!("{key}: {e}"))),
+                }
+            };
+        let std_dur = |d: SignedDuration| Duration::from_secs(d.as_secs().max(0) as u64);
+        let base = path.parent().unwrap_or(Path::new("."));
+        Ok(Settings {
+            store: raw.store,
+            identities: raw.identities.iter().map(|p| expand_path(p, base)).collect(),
+            recipients: raw.recipients,
+            ttl: dur(raw.ttl, "ttl", defaults.ttl)?,
+            renew_before: dur(raw.renew_before, "renew_before", defaults.renew_before)?,
+            auto_rotate: raw.auto_rotate.unwrap_or(false),
+            keyring_timeout: std_dur(dur(
+                raw.keyring_timeout,
+                "keyring_timeout",
+                SignedDuration::from_secs(5),
+            )?),
+            lock_timeout: std_dur(dur(
+                raw.lock_timeout,
+                "lock_timeout",
+                SignedDuration::from_secs(10),
+            )?),
+            api_url: raw.api_url.filter(|s| !s.is_empty()),
+            profiles: raw.profiles,
+        })
+    }
+
+    /// The store configured for `profile`, else the global one.
+    pub fn store_for(&self, profile: &str) -> Option<StoreKind> {
+        self.profiles.get(profile).and_then(|p| p.store).or(self.store)
+    }
+}
+
+/// `~/x` → home/x; a relative path is taken relative to the settings file's folder.
+fn expand_path(p: &str, base: &Path) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(home) = dirs::home_dir()
+    {
+        return home.join(rest);
+    }
+    let path = PathBuf::from(p);
+    if path.is_absolute() { path } else { base.join(path) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_settings_give_defaults() {
+        let s = Settings::parse("", Path::new("/x/config.toml")).unwrap();
+        assert_eq!(s.ttl.as_secs(), 90 * 86_400);
+        assert_eq!(s.keyring_timeout, Duration::from_secs(5));
+        assert!(!s.auto_rotate);
+    }
+
+    #[test]
+    fn full_settings_parse() {
+        let text = r#"
+            store = "file"
+            identities = ["id.txt", "/abs/id"]
+            recipients = ["age1xyz"]
+            ttl = "30d"
+            renew_before = "2d"
+            auto_rotate = true
+            keyring_timeout = "2s"
+            [profiles.prod]
+            store = "keyring"
+        "#;
+        let s = Settings::parse(text, Path::new("/x/config.toml")).unwrap();
+        assert_eq!(s.identities, vec![PathBuf::from("/x/id.txt"), PathBuf::from("/abs/id")]);
+        assert_eq!(s.store_for("prod"), Some(StoreKind::Keyring));
+        assert_eq!(s.store_for("other"), Some(StoreKind::File));
+        assert_eq!(s.renew_before.as_secs(), 2 * 86_400);
+    }
+
+    #[test]
+    fn unknown_key_and_bad_duration_are_usage_errors() {
+        for text in ["colour = 1", "ttl = \"soon\"", "store = \"plaintext\"", "ttl = ["] {
+            let err = Settings::parse(text, Path::new("/x/config.toml")).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{text}");
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The one integration-test binary: drives the real `influxctl-cred` binary in a fresh private
+//! home per test. Tests that need a real external service (a Secret Service on D-Bus, the
+//! reference `age` CLI, the mock Management API) are `#[ignore]`d for a bare `cargo test` and run
+//! by `.ci/run`, which starts those services.
+
+mod util;
+
+mod cli;
