@@ -57,6 +57,8 @@ pub struct Vault {
     pub opts: Options,
     /// In preference order for reads after env and the configured store.
     stores: Vec<Box<dyn Store>>,
+    /// `--store` given to a command that reads: only that store is read.
+    read_only_from: Option<StoreKind>,
 }
 
 impl Vault {
@@ -67,7 +69,7 @@ impl Vault {
         let file = FileStore::new(&paths, &settings, !opts.non_interactive);
         let keyring = KeyringStore::new(&paths, &settings);
         let stores: Vec<Box<dyn Store>> = vec![Box::new(env), Box::new(file), Box::new(keyring)];
-        Ok(Vault { paths, settings, opts, stores })
+        Ok(Vault { paths, settings, opts, stores, read_only_from: None })
     }
 
     /// Any stores (tests).
@@ -77,7 +79,7 @@ impl Vault {
         opts: Options,
         stores: Vec<Box<dyn Store>>,
     ) -> Vault {
-        Vault { paths, settings, opts, stores }
+        Vault { paths, settings, opts, stores, read_only_from: None }
     }
 
     /// The store named `kind`, if this vault has it.
@@ -102,7 +104,16 @@ impl Vault {
     }
 
     /// Read order: env, the profile's configured store, then the rest.
+    /// Makes reads (`get`, `find`, `list`) use only `store` when it is `Some` (`--store`).
+    pub fn reading_only_from(mut self, store: Option<StoreKind>) -> Vault {
+        self.read_only_from = store;
+        self
+    }
+
     fn read_order(&self, profile: &str) -> Vec<&dyn Store> {
+        if let Some(only) = self.read_only_from {
+            return self.stores.iter().filter(|s| s.kind() == only).map(|s| s.as_ref()).collect();
+        }
         let configured = self.settings.store_for(profile);
         let mut order: Vec<&dyn Store> = Vec::with_capacity(self.stores.len());
         order.extend(self.stores.iter().filter(|s| s.kind() == StoreKind::Env).map(|s| s.as_ref()));
@@ -123,7 +134,9 @@ impl Vault {
     /// says so rather than "not found"), else `not-found`.
     pub fn find(&self, profile: &str) -> Result<Found> {
         crate::store::validate_profile(profile)?;
+        let configured = self.settings.store_for(profile);
         let mut first_err: Option<Error> = None;
+        let mut skipped: Vec<StoreKind> = Vec::new();
         for store in self.read_order(profile) {
             match store.get(profile) {
                 Ok(Some(entry)) => {
@@ -134,13 +147,31 @@ impl Vault {
                     return Ok(Found { entry, store: store.kind() });
                 }
                 Ok(None) => {}
+                // A store that cannot be reached at all (no D-Bus on a CI runner, say) only
+                // matters when it is the profile's own store; an error about this profile's
+                // entry (corrupt, wrong identity, too open) always does.
+                Err(e @ Error::StoreUnavailable { .. }) if configured != Some(store.kind()) => {
+                    crate::ui::verbose(format!("skipped the {} store: {e}", store.kind()));
+                    skipped.push(store.kind());
+                }
                 Err(e) => {
                     crate::ui::verbose(format!("the {} store: {e}", store.kind()));
                     first_err.get_or_insert(e);
                 }
             }
         }
-        Err(first_err.unwrap_or_else(|| Error::NotFound { profile: profile.to_owned() }))
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        let not_found = Error::NotFound { profile: profile.to_owned() };
+        Err(match skipped.as_slice() {
+            [] => not_found,
+            kinds => {
+                let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+                not_found
+                    .context(format!("the {} store could not be searched", names.join(" and ")))
+            }
+        })
     }
 
     /// The entry of `profile`, checked for binding (SPEC §4) and expiry (`min_ttl`): what every
@@ -262,7 +293,9 @@ impl Vault {
         let now = Timestamp::now();
         let mut rows = Vec::new();
         let mut failed = Vec::new();
-        for store in &self.stores {
+        for store in
+            self.stores.iter().filter(|s| self.read_only_from.is_none_or(|k| k == s.kind()))
+        {
             match store.list() {
                 Ok(metas) => rows.extend(metas.into_iter().map(|meta| ListRow {
                     store: store.kind(),
@@ -283,6 +316,32 @@ impl Vault {
     pub fn lock(&self) -> Result<crate::lock::StoreLock> {
         crate::lock::lock(&self.paths.store_dir(), self.settings.lock_timeout)
     }
+
+    /// Runs `f` with prompts turned off on this thread unless `allow` (the helper protocol
+    /// allows them only for a `get` that asks for interaction). Restored afterwards, also when
+    /// `f` panics. A vault opened non-interactive never prompts either way.
+    pub fn with_prompts<T>(&self, allow: bool, f: impl FnOnce() -> T) -> T {
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                PROMPTS_OFF.with(|off| off.set(self.0));
+            }
+        }
+        let _restore = Restore(PROMPTS_OFF.with(|off| off.replace(!allow)));
+        f()
+    }
+}
+
+thread_local! {
+    /// Set while [`Vault::with_prompts`] runs a request that may not prompt.
+    static PROMPTS_OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a store built interactive may prompt now (for an identity's passphrase, say). Every
+/// store that prompts asks this first: the helper protocol turns prompts off for each request
+/// that did not ask for interaction.
+pub fn prompts_allowed() -> bool {
+    !PROMPTS_OFF.with(std::cell::Cell::get)
 }
 
 /// Refuses an expired token, or one with less than `min_ttl` left.
@@ -338,8 +397,17 @@ mod tests {
     }
 
     #[test]
-    fn get_reports_unavailable_store_rather_than_not_found() {
-        let (_d, v) = vault(vec![Box::new(MemoryStore::unavailable())]);
+    fn get_reports_unavailable_store_when_it_is_the_profiles_own() {
+        let (_d, mut v) = vault(vec![Box::new(MemoryStore::unavailable())]);
+        // Not the profile's store: absent everywhere else means not-found, saying what was skipped.
+        let err = v.get("prod", None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound);
+        assert!(err.to_string().contains("memory store could not be searched"), "{err}");
+        // The profile's own store: its unavailability is the answer.
+        v.settings.profiles.insert(
+            "prod".into(),
+            crate::settings::ProfileSettings { store: Some(StoreKind::Memory) },
+        );
         assert_eq!(v.get("prod", None).unwrap_err().kind(), ErrorKind::StoreUnavailable);
     }
 
@@ -395,6 +463,18 @@ mod tests {
         v.put(entry("prod", "M.V1.test-e"), Some(StoreKind::Memory)).unwrap();
         assert!(v.erase("prod", None).unwrap());
         assert!(!v.erase("prod", None).unwrap());
+    }
+
+    #[test]
+    fn store_flag_restricts_reads_to_that_store() {
+        let env = EnvStore::from_vars([(
+            "INFLUXCTL_CRED_TOKEN_PROD".to_string(),
+            "M.V1.test-env".to_string(),
+        )]);
+        let (_d, v) = vault(vec![Box::new(MemoryStore::new()), Box::new(env)]);
+        let v = v.reading_only_from(Some(StoreKind::Memory));
+        assert_eq!(v.get("prod", None).unwrap_err().kind(), ErrorKind::NotFound);
+        assert!(v.list().0.is_empty());
     }
 
     #[test]

@@ -105,6 +105,9 @@ impl Settings {
                 }
             };
         let std_dur = |d: SignedDuration| Duration::from_secs(d.as_secs().max(0) as u64);
+        let positive = |d: SignedDuration, key: &str| -> Result<SignedDuration> {
+            if d.is_positive() { Ok(d) } else { Err(bad(format!("{key} must be longer than 0s"))) }
+        };
         let base = path.parent().unwrap_or(Path::new("."));
         Ok(Settings {
             store: raw.store,
@@ -113,10 +116,9 @@ impl Settings {
             ttl: dur(raw.ttl, "ttl", defaults.ttl)?,
             renew_before: dur(raw.renew_before, "renew_before", defaults.renew_before)?,
             auto_rotate: raw.auto_rotate.unwrap_or(false),
-            keyring_timeout: std_dur(dur(
-                raw.keyring_timeout,
+            keyring_timeout: std_dur(positive(
+                dur(raw.keyring_timeout, "keyring_timeout", SignedDuration::from_secs(5))?,
                 "keyring_timeout",
-                SignedDuration::from_secs(5),
             )?),
             lock_timeout: std_dur(dur(
                 raw.lock_timeout,
@@ -179,7 +181,13 @@ mod tests {
 
     #[test]
     fn unknown_key_and_bad_duration_are_usage_errors() {
-        for text in ["colour = 1", "ttl = \"soon\"", "store = \"plaintext\"", "ttl = ["] {
+        for text in [
+            "colour = 1",
+            "ttl = \"soon\"",
+            "store = \"plaintext\"",
+            "ttl = [",
+            "keyring_timeout = \"0s\"",
+        ] {
             let err = Settings::parse(text, Path::new("/x/config.toml")).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{text}");
         }

@@ -62,6 +62,9 @@ impl TestEnv {
             .env("XDG_DATA_HOME", self.path().join("xdg-data"))
             .env("XDG_CACHE_HOME", self.path().join("xdg-cache"))
             .env("INFLUXCTL_CRED_HOME", self.cred_home())
+            // Never prompt on the developer's terminal (children inherit it): tests that need
+            // a terminal give one explicitly.
+            .env("CI", "true")
             .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/influxctl-cred-test-bus")
             // age's scrypt work factor is calibrated per build; pinned for tests.
             .env("INFLUXCTL_CRED_SCRYPT_LOG_N", "10");
