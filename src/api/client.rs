@@ -1,0 +1,355 @@
+//! The HTTP side of the Management API: a blocking reqwest client over rustls (ring provider,
+//! no OpenSSL), `Authorization: Bearer <management token>`, bounded connect and total timeouts,
+//! no redirects (a redirect could carry the token elsewhere), capped response bodies, and the
+//! mapping of every failure to a typed [`Error`]:
+//!
+//! | what happened | error | kind (exit) |
+//! |---|---|---|
+//! | 401 / 403 | [`Error::ApiRejected`] (invalid / under-privileged token) | `api-error` (9) |
+//! | any other non-2xx, or a 2xx body that is not the documented JSON | [`Error::Api`] with the server's `{code, message}` | `api-error` (9) |
+//! | no answer: DNS, connect, TLS, timeout | [`Error::ApiUnreachable`] | `other` (1) |
+//!
+//! Neither the management token nor a created `accessToken` is ever logged or put in an error;
+//! server messages are cleaned of control characters, shortened, and have our token masked.
+
+use std::io::Read;
+use std::sync::{Arc, Once};
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
+
+use super::endpoint::Endpoint;
+use super::types::{ApiErrorBody, CreateDatabaseToken, CreatedDatabaseToken, Database};
+use crate::error::{Error, Result};
+use crate::secret::{SecretBytes, Token};
+
+/// Largest response body we read.
+const MAX_BODY: u64 = 1 << 20;
+
+/// Longest server message we repeat.
+const MAX_MESSAGE: usize = 300;
+
+/// The environment variable that sets the total timeout of one request (`30s`, `2m`).
+pub const TIMEOUT_ENV: &str = "INFLUXCTL_CRED_API_TIMEOUT";
+
+/// How long we wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP connect plus TLS handshake.
+    pub connect: Duration,
+    /// The whole request, body included.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: Duration::from_secs(10), total: Duration::from_secs(30) }
+    }
+}
+
+impl Timeouts {
+    /// The defaults, with the total from `INFLUXCTL_CRED_API_TIMEOUT` when set (connect is
+    /// then capped by it too).
+    pub fn from_env() -> Result<Timeouts> {
+        let mut t = Timeouts::default();
+        if let Some(text) = std::env::var(TIMEOUT_ENV).ok().filter(|s| !s.trim().is_empty()) {
+            let d = crate::duration::parse(&text).map_err(|e| e.context(TIMEOUT_ENV))?;
+            let secs = u64::try_from(d.as_secs()).unwrap_or(0).max(1);
+            t.total = Duration::from_secs(secs);
+            t.connect = t.connect.min(t.total);
+        }
+        Ok(t)
+    }
+}
+
+/// A client for one profile's Management API. Cheap to clone (the connection pool is shared).
+#[derive(Debug, Clone)]
+pub struct ApiClient {
+    http: reqwest::blocking::Client,
+    endpoint: Arc<Endpoint>,
+    token: Token,
+    profile: String,
+}
+
+impl ApiClient {
+    /// Builds the HTTP client: TLS options of the profile, timeouts, no redirects.
+    pub fn new(endpoint: Endpoint, token: Token, profile: &str, t: Timeouts) -> Result<ApiClient> {
+        install_crypto_provider();
+        let mut b = reqwest::blocking::Client::builder()
+            .connect_timeout(t.connect)
+            .timeout(t.total)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("influxctl-cred/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca) = &endpoint.tls.ca {
+            let pem = std::fs::read(ca).map_err(|e| {
+                Error::io("cannot read the CA file of [profile.tls] ca", ca.clone(), e)
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| Error::ParseConfig {
+                    path: ca.clone(),
+                    message: "no PEM certificate found ([profile.tls] ca)".into(),
+                })?;
+            b = b.tls_certs_merge(certs);
+        }
+        if endpoint.tls.insecure {
+            crate::ui::warn(format!(
+                "profile {profile:?} has [profile.tls] insecure = true: the server's certificate is not checked"
+            ));
+            b = b.tls_danger_accept_invalid_certs(true);
+        }
+        if endpoint.tls.cert.is_some() || endpoint.tls.key.is_some() {
+            crate::ui::verbose("[profile.tls] cert/key are not used for the Management API");
+        }
+        let http =
+            b.build().map_err(|e| Error::Other(format!("cannot set up HTTPS: {}", chain(&e))))?;
+        Ok(ApiClient { http, endpoint: Arc::new(endpoint), token, profile: profile.to_owned() })
+    }
+
+    /// Where requests go.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// The profile whose management token this client sends.
+    pub fn profile(&self) -> &str {
+        &self.profile
+    }
+
+    /// `GET …/databases` (`GetClusterDatabases`).
+    pub fn list_databases(&self) -> Result<Vec<Database>> {
+        let body = self.send(Method::GET, "/databases", None, None)?;
+        self.parse(&body, 200)
+    }
+
+    /// `POST …/tokens` (`CreateDatabaseToken`). The answer holds the new token's secret.
+    pub fn create_database_token(&self, req: &CreateDatabaseToken) -> Result<CreatedDatabaseToken> {
+        let json = serde_json::to_vec(req).map_err(|e| Error::Other(e.to_string()))?;
+        let body = self.send(Method::POST, "/tokens", Some(json), None)?;
+        self.parse(&body, 200)
+    }
+
+    /// `DELETE …/tokens/{id}` (`DeleteDatabaseToken`). `Ok(false)` when the server no longer
+    /// knows the token (404), which is what we wanted anyway.
+    pub fn delete_database_token(&self, id: &str, timeout: Option<Duration>) -> Result<bool> {
+        check_id(id)?;
+        match self.send(Method::DELETE, &format!("/tokens/{id}"), None, timeout) {
+            Ok(_) => Ok(true),
+            Err(Error::Api { status: Some(404), .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One request; the body of a 2xx answer, or the mapped error.
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        timeout: Option<Duration>,
+    ) -> Result<SecretBytes> {
+        let url = self.endpoint.url(path);
+        crate::ui::verbose(format!("{method} {url}"));
+        let mut auth = Zeroizing::new(String::with_capacity(self.token.expose().len() + 7));
+        auth.push_str("Bearer ");
+        auth.push_str(self.token.expose());
+        let mut value = HeaderValue::from_str(&auth).map_err(|_| Error::InvalidToken {
+            reason: "the token cannot be sent in an HTTP header",
+        })?;
+        value.set_sensitive(true);
+        let mut req = self
+            .http
+            .request(method, &url)
+            .header(AUTHORIZATION, value)
+            .header(ACCEPT, "application/json");
+        if let Some(body) = body {
+            req = req.header(CONTENT_TYPE, "application/json").body(body);
+        }
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
+        let unreachable = |e: &reqwest::Error| Error::ApiUnreachable {
+            url: url.clone(),
+            reason: if e.is_timeout() { "timed out".to_owned() } else { chain(e) },
+        };
+        let resp = req.send().map_err(|e| unreachable(&e))?;
+        let status = resp.status().as_u16();
+        let cap = resp.content_length().unwrap_or(0).min(MAX_BODY) as usize;
+        let mut buf = Zeroizing::new(Vec::with_capacity(cap.max(1024)));
+        resp.take(MAX_BODY + 1).read_to_end(&mut buf).map_err(|e| Error::ApiUnreachable {
+            url: url.clone(),
+            reason: format!("reading the answer: {e}"),
+        })?;
+        if buf.len() as u64 > MAX_BODY {
+            return Err(Error::Api {
+                status: Some(status),
+                code: None,
+                message: format!("the answer is larger than {MAX_BODY} bytes"),
+            });
+        }
+        if (200..300).contains(&status) {
+            return Ok(buf);
+        }
+        Err(status_error(status, &buf, &self.profile, &self.token))
+    }
+
+    /// Parses a 2xx body. The error names where the JSON broke, never what it held.
+    fn parse<T: DeserializeOwned>(&self, body: &[u8], status: u16) -> Result<T> {
+        serde_json::from_slice(body).map_err(|e| Error::Api {
+            status: Some(status),
+            code: None,
+            message: format!(
+                "the answer is not the documented JSON ({:?} error at line {}, column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
+        })
+    }
+}
+
+/// rustls needs one process-wide crypto provider; ours is ring (no C toolchain beyond ring's,
+/// no OpenSSL).
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider was installed first, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// The error for a non-2xx answer.
+pub fn status_error(status: u16, body: &[u8], profile: &str, token: &Token) -> Error {
+    let parsed: Option<ApiErrorBody> = serde_json::from_slice(body).ok();
+    let (code, message) = match parsed {
+        Some(b) => (b.code, b.message),
+        None => (None, None),
+    };
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("error");
+    let message = match message.map(|m| clean(&m, token)).filter(|m| !m.is_empty()) {
+        Some(m) => m,
+        None => reason.to_lowercase(),
+    };
+    let code = code.map(|c| clean(&c, token));
+    match status {
+        401 | 403 => Error::ApiRejected { profile: profile.to_owned(), status, code, message },
+        _ => Error::Api { status: Some(status), code, message },
+    }
+}
+
+/// A server's text made safe to print: one line, no control characters, our token masked,
+/// at most [`MAX_MESSAGE`] characters.
+fn clean(text: &str, token: &Token) -> String {
+    let masked = text.replace(token.expose(), "<redacted>");
+    let mut out: String =
+        masked.chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_MESSAGE).collect();
+    if masked.chars().count() > MAX_MESSAGE {
+        out.push('…');
+    }
+    out.trim().to_owned()
+}
+
+/// A database token id goes into a URL path: letters, digits, `-`, `_` only.
+pub fn check_id(id: &str) -> Result<()> {
+    if !id.is_empty()
+        && id.len() <= 128
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+    {
+        Ok(())
+    } else {
+        Err(Error::Api {
+            status: None,
+            code: None,
+            message: "the database token id is not a plain id".into(),
+        })
+    }
+}
+
+/// The causes of a reqwest error, most specific last, without repeats.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = e.source();
+    while let Some(err) = cur {
+        let text = err.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = err.source();
+    }
+    if parts.is_empty() { e.to_string() } else { parts.join(": ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn token() -> Token {
+        Token::new("M.V1.test-client-secret".into()).unwrap()
+    }
+
+    #[test]
+    fn status_401_and_403_name_the_token_problem() {
+        let e = status_error(401, br#"{"code":401,"message":"unauthorized"}"#, "prod", &token());
+        assert_eq!((e.kind(), e.exit_code()), (ErrorKind::ApiError, 9));
+        let msg = e.to_string();
+        assert!(msg.contains("invalid") && msg.contains("prod") && msg.contains("401"), "{msg}");
+        assert!(e.hint().unwrap().contains("store -p prod"));
+        let e = status_error(403, br#"{"code":403,"message":"forbidden"}"#, "prod", &token());
+        assert!(e.to_string().contains("under-privileged"), "{e}");
+    }
+
+    #[test]
+    fn status_error_carries_code_and_message() {
+        let e = status_error(409, br#"{"code":409,"message":"conflict"}"#, "p", &token());
+        match &e {
+            Error::Api { status, code, message } => {
+                assert_eq!(
+                    (*status, code.as_deref(), message.as_str()),
+                    (Some(409), Some("409"), "conflict")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(e.exit_code(), 9);
+        assert!(e.to_string().contains("HTTP 409") && e.to_string().contains("conflict"));
+    }
+
+    #[test]
+    fn status_error_without_json_uses_the_reason_phrase() {
+        let e = status_error(502, b"<html>bad gateway</html>", "p", &token());
+        assert!(e.to_string().contains("bad gateway") && e.to_string().contains("502"), "{e}");
+        assert_eq!(e.exit_code(), 9);
+    }
+
+    #[test]
+    fn status_error_masks_our_token_and_control_characters() {
+        let body = br#"{"code":400,"message":"bad token M.V1.test-client-secret\u001b[31m here"}"#;
+        let e = status_error(400, body, "p", &token());
+        let msg = e.to_string();
+        assert!(!msg.contains("test-client-secret") && !msg.contains('\u{1b}'), "{msg}");
+        let long = format!(r#"{{"code":500,"message":"{}"}}"#, "x".repeat(5000));
+        assert!(status_error(500, long.as_bytes(), "p", &token()).to_string().len() < 500);
+    }
+
+    #[test]
+    fn check_id_refuses_path_tricks() {
+        assert!(check_id("55555555-5555-4555-8555-555555555555").is_ok());
+        for bad in ["", "../x", "a/b", "a?b", "a b"] {
+            assert!(check_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timeouts_default_is_bounded() {
+        let t = Timeouts::default();
+        assert!(t.connect <= t.total && t.total <= Duration::from_secs(60));
+    }
+}

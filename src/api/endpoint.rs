@@ -1,0 +1,375 @@
+//! Where a profile's Management API lives (SPEC §9): the API base, the resource prefix of its
+//! product, and the TLS options of influxctl's `[profile.tls]`.
+//!
+//! | product | URL of a resource `R` |
+//! |---|---|
+//! | Cloud Dedicated | `{base}/accounts/{account_id}/clusters/{cluster_id}R`, base `https://console.influxdata.com/api/v0` |
+//! | Clustered | `{base}R`, base `https://{host}:{port}/api/v0` (`http://` when `[profile.tls] disable = true`) |
+//!
+//! `INFLUXCTL_CRED_API_URL`, else `api_url` in our settings, replaces the base; the resource
+//! prefix is still appended, so a mock that serves the documents' paths at its root (prism)
+//! works with `INFLUXCTL_CRED_API_URL=http://127.0.0.1:4010`.
+
+use std::path::PathBuf;
+
+use toml_edit::{Item, Table, TableLike};
+
+use crate::entry::Cluster;
+use crate::error::{Error, Result};
+
+/// The Cloud Dedicated API base.
+pub const DEDICATED_API_BASE: &str = "https://console.influxdata.com/api/v0";
+
+/// The environment variable that replaces the API base.
+pub const API_URL_ENV: &str = "INFLUXCTL_CRED_API_URL";
+
+/// The two products influxctl speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Product {
+    Dedicated,
+    Clustered,
+}
+
+impl Product {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Product::Dedicated => "dedicated",
+            Product::Clustered => "clustered",
+        }
+    }
+}
+
+/// influxctl's `[profile.tls]` table. `cert`/`key` (client certificates) are read but not
+/// used: the Management API client does not present one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Accept any server certificate (influxctl's `insecure`).
+    pub insecure: bool,
+    /// Plain HTTP (Clustered only).
+    pub disable: bool,
+    /// A PEM file of extra CA certificates, trusted besides the system's.
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+impl TlsOptions {
+    /// Reads `[profile.tls]` (or `tls = { … }`) of one influxctl profile table. `what` names the
+    /// profile in errors.
+    pub fn from_profile(table: &Table, config: &std::path::Path, profile: &str) -> Result<Self> {
+        let Some(item) = table.get("tls") else { return Ok(TlsOptions::default()) };
+        let bad = |message: String| Error::ParseConfig { path: config.to_owned(), message };
+        let tls: &dyn TableLike = item
+            .as_table_like()
+            .ok_or_else(|| bad(format!("profile {profile:?}: `tls` must be a table")))?;
+        let flag = |key: &str| -> Result<bool> {
+            match tls.get(key) {
+                None => Ok(false),
+                Some(v) => v.as_bool().ok_or_else(|| {
+                    bad(format!("profile {profile:?}: tls.{key} must be true or false"))
+                }),
+            }
+        };
+        let path = |key: &str| -> Result<Option<PathBuf>> {
+            match tls.get(key).map(Item::as_str) {
+                None => Ok(None),
+                Some(Some("")) => Ok(None),
+                Some(Some(s)) => Ok(Some(PathBuf::from(s))),
+                Some(None) => Err(bad(format!("profile {profile:?}: tls.{key} must be a string"))),
+            }
+        };
+        Ok(TlsOptions {
+            insecure: flag("insecure")?,
+            disable: flag("disable")?,
+            ca: path("ca")?,
+            cert: path("cert")?,
+            key: path("key")?,
+        })
+    }
+}
+
+/// The resolved location of one profile's Management API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub product: Product,
+    /// The API base, without a trailing slash (`https://console.influxdata.com/api/v0`).
+    pub base: String,
+    /// `/accounts/{a}/clusters/{c}` for Dedicated, empty for Clustered.
+    pub resource: String,
+    pub tls: TlsOptions,
+}
+
+impl Endpoint {
+    /// Applies the rules of SPEC §9 to the cluster fields of `profile` (from influxctl's config,
+    /// completed by the entry's binding) and the base override (`api_url`), if any.
+    pub fn resolve(
+        profile: &str,
+        cluster: &Cluster,
+        tls: TlsOptions,
+        api_url: Option<&str>,
+    ) -> Result<Endpoint> {
+        let product = product_of(profile, cluster)?;
+        let missing = |field: &str| Error::InvalidValue {
+            what: "influxctl profile",
+            message: format!(
+                "profile {profile:?} has no {field}, which the {} Management API needs; set it in influxctl's config.toml",
+                product.as_str()
+            ),
+        };
+        let base = match api_url {
+            Some(url) => check_override(url)?,
+            None => match product {
+                Product::Dedicated => DEDICATED_API_BASE.to_owned(),
+                Product::Clustered => {
+                    let host = cluster.host.as_deref().ok_or_else(|| missing("host"))?;
+                    clustered_base(profile, host, cluster.port.as_deref(), tls.disable)?
+                }
+            },
+        };
+        let resource = match product {
+            Product::Dedicated => {
+                let account = cluster.account_id.as_deref().ok_or_else(|| missing("account_id"))?;
+                let id = cluster.cluster_id.as_deref().ok_or_else(|| missing("cluster_id"))?;
+                format!(
+                    "/accounts/{}/clusters/{}",
+                    path_segment(profile, "account_id", account)?,
+                    path_segment(profile, "cluster_id", id)?
+                )
+            }
+            Product::Clustered => String::new(),
+        };
+        Ok(Endpoint { product, base, resource, tls })
+    }
+
+    /// The full URL of `path` (which starts with `/`), e.g. `…/databases`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}{}", self.base, self.resource, path)
+    }
+}
+
+/// `product` as written, else guessed from which fields are set.
+fn product_of(profile: &str, cluster: &Cluster) -> Result<Product> {
+    match cluster.product.as_deref() {
+        Some("dedicated") => Ok(Product::Dedicated),
+        Some("clustered") => Ok(Product::Clustered),
+        Some(other) => Err(Error::InvalidValue {
+            what: "influxctl profile",
+            message: format!(
+                "profile {profile:?} has product {other:?}; expected \"dedicated\" or \"clustered\""
+            ),
+        }),
+        None if cluster.account_id.is_none()
+            && cluster.cluster_id.is_none()
+            && cluster.host.is_some() =>
+        {
+            Ok(Product::Clustered)
+        }
+        None => Ok(Product::Dedicated),
+    }
+}
+
+fn clustered_base(profile: &str, host: &str, port: Option<&str>, plain: bool) -> Result<String> {
+    let bad = |message: String| Error::InvalidValue { what: "influxctl profile", message };
+    let host = host.trim();
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let ipv6 = bare.contains(':') && bare.chars().all(|c| c.is_ascii_hexdigit() || c == ':');
+    let name = !bare.is_empty()
+        && bare.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    let host = match (ipv6, name) {
+        (true, _) => format!("[{bare}]"),
+        (false, true) if bare == host => bare.to_owned(),
+        _ => {
+            return Err(bad(format!(
+                "profile {profile:?}: host must be a bare host name or address (no scheme, port, path or spaces)"
+            )));
+        }
+    };
+    let scheme = if plain { "http" } else { "https" };
+    match port.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(format!("{scheme}://{host}/api/v0")),
+        Some(p) if p.parse::<u16>().is_ok_and(|n| n > 0) => {
+            Ok(format!("{scheme}://{host}:{p}/api/v0"))
+        }
+        Some(_) => Err(bad(format!("profile {profile:?}: port must be a number from 1 to 65535"))),
+    }
+}
+
+/// An id that goes into a URL path: letters, digits, `-`, `_`, `.` (UUIDs in practice).
+fn path_segment<'a>(profile: &str, field: &str, value: &'a str) -> Result<&'a str> {
+    let ok = !value.is_empty()
+        && value != "."
+        && value != ".."
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(value)
+    } else {
+        Err(Error::InvalidValue {
+            what: "influxctl profile",
+            message: format!(
+                "profile {profile:?}: {field} may hold only letters, digits, '-', '_' and '.'"
+            ),
+        })
+    }
+}
+
+/// The base override: an absolute http(s) URL without credentials, query or fragment; a
+/// trailing slash is dropped. The value is not echoed in errors (it could carry a password).
+fn check_override(url: &str) -> Result<String> {
+    let bad = |message: &str| Error::InvalidValue {
+        what: "the API URL (INFLUXCTL_CRED_API_URL or api_url)",
+        message: message.to_owned(),
+    };
+    let trimmed = url.trim().trim_end_matches('/');
+    let parsed = reqwest::Url::parse(trimmed).map_err(|_| bad("not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad("must start with http:// or https://"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad("must not hold a user name or password"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(bad("must not have a query or fragment"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("has no host"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The override in force: `INFLUXCTL_CRED_API_URL` when set and not empty, else `api_url`.
+pub fn api_url_override(settings_api_url: Option<&str>) -> Option<String> {
+    std::env::var(API_URL_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| settings_api_url.map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    const A: &str = "11111111-1111-4111-8111-111111111111";
+    const C: &str = "33333333-3333-4333-8333-333333333333";
+
+    fn dedicated() -> Cluster {
+        Cluster {
+            product: Some("dedicated".into()),
+            account_id: Some(A.into()),
+            cluster_id: Some(C.into()),
+            ..Cluster::default()
+        }
+    }
+
+    fn clustered(host: &str, port: Option<&str>) -> Cluster {
+        Cluster {
+            product: Some("clustered".into()),
+            host: Some(host.into()),
+            port: port.map(str::to_owned),
+            ..Cluster::default()
+        }
+    }
+
+    fn tls_disabled() -> TlsOptions {
+        TlsOptions { disable: true, ..TlsOptions::default() }
+    }
+
+    #[test]
+    fn resolve_dedicated_uses_console_and_ids() {
+        let e = Endpoint::resolve("p", &dedicated(), TlsOptions::default(), None).unwrap();
+        assert_eq!(
+            e.url("/databases"),
+            format!("https://console.influxdata.com/api/v0/accounts/{A}/clusters/{C}/databases")
+        );
+    }
+
+    #[test]
+    fn resolve_clustered_builds_host_port_and_honours_disable() {
+        let c = clustered("influx.example.com", Some("8443"));
+        let e = Endpoint::resolve("p", &c, TlsOptions::default(), None).unwrap();
+        assert_eq!(e.url("/tokens"), "https://influx.example.com:8443/api/v0/tokens");
+        let e = Endpoint::resolve("p", &c, tls_disabled(), None).unwrap();
+        assert_eq!(e.url("/tokens"), "http://influx.example.com:8443/api/v0/tokens");
+        let e = Endpoint::resolve("p", &clustered("::1", None), TlsOptions::default(), None);
+        assert_eq!(e.unwrap().url("/databases"), "https://[::1]/api/v0/databases");
+    }
+
+    #[test]
+    fn resolve_override_replaces_base_and_keeps_resource() {
+        let e = Endpoint::resolve(
+            "p",
+            &dedicated(),
+            TlsOptions::default(),
+            Some("http://127.0.0.1:4010/"),
+        )
+        .unwrap();
+        assert_eq!(
+            e.url("/tokens"),
+            format!("http://127.0.0.1:4010/accounts/{A}/clusters/{C}/tokens")
+        );
+        // Clustered needs no host when the base is given; `disable` does not rewrite it.
+        let c = Cluster { product: Some("clustered".into()), ..Cluster::default() };
+        let e = Endpoint::resolve("p", &c, tls_disabled(), Some("https://mock:1/api/v0")).unwrap();
+        assert_eq!(e.url("/databases"), "https://mock:1/api/v0/databases");
+    }
+
+    #[test]
+    fn resolve_guesses_product_from_fields() {
+        let mut c = dedicated();
+        c.product = None;
+        assert_eq!(
+            Endpoint::resolve("p", &c, TlsOptions::default(), None).unwrap().product,
+            Product::Dedicated
+        );
+        let mut c = clustered("h", None);
+        c.product = None;
+        assert_eq!(
+            Endpoint::resolve("p", &c, TlsOptions::default(), None).unwrap().product,
+            Product::Clustered
+        );
+    }
+
+    #[test]
+    fn resolve_bad_profiles_are_usage_errors() {
+        let mut no_cluster = dedicated();
+        no_cluster.cluster_id = None;
+        let mut traversal = dedicated();
+        traversal.account_id = Some("../admin".into());
+        let cases = [
+            (no_cluster, None),
+            (traversal, None),
+            (clustered("h/x", None), None),
+            (clustered("https://h", None), None),
+            (clustered("h:8443", None), None),
+            (clustered("h", Some("99999")), None),
+            (Cluster { product: Some("serverless".into()), ..Cluster::default() }, None),
+            (Cluster { product: Some("clustered".into()), ..Cluster::default() }, None),
+            (dedicated(), Some("ftp://x")),
+            (dedicated(), Some("https://user:pw@x")),
+            (dedicated(), Some("not a url")),
+        ];
+        for (cluster, url) in cases {
+            let err = Endpoint::resolve("p", &cluster, TlsOptions::default(), url).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{cluster:?} {url:?}");
+            assert!(!err.to_string().contains("pw@"), "{err}");
+        }
+    }
+
+    #[test]
+    fn tls_options_read_the_profile_table() {
+        let text = "[[profile]]\nname = \"p\"\n[profile.tls]\ninsecure = true\nca = \"/etc/ca.pem\"\ncert = \"\"\n";
+        let doc: toml_edit::DocumentMut = text.parse().unwrap();
+        let table = &doc["profile"].as_array_of_tables().unwrap().get(0).unwrap().clone();
+        let tls = TlsOptions::from_profile(table, std::path::Path::new("c.toml"), "p").unwrap();
+        assert_eq!(
+            tls,
+            TlsOptions { insecure: true, ca: Some("/etc/ca.pem".into()), ..TlsOptions::default() }
+        );
+        let bad: toml_edit::DocumentMut =
+            "[[profile]]\nname = \"p\"\ntls = { insecure = \"yes\" }\n".parse().unwrap();
+        let table = bad["profile"].as_array_of_tables().unwrap().get(0).unwrap().clone();
+        let err =
+            TlsOptions::from_profile(&table, std::path::Path::new("c.toml"), "p").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

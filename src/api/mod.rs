@@ -1,0 +1,90 @@
+//! The InfluxDB 3 Management API (SPEC §9), used only by the commands that need it (`verify`,
+//! `exec --database-token`): nothing here runs, and no HTTP client is built, on the paths that
+//! do not (`get`, plain `exec`).
+//!
+//! [`endpoint`] turns an influxctl profile into a URL and TLS options, [`client`] speaks HTTP
+//! and maps failures to typed errors, [`types`] holds the wire format of InfluxData's OpenAPI
+//! documents, [`dbtoken`] the ephemeral database tokens of `exec`, and [`verify`] the command of
+//! that name. [`client_for`] ties them to the [`Vault`].
+
+pub mod client;
+pub mod dbtoken;
+pub mod endpoint;
+pub mod types;
+pub mod verify;
+
+pub use client::{ApiClient, Timeouts};
+pub use dbtoken::{DatabaseToken, DatabaseTokenSpec};
+pub use endpoint::{Endpoint, Product, TlsOptions};
+
+use crate::app::Vault;
+use crate::entry::Cluster;
+use crate::error::Result;
+use crate::secret::Token;
+
+/// A client for `profile`: its management token as `get` hands it out (binding and expiry
+/// checked), sent where [`client_with`] says.
+pub fn client_for(vault: &Vault, profile: &str) -> Result<ApiClient> {
+    let found = vault.get(profile, None)?;
+    let binding = found.entry.cluster.clone();
+    client_with(vault, profile, found.entry.token, &binding)
+}
+
+/// A client that sends `token` (already fetched and checked by the caller, as `exec` has it)
+/// to the Management API of `profile`: the cluster of influxctl's profile (fields it lacks taken
+/// from the entry's `binding`), its `[profile.tls]`, and the API base override
+/// (`INFLUXCTL_CRED_API_URL`, else `api_url` in our settings).
+pub fn client_with(
+    vault: &Vault,
+    profile: &str,
+    token: Token,
+    binding: &Cluster,
+) -> Result<ApiClient> {
+    let config = vault.influxctl_config()?;
+    let table = config.as_ref().and_then(|c| c.profile(profile));
+    let mut cluster = table.map(crate::influxctl::config::cluster_of).unwrap_or_default();
+    complete(&mut cluster, binding);
+    let tls = match (table, &config) {
+        (Some(t), Some(c)) => TlsOptions::from_profile(t, &c.path, profile)?,
+        _ => TlsOptions::default(),
+    };
+    let api_url = endpoint::api_url_override(vault.settings.api_url.as_deref());
+    let endpoint = Endpoint::resolve(profile, &cluster, tls, api_url.as_deref())?;
+    ApiClient::new(endpoint, token, profile, Timeouts::from_env()?)
+}
+
+/// Fills the fields `cluster` lacks from `binding` (they agree wherever both are set: the
+/// binding check has passed).
+fn complete(cluster: &mut Cluster, binding: &Cluster) {
+    let pairs = [
+        (&mut cluster.product, &binding.product),
+        (&mut cluster.account_id, &binding.account_id),
+        (&mut cluster.cluster_id, &binding.cluster_id),
+        (&mut cluster.host, &binding.host),
+        (&mut cluster.port, &binding.port),
+    ];
+    for (mine, theirs) in pairs {
+        if mine.is_none() {
+            mine.clone_from(theirs);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn complete_takes_only_missing_fields() {
+        let mut c = Cluster { product: Some("clustered".into()), ..Cluster::default() };
+        let binding = Cluster {
+            product: Some("dedicated".into()),
+            host: Some("h".into()),
+            port: Some("8443".into()),
+            ..Cluster::default()
+        };
+        complete(&mut c, &binding);
+        assert_eq!(c.product.as_deref(), Some("clustered"));
+        assert_eq!((c.host.as_deref(), c.port.as_deref()), (Some("h"), Some("8443")));
+    }
+}

@@ -1,0 +1,140 @@
+//! `verify`: asks the Management API whether the stored token of a profile works
+//! (`GET …/databases`, SPEC §9), and reports valid, invalid or unreachable.
+//!
+//! | verdict | exit | kind |
+//! |---|---|---|
+//! | valid (2xx) | 0 | — |
+//! | invalid: 401 or 403 | 9 | `api-error` |
+//! | the API answered another error (400, 404, 5xx, bad JSON) | 9 | `api-error` |
+//! | unreachable: DNS, connect, TLS, timeout | 1 | `other` |
+//! | nothing to verify: no token (3), expired (4), binding mismatch (7), bad config (2) | as listed | |
+//!
+//! `--format json` prints one object on stdout in every case, with `status` one of `valid`,
+//! `invalid`, `unreachable`, `error`.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::client::ApiClient;
+use crate::app::Vault;
+use crate::error::{Error, ErrorKind, Result};
+
+/// What `verify` found out about one profile.
+#[derive(Debug)]
+pub enum Verdict {
+    /// The API accepted the token.
+    Valid { url: String, databases: usize },
+    /// 401 or 403.
+    Invalid(Error),
+    /// No answer.
+    Unreachable(Error),
+    /// Anything else: no token, a bad config, another API error.
+    Failed(Error),
+}
+
+impl Verdict {
+    fn from_result(r: Result<(String, usize)>) -> Verdict {
+        match r {
+            Ok((url, databases)) => Verdict::Valid { url, databases },
+            Err(e @ Error::ApiRejected { .. }) => Verdict::Invalid(e),
+            Err(e @ Error::ApiUnreachable { .. }) => Verdict::Unreachable(e),
+            Err(e) => Verdict::Failed(e),
+        }
+    }
+
+    /// `valid`, `invalid`, `unreachable` or `error`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Verdict::Valid { .. } => "valid",
+            Verdict::Invalid(_) => "invalid",
+            Verdict::Unreachable(_) => "unreachable",
+            Verdict::Failed(_) => "error",
+        }
+    }
+
+    /// The exit code of `verify` (table above).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Verdict::Valid { .. } => 0,
+            Verdict::Invalid(e) | Verdict::Unreachable(e) | Verdict::Failed(e) => e.exit_code(),
+        }
+    }
+
+    /// The error, unless valid.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            Verdict::Valid { .. } => None,
+            Verdict::Invalid(e) | Verdict::Unreachable(e) | Verdict::Failed(e) => Some(e),
+        }
+    }
+}
+
+/// Verifies the token of `profile`: the token as `get` would hand it out (binding and expiry
+/// checked), sent to the profile's Management API.
+pub fn check(vault: &Vault, profile: &str) -> Verdict {
+    Verdict::from_result(super::client_for(vault, profile).and_then(|client| probe(&client)))
+}
+
+/// `GET …/databases` with `client`; the URL asked and how many databases it listed.
+pub fn probe(client: &ApiClient) -> Result<(String, usize)> {
+    let databases = client.list_databases()?;
+    Ok((client.endpoint().url("/databases"), databases.len()))
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    profile: &'a str,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    databases: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<ErrorKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
+}
+
+/// The `verify` command: one line (or one JSON object) on stdout, the error report on stderr,
+/// and the exit code of the verdict.
+pub fn run(vault: &Vault, profile: &str, json: bool) -> Result<i32> {
+    let verdict = check(vault, profile);
+    let line = if json {
+        let (url, databases) = match &verdict {
+            Verdict::Valid { url, databases } => (Some(url.as_str()), Some(*databases)),
+            _ => (None, None),
+        };
+        let e = verdict.error();
+        let report = JsonReport {
+            profile,
+            status: verdict.status(),
+            url,
+            databases,
+            kind: e.map(Error::kind),
+            message: e.map(ToString::to_string),
+            hint: e.and_then(Error::hint),
+        };
+        serde_json::to_string(&report).map_err(|e| Error::Other(e.to_string()))?
+    } else {
+        match &verdict {
+            Verdict::Valid { url, databases } => format!(
+                "{profile}: valid ({url} answered; {databases} database{})",
+                if *databases == 1 { "" } else { "s" }
+            ),
+            other => format!("{profile}: {}", other.status()),
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
+    if let Some(e) = verdict.error()
+        && !json
+    {
+        crate::ui::report(e);
+    }
+    Ok(verdict.exit_code())
+}
