@@ -137,6 +137,26 @@ pub enum Error {
 
     #[error("{context}: {source}")]
     Context { context: String, source: Box<Error> },
+
+    #[error(
+        "the Management API refused the management token of profile {profile:?} (HTTP {status}{}): {}",
+        code.as_deref().filter(|c| *c != status.to_string()).map(|c| format!(", code {c}")).unwrap_or_default(),
+        rejected_reason(*status, message)
+    )]
+    ApiRejected { profile: String, status: u16, code: Option<String>, message: String },
+
+    #[error("cannot reach the Management API at {url}: {reason}")]
+    ApiUnreachable { url: String, reason: String },
+}
+
+fn rejected_reason(status: u16, message: &str) -> String {
+    if status == 403 {
+        format!(
+            "{message}; the token is under-privileged: it may be valid, but lacks the rights for this account or cluster"
+        )
+    } else {
+        format!("{message}; the token is invalid: wrong, expired or revoked")
+    }
 }
 
 fn list_or_none(names: &[String]) -> String {
@@ -162,7 +182,8 @@ impl Error {
             Error::InteractionRequired { .. } => ErrorKind::InteractionRequired,
             Error::ClusterMismatch { .. } => ErrorKind::ClusterMismatch,
             Error::InfluxctlFailed(_) => ErrorKind::InfluxctlFailed,
-            Error::Api { .. } => ErrorKind::ApiError,
+            Error::Api { .. } | Error::ApiRejected { .. } => ErrorKind::ApiError,
+            Error::ApiUnreachable { .. } => ErrorKind::Other,
             Error::OperationNotSupported(_) => ErrorKind::OperationNotSupported,
             Error::UnsupportedVersion(_) => ErrorKind::UnsupportedVersion,
             Error::Locked { .. } => ErrorKind::Locked,
@@ -185,6 +206,7 @@ impl Error {
                 "run `influxctl-cred rotate -p {profile}`, or store a fresh token with `influxctl-cred store -p {profile}`"
             )),
             Error::TooOpen { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
+            Error::Decrypt { .. } => Some(crate::identity::LOOKUP.to_owned()),
             Error::StoreUnavailable { hint, .. } => hint.clone(),
             Error::ClusterMismatch { profile, .. } => Some(format!(
                 "if the cluster really changed, store a token for it: `influxctl-cred store -p {profile}`"
@@ -193,6 +215,15 @@ impl Error {
             Error::InteractionRequired { .. } => {
                 Some("run it in a terminal, or drop --non-interactive".to_owned())
             }
+            Error::ApiRejected { profile, status: 403, .. } => Some(format!(
+                "check account_id/cluster_id of profile {profile:?} in influxctl's config, or store a token with more rights: `influxctl-cred store -p {profile}`"
+            )),
+            Error::ApiRejected { profile, .. } => Some(format!(
+                "store a working token with `influxctl-cred store -p {profile}`, or create one with `influxctl-cred create -p {profile}`"
+            )),
+            Error::ApiUnreachable { .. } => Some(
+                "check the network, the profile's host and port, [profile.tls] (ca, insecure), and INFLUXCTL_CRED_API_URL / api_url".to_owned(),
+            ),
             Error::Context { source, .. } => source.hint(),
             _ => None,
         }

@@ -7,7 +7,9 @@
 //! driver over the stores), [`store`] (the backends), [`entry`] (what is stored), [`secret`]
 //! (the token type), [`error`] (kinds and exit codes), [`helper`] and [`protocol`] (the JSON
 //! Lines protocol), [`influxctl`] (its config file), [`settings`], [`paths`], [`fsutil`],
-//! [`lock`].
+//! [`lock`], [`api`] (the Management API: `verify`, ephemeral database tokens).
+//! Running influxctl: [`exec`] (the token for one process), [`import`] (plaintext tokens out of
+//! its config), [`shell_init`] (a shell function around `exec`).
 //!
 //! # Exit codes
 //!
@@ -27,6 +29,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod commands;
@@ -34,12 +37,17 @@ pub mod doctor;
 pub mod duration;
 pub mod entry;
 pub mod error;
+pub mod exec;
 pub mod fsutil;
 pub mod helper;
+pub mod identity;
+pub mod import;
 pub mod influxctl;
 pub mod lock;
 pub mod paths;
+pub mod protocol;
 pub mod secret;
 pub mod settings;
+pub mod shell_init;
 pub mod store;
 pub mod ui;

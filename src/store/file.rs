@@ -1,51 +1,390 @@
-//! PLACEHOLDER — being replaced by the age file store.
+//! The `file` store (SPEC §3): one standard age v1 file per profile in the store folder,
+//! `<encode_profile(profile)>.age`, holding the entry's JSON, readable with the reference `age`
+//! CLI. Beside each, a plaintext sidecar `<name>.meta.json` holds the entry's metadata (never the
+//! token) and the SHA-256 of the age file, so that `list` needs no decryption; the folder is the
+//! truth and a sidecar counts only while its hash matches. Also the `rekey` command and the
+//! file store's `doctor` checks. Identities and recipients live in [`crate::identity`].
 
-use super::{Store, StoreKind};
-use crate::entry::{Entry, EntryMeta};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Store, StoreKind, decode_profile, encode_profile};
+use crate::entry::{Entry, EntryMeta, Origin};
 use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::identity::{self, Failure, Identities, Recipient};
 use crate::paths::Paths;
+use crate::secret::SecretBytes;
 use crate::settings::Settings;
+use crate::ui;
 
-pub struct FileStore;
+/// Largest store file we read (entries are a few hundred bytes).
+const MAX_FILE: u64 = 1 << 20;
 
-impl FileStore {
-    /// `interactive`: whether a passphrase-encrypted identity may prompt on the TTY.
-    pub fn new(_paths: &Paths, _settings: &Settings, _interactive: bool) -> Self {
-        FileStore
-    }
+/// The age files of one store folder.
+pub struct FileStore {
+    dir: PathBuf,
+    default_identity: PathBuf,
+    settings_path: PathBuf,
+    identities: Vec<PathBuf>,
+    recipients: Vec<String>,
+    interactive: bool,
 }
 
-fn todo_err() -> Error {
-    Error::StoreUnavailable { store: "file", reason: "not built yet".into(), hint: None }
+/// What a sidecar holds: the metadata of the entry in the age file whose bytes hash to
+/// `age_sha256`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Sidecar {
+    v: u32,
+    age_sha256: String,
+    meta: EntryMeta,
+}
+
+impl FileStore {
+    /// `interactive`: whether a passphrase-encrypted identity may prompt on the TTY. No I/O.
+    pub fn new(paths: &Paths, settings: &Settings, interactive: bool) -> Self {
+        FileStore {
+            dir: paths.store_dir(),
+            default_identity: paths.default_identity(),
+            settings_path: paths.settings(),
+            identities: settings.identities.clone(),
+            recipients: settings.recipients.clone(),
+            interactive,
+        }
+    }
+
+    fn age_path(&self, profile: &str) -> PathBuf {
+        self.dir.join(format!("{}.age", encode_profile(profile)))
+    }
+
+    fn meta_path(&self, profile: &str) -> PathBuf {
+        self.dir.join(format!("{}.meta.json", encode_profile(profile)))
+    }
+
+    /// The identities in use; prompting for a passphrase only when `interactive`.
+    fn identities(&self, interactive: bool) -> Result<Option<Identities>> {
+        let prompt = (interactive && crate::app::prompts_allowed()).then(identity::tty_prompt);
+        Identities::find(&self.default_identity, &self.identities, prompt)
+    }
+
+    fn need_identities(&self, interactive: bool) -> Result<Identities> {
+        self.identities(interactive)?.ok_or_else(|| Error::StoreUnavailable {
+            store: "file",
+            reason: "no age identity found".into(),
+            hint: Some(format!(
+                "{}; the first `influxctl-cred store` creates {}",
+                identity::LOOKUP,
+                self.default_identity.display()
+            )),
+        })
+    }
+
+    /// The recipients of a write: our identities' (creating the default identity when there
+    /// is none and `create` is set) and the configured ones. A bad configured recipient fails
+    /// before anything is created.
+    fn write_recipients(&self, create: bool) -> Result<(Identities, Vec<Recipient>)> {
+        let configured = identity::configured_recipients(&self.recipients, &self.settings_path)?;
+        let ids = match self.identities(self.interactive)? {
+            Some(ids) => ids,
+            None if create => {
+                if let Some(public) = identity::generate_default(&self.default_identity)? {
+                    ui::note(format!(
+                        "created the age identity {} (public key {public})",
+                        self.default_identity.display()
+                    ));
+                }
+                self.need_identities(self.interactive)?
+            }
+            None => self.need_identities(self.interactive)?,
+        };
+        let all = identity::merge_recipients(ids.recipients()?, configured)?;
+        Ok((ids, all))
+    }
+
+    /// Encrypts `plain` (the JSON of the entry whose metadata is `meta`) and writes its age
+    /// file, then its sidecar, each atomically.
+    fn write(&self, meta: EntryMeta, plain: &[u8], recipients: &[Recipient]) -> Result<()> {
+        let cipher = identity::encrypt(recipients, plain)?;
+        fsutil::write_atomic(&self.age_path(&meta.profile), &cipher)?;
+        let path = self.meta_path(&meta.profile);
+        let sidecar = Sidecar { v: 1, age_sha256: sha256_hex(&cipher), meta };
+        let mut json = serde_json::to_vec(&sidecar).map_err(|e| Error::Other(e.to_string()))?;
+        json.push(b'\n');
+        fsutil::write_atomic(&path, &json)
+    }
+
+    /// Decrypts and parses the entry of `profile` from the bytes of its age file.
+    fn open(&self, ids: &Identities, profile: &str, path: &Path, bytes: &[u8]) -> Result<Entry> {
+        self.open_plain(ids, profile, path, bytes).map(|(_, entry)| entry)
+    }
+
+    /// [`FileStore::open`], also answering the plaintext as it was (so that `rekey` keeps
+    /// fields a newer version may have written).
+    fn open_plain(
+        &self,
+        ids: &Identities,
+        profile: &str,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<(SecretBytes, Entry)> {
+        let plain = ids.decrypt(bytes).map_err(|f| match f {
+            Failure::Corrupt(why) => corrupt(profile, format!("{} {why}", path.display())),
+            Failure::Rejected | Failure::ExcessiveWork => {
+                corrupt(profile, format!("{} has a damaged header", path.display()))
+            }
+            Failure::NoMatch => Error::Decrypt {
+                path: path.to_owned(),
+                reason: format!("no identity from {} can open it", ids.source.describe()),
+            },
+            Failure::Identity(e) => e,
+        })?;
+        let entry = Entry::from_secret_json(&plain, "file", profile).map_err(|e| match e {
+            Error::Corrupt { reason, .. } => {
+                corrupt(profile, format!("{}: {reason}", path.display()))
+            }
+            e => e,
+        })?;
+        Ok((plain, entry))
+    }
+
+    /// Every `(profile, age file)` in the folder, sorted; empty when there is no folder.
+    fn entries(&self) -> Result<Vec<(String, PathBuf)>> {
+        let read = match std::fs::read_dir(&self.dir) {
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io("cannot read folder", &self.dir, e)),
+        };
+        check_dir(&self.dir)?;
+        let mut out = Vec::new();
+        for item in read {
+            let item = item.map_err(|e| Error::io("cannot read folder", &self.dir, e))?;
+            let name = item.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".age")) else { continue };
+            match decode_profile(stem) {
+                Some(profile) => out.push((profile, item.path())),
+                None => ui::verbose(format!("ignoring {} (not ours)", item.path().display())),
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The metadata of one entry: from its sidecar when the hash matches, else by decrypting
+    /// (never prompting), else a row that says why it is unavailable.
+    fn meta_of(
+        &self,
+        ids: &mut Option<Result<Identities>>,
+        profile: &str,
+        path: &Path,
+    ) -> EntryMeta {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => return unavailable_meta(profile, path, &Error::io("cannot read", path, e)),
+        };
+        let hash = sha256_hex(&bytes);
+        if let Ok(json) = std::fs::read(self.meta_path(profile))
+            && let Ok(s) = serde_json::from_slice::<Sidecar>(&json)
+            && s.v == 1
+            && s.age_sha256 == hash
+            && s.meta.profile == profile
+        {
+            return s.meta;
+        }
+        ui::verbose(format!("no current sidecar for {}; decrypting it", path.display()));
+        let ids = ids.get_or_insert_with(|| self.need_identities(false));
+        let opened = match ids {
+            Ok(ids) => {
+                fsutil::check_private(path).and_then(|()| self.open(ids, profile, path, &bytes))
+            }
+            Err(e) => Err(Error::Other(e.to_string())),
+        };
+        match opened {
+            Ok(entry) => entry.meta(),
+            Err(e) => unavailable_meta(profile, path, &e),
+        }
+    }
+
+    /// `rekey` under the store lock: every entry re-encrypted to the current recipients.
+    fn rekey(&self) -> Result<i32> {
+        let entries = self.entries()?;
+        if entries.is_empty() {
+            ui::note("the file store holds no entries; nothing to re-encrypt");
+            return Ok(0);
+        }
+        let (ids, recipients) = self.write_recipients(false)?;
+        let mut failed: Vec<Error> = Vec::new();
+        for (profile, path) in &entries {
+            let done = read_store_file(path)
+                .and_then(|b| b.ok_or_else(|| Error::NotFound { profile: profile.clone() }))
+                .and_then(|bytes| self.open_plain(&ids, profile, path, &bytes))
+                .and_then(|(plain, entry)| self.write(entry.meta(), &plain, &recipients));
+            if let Err(e) = done {
+                ui::warn(format!("left {} as it was: {e}", path.display()));
+                failed.push(e);
+            }
+        }
+        ui::note(format!(
+            "re-encrypted {} of {} entries to {} recipient(s)",
+            entries.len() - failed.len(),
+            entries.len(),
+            recipients.len()
+        ));
+        Ok(failed.first().map_or(0, Error::exit_code))
+    }
 }
 
 impl Store for FileStore {
     fn kind(&self) -> StoreKind {
         StoreKind::File
     }
+
+    /// Usable when the folder exists, is private and writable, or can be created. Loads no
+    /// identity.
     fn probe(&self) -> Result<()> {
-        Err(todo_err())
+        let mut at: &Path = &self.dir;
+        let meta = loop {
+            match std::fs::metadata(at) {
+                Ok(m) => break m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => match at.parent() {
+                    Some(p) => at = p,
+                    None => {
+                        return Err(store_unavailable(format!(
+                            "{} has no existing parent",
+                            self.dir.display()
+                        )));
+                    }
+                },
+                Err(e) => {
+                    return Err(store_unavailable(format!("cannot read {}: {e}", at.display())));
+                }
+            }
+        };
+        if !meta.is_dir() || meta.permissions().readonly() {
+            return Err(store_unavailable(format!("{} is not a writable folder", at.display())));
+        }
+        if at == self.dir {
+            check_dir(&self.dir)?;
+        }
+        Ok(())
     }
-    fn get(&self, _profile: &str) -> Result<Option<Entry>> {
-        Err(todo_err())
+
+    /// One open, one fstat and one read of the age file, one stat of the folder (only when the
+    /// file exists), one decryption. No scan, no sidecar, never creates an identity.
+    fn get(&self, profile: &str) -> Result<Option<Entry>> {
+        let path = self.age_path(profile);
+        let Some(bytes) = read_store_file(&path)? else { return Ok(None) };
+        // The entry exists: a failure from here on is about it, and must not read as "this
+        // store cannot be reached", which the driver skips on its way to "not found".
+        let about_entry = |e: Error| match e {
+            e @ Error::StoreUnavailable { .. } => {
+                e.context(format!("cannot open {}", path.display()))
+            }
+            e => e,
+        };
+        check_dir(&self.dir).map_err(about_entry)?;
+        let ids = self.need_identities(self.interactive).map_err(about_entry)?;
+        self.open(&ids, profile, &path, &bytes).map(Some).map_err(about_entry)
     }
-    fn set(&self, _entry: &Entry) -> Result<bool> {
-        Err(todo_err())
+
+    fn set(&self, entry: &Entry) -> Result<bool> {
+        let (_ids, recipients) = self.write_recipients(true)?;
+        fsutil::private_dir(&self.dir)?;
+        check_dir(&self.dir)?;
+        let path = self.age_path(&entry.profile);
+        let existed = std::fs::symlink_metadata(&path).is_ok();
+        self.write(entry.meta(), &entry.to_secret_json(), &recipients)?;
+        fsutil::sweep_temp_files(&self.dir);
+        Ok(existed)
     }
-    fn erase(&self, _profile: &str) -> Result<bool> {
-        Err(todo_err())
+
+    fn erase(&self, profile: &str) -> Result<bool> {
+        let existed = fsutil::remove(&self.age_path(profile))?;
+        fsutil::remove(&self.meta_path(profile))?;
+        Ok(existed)
     }
+
     fn list(&self) -> Result<Vec<EntryMeta>> {
-        Err(todo_err())
+        let mut ids = None;
+        Ok(self.entries()?.iter().map(|(p, path)| self.meta_of(&mut ids, p, path)).collect())
     }
 }
 
-/// `rekey`: PLACEHOLDER.
-pub fn rekey_command(_vault: &crate::app::Vault) -> Result<i32> {
-    Err(todo_err())
+/// The bytes of a store file, `None` when it does not exist; refused when too open.
+fn read_store_file(path: &Path) -> Result<Option<SecretBytes>> {
+    identity::read_private_file(path, MAX_FILE)
 }
 
-/// Identity and permission checks for `doctor`: PLACEHOLDER.
-pub fn doctor_checks(_vault: &crate::app::Vault) -> Vec<crate::doctor::Check> {
-    Vec::new()
+/// Refuses a store folder that group or others may use (its fix is `chmod 700`).
+fn check_dir(dir: &Path) -> Result<()> {
+    match fsutil::check_private(dir) {
+        Err(Error::TooOpen { mode, .. }) => Err(Error::StoreUnavailable {
+            store: "file",
+            reason: format!(
+                "{} is accessible by group or others (mode {mode:04o}); refusing to use it",
+                dir.display()
+            ),
+            hint: Some(format!("run `chmod 700 {}`", dir.display())),
+        }),
+        other => other,
+    }
 }
+
+fn corrupt(profile: &str, reason: String) -> Error {
+    Error::Corrupt { store: "file", profile: profile.to_owned(), reason }
+}
+
+fn store_unavailable(reason: String) -> Error {
+    Error::StoreUnavailable { store: "file", reason, hint: None }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A `list` row for an entry whose metadata cannot be read now.
+fn unavailable_meta(profile: &str, path: &Path, err: &Error) -> EntryMeta {
+    let created = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| jiff::Timestamp::try_from(t).ok())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    EntryMeta {
+        profile: profile.to_owned(),
+        token_id: None,
+        description: Some(format!("(metadata unavailable: {})", short_reason(err))),
+        created_at: created,
+        expires_at: None,
+        origin: Origin::Unknown,
+        cluster: Default::default(),
+    }
+}
+
+/// Why an entry cannot be read, short enough for a `list` column (`doctor` gives the details).
+fn short_reason(err: &Error) -> String {
+    match err {
+        Error::TooOpen { .. } => "the file is too open; run `influxctl-cred doctor`".to_owned(),
+        Error::Corrupt { .. } => "the file is damaged".to_owned(),
+        Error::Decrypt { .. } => "no identity can open it".to_owned(),
+        Error::InteractionRequired { .. } => "its identity needs a passphrase".to_owned(),
+        Error::StoreUnavailable { reason, .. } => reason.clone(),
+        e => e.to_string(),
+    }
+}
+
+/// `rekey`: re-encrypts every file-store entry to the current recipients, under the store lock.
+pub fn rekey_command(vault: &crate::app::Vault) -> Result<i32> {
+    let store = FileStore::new(&vault.paths, &vault.settings, !vault.opts.non_interactive);
+    let _lock = vault.lock()?;
+    store.rekey()
+}
+
+/// Identity, recipient, permission and decryption checks for `doctor`.
+pub fn doctor_checks(vault: &crate::app::Vault) -> Vec<crate::doctor::Check> {
+    doctor::checks(&FileStore::new(&vault.paths, &vault.settings, false))
+}
+
+mod doctor;
+#[cfg(test)]
+mod tests;

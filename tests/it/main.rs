@@ -5,4 +5,16 @@
 
 mod util;
 
+mod api;
+mod apiserver;
+mod dbtoken;
+mod prism;
+
+mod ci_flows;
 mod cli;
+mod exec;
+mod fake_influxctl;
+mod file_store;
+mod helper;
+mod import;
+mod keyring;

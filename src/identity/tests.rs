@@ -1,0 +1,293 @@
+//! Unit tests of identity lookup, identity-file formats, recipients and age files.
+
+use super::*;
+use std::io::Write;
+use std::str::FromStr;
+
+use age::x25519;
+
+use crate::error::ErrorKind;
+
+// Throwaway keys made with `age-keygen` for these tests only.
+const KEY_A: &str = "AGE-SECRET-KEY-17VEGHD90S4CCP0XURNNM97PCDJZGNP72VSYHPL0679GXSSZK4AQQQJ33KU";
+const KEY_B: &str = "AGE-SECRET-KEY-17NWGH9U887U0HT5005SMUH0LK73F4WJ2KZSZSSKNDDWXU6698HTQ2MTKGU";
+
+/// A throwaway OpenSSH ed25519 key made for these tests with `ssh-keygen -N ""`.
+const SSH_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACCIJf26xpPQCahITQ9WfA49EFvx3yjlmme2ZBGqsc81kQAAAIiwm1cOsJtX
+DgAAAAtzc2gtZWQyNTUxOQAAACCIJf26xpPQCahITQ9WfA49EFvx3yjlmme2ZBGqsc81kQ
+AAAEDrklFdszvv4LPAbnbw6ltNwfWglYhb7zqvPmRqkRrR7ogl/brGk9AJqEhND1Z8Dj0Q
+W/HfKOWaZ7ZkEaqxzzWRAAAABHRlc3QB
+-----END OPENSSH PRIVATE KEY-----
+";
+const SSH_PUB: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIgl/brGk9AJqEhND1Z8Dj0QW/HfKOWaZ7ZkEaqxzzWR test";
+
+fn public_of(secret: &str) -> String {
+    x25519::Identity::from_str(secret).unwrap().to_public().to_string()
+}
+
+fn no_env(_: &str) -> Option<OsString> {
+    None
+}
+
+/// Writes a private (0600) file.
+fn private_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    crate::fsutil::write_atomic(&p, bytes).unwrap();
+    p
+}
+
+fn find(
+    env: &dyn Fn(&str) -> Option<OsString>,
+    dir: &Path,
+    configured: &[PathBuf],
+    prompt: Option<Prompt>,
+) -> Result<Option<Identities>> {
+    Identities::find_with(env, &dir.join("identity.txt"), configured, prompt)
+}
+
+fn fixed(pass: &'static str) -> Option<Prompt> {
+    Some(Box::new(move |_: &Path| Ok(SecretString::from(pass.to_owned()))))
+}
+
+/// A passphrase-encrypted identity file as `age -p` makes it, at a low pinned work factor.
+fn passphrase_file(plain: &str, pass: &str, armor: bool) -> Vec<u8> {
+    let mut r = age::scrypt::Recipient::new(SecretString::from(pass.to_owned()));
+    r.set_work_factor(10);
+    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
+    let mut out = Vec::new();
+    if armor {
+        let a = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
+            .unwrap();
+        let mut w = enc.wrap_output(a).unwrap();
+        w.write_all(plain.as_bytes()).unwrap();
+        w.finish().unwrap().finish().unwrap();
+    } else {
+        let mut w = enc.wrap_output(&mut out).unwrap();
+        w.write_all(plain.as_bytes()).unwrap();
+        w.finish().unwrap();
+    }
+    out
+}
+
+fn encrypt_to(recipients: &[&str], plain: &[u8]) -> Vec<u8> {
+    let rs: Vec<Recipient> = recipients.iter().map(|r| Recipient::parse(r).unwrap()).collect();
+    encrypt(&rs, plain).unwrap()
+}
+
+#[test]
+fn find_without_any_identity_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(find(&no_env, dir.path(), &[], None).unwrap().is_none());
+}
+
+#[test]
+fn find_env_identity_wins_over_files() {
+    let dir = tempfile::tempdir().unwrap();
+    private_file(dir.path(), "identity.txt", KEY_B.as_bytes());
+    let env = |k: &str| (k == IDENTITY_ENV).then(|| OsString::from(KEY_A));
+    let ids = find(&env, dir.path(), &[], None).unwrap().unwrap();
+    assert_eq!(ids.source, Source::Env);
+    assert_eq!(ids.recipients().unwrap(), vec![public_of(KEY_A)]);
+}
+
+#[test]
+fn find_env_file_then_settings_then_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = private_file(dir.path(), "a.txt", KEY_A.as_bytes());
+    let b = private_file(dir.path(), "b.txt", KEY_B.as_bytes());
+    private_file(dir.path(), "identity.txt", KEY_B.as_bytes());
+    let env = |k: &str| (k == IDENTITY_FILE_ENV).then(|| a.clone().into_os_string());
+    let ids = find(&env, dir.path(), std::slice::from_ref(&b), None).unwrap().unwrap();
+    assert_eq!(ids.source, Source::EnvFile(a.clone()));
+    let ids = find(&no_env, dir.path(), &[a.clone(), b.clone()], None).unwrap().unwrap();
+    assert_eq!(ids.source, Source::Settings(vec![a, b]));
+    assert_eq!(ids.recipients().unwrap(), vec![public_of(KEY_A), public_of(KEY_B)]);
+    let ids = find(&no_env, dir.path(), &[], None).unwrap().unwrap();
+    assert_eq!(ids.source, Source::Default(dir.path().join("identity.txt")));
+}
+
+#[test]
+fn identity_file_with_comments_and_several_keys_parses() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        format!("# created: 2026-01-01T00:00:00Z\r\n# public key: x\r\n{KEY_A}\r\n\n{KEY_B}\n");
+    let p = private_file(dir.path(), "ids.txt", text.as_bytes());
+    let ids = find(&no_env, dir.path(), &[p], None).unwrap().unwrap();
+    assert_eq!(ids.recipients().unwrap().len(), 2);
+    let file = encrypt_to(&[&public_of(KEY_B)], b"hello");
+    assert_eq!(&ids.decrypt(&file).unwrap()[..], b"hello");
+}
+
+#[test]
+fn malformed_env_identity_error_does_not_echo_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "AGE-SECRET-KEY-1NOTAREALKEYBUTSECRETLOOKING";
+    let env = |k: &str| (k == IDENTITY_ENV).then(|| OsString::from(secret));
+    let err = find(&env, dir.path(), &[], None).err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
+    let shown = format!("{err} {:?} {}", err, err.hint().unwrap_or_default());
+    assert!(!shown.contains("NOTAREALKEY"), "{shown}");
+    assert!(shown.contains(IDENTITY_ENV) && shown.contains("line 1"), "{shown}");
+}
+
+#[test]
+fn malformed_identity_file_names_file_and_line_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = private_file(dir.path(), "ids.txt", format!("{KEY_A}\nsecret-garbage\n").as_bytes());
+    let err = find(&no_env, dir.path(), std::slice::from_ref(&p), None).err().unwrap();
+    let shown = err.to_string();
+    assert!(shown.contains("ids.txt") && shown.contains("line 2"), "{shown}");
+    assert!(!shown.contains("garbage"), "{shown}");
+}
+
+#[test]
+fn missing_configured_identity_is_an_error_not_a_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    private_file(dir.path(), "identity.txt", KEY_A.as_bytes());
+    let err = find(&no_env, dir.path(), &[dir.path().join("gone.txt")], None).err().unwrap();
+    assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
+    assert!(err.to_string().contains("gone.txt"));
+}
+
+#[cfg(unix)]
+#[test]
+fn too_open_identity_is_refused_with_chmod_hint() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let p = private_file(dir.path(), "identity.txt", KEY_A.as_bytes());
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = find(&no_env, dir.path(), &[], None).err().unwrap();
+    assert_eq!(err.exit_code(), 5);
+    assert!(err.hint().unwrap().contains("chmod 600"));
+}
+
+#[test]
+fn passphrase_identity_without_prompt_needs_interaction() {
+    for armor in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = private_file(dir.path(), "id.age", &passphrase_file(KEY_A, "pw", armor));
+        let ids = find(&no_env, dir.path(), std::slice::from_ref(&p), None).unwrap().unwrap();
+        assert_eq!(ids.known_public_keys(), (vec![], 1));
+        assert_eq!(ids.recipients().unwrap_err().kind(), ErrorKind::InteractionRequired);
+        let file = encrypt_to(&[&public_of(KEY_A)], b"x");
+        match ids.decrypt(&file) {
+            Err(Failure::Identity(e)) => assert_eq!(e.exit_code(), 6),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn passphrase_identity_unlocks_with_the_right_passphrase_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = private_file(dir.path(), "id.age", &passphrase_file(KEY_A, "right", false));
+    let file = encrypt_to(&[&public_of(KEY_A)], b"payload");
+    let ids = find(&no_env, dir.path(), std::slice::from_ref(&p), fixed("right")).unwrap().unwrap();
+    assert_eq!(ids.recipients().unwrap(), vec![public_of(KEY_A)]);
+    assert_eq!(&ids.decrypt(&file).unwrap()[..], b"payload");
+    let ids = find(&no_env, dir.path(), &[p], fixed("wrong")).unwrap().unwrap();
+    match ids.decrypt(&file) {
+        Err(Failure::Identity(e)) => assert!(e.to_string().contains("wrong passphrase"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn locked_identity_is_not_asked_when_a_plain_one_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let locked = private_file(dir.path(), "id.age", &passphrase_file(KEY_A, "pw", false));
+    let plain = private_file(dir.path(), "b.txt", KEY_B.as_bytes());
+    let asked: Option<Prompt> = Some(Box::new(|_: &Path| panic!("prompted")));
+    let ids = find(&no_env, dir.path(), &[locked, plain], asked).unwrap().unwrap();
+    let file = encrypt_to(&[&public_of(KEY_B)], b"ok");
+    assert_eq!(&ids.decrypt(&file).unwrap()[..], b"ok");
+}
+
+#[test]
+fn ssh_ed25519_identity_and_recipient_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = private_file(dir.path(), "id_ed25519", SSH_KEY.as_bytes());
+    let ids = find(&no_env, dir.path(), &[p], None).unwrap().unwrap();
+    let public = ids.recipients().unwrap();
+    assert_eq!(public.len(), 1);
+    assert!(SSH_PUB.starts_with(&public[0]), "{public:?}");
+    let file = encrypt_to(&[SSH_PUB], b"via ssh");
+    assert_eq!(&ids.decrypt(&file).unwrap()[..], b"via ssh");
+}
+
+#[test]
+fn recipients_parse_and_bad_ones_name_their_position() {
+    assert!(Recipient::parse(&public_of(KEY_A)).is_ok());
+    assert!(Recipient::parse(SSH_PUB).is_ok());
+    for bad in ["age1nope", "ssh-ed25519 AAAA", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "hello", ""] {
+        assert!(Recipient::parse(bad).is_err(), "{bad}");
+    }
+    let list = vec![public_of(KEY_A), "age1-broken".to_owned()];
+    let err = configured_recipients(&list, Path::new("/x/config.toml")).err().unwrap();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("entry 2"), "{err}");
+}
+
+#[test]
+fn merged_recipients_are_unique() {
+    let configured = configured_recipients(&[public_of(KEY_A)], Path::new("c")).unwrap();
+    let merged = merge_recipients(vec![public_of(KEY_A), public_of(KEY_B)], configured).unwrap();
+    assert_eq!(merged.len(), 2);
+}
+
+#[test]
+fn open_classifies_damage_and_wrong_keys() {
+    let key = x25519::Identity::from_str(KEY_A).unwrap();
+    let ids = [&key as &dyn age::Identity];
+    let file = encrypt_to(&[&public_of(KEY_A)], b"entry");
+    assert_eq!(&open(&file, ids.into_iter()).unwrap()[..], b"entry");
+    for (i, broken) in
+        [&file[..file.len() - 5], &file[..40], b"not age at all", b""].into_iter().enumerate()
+    {
+        match open(broken, ids.into_iter()) {
+            Err(Failure::Corrupt(_)) => {}
+            other => panic!("case {i}: {other:?}"),
+        }
+    }
+    let mut flipped = file.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    assert!(matches!(open(&flipped, ids.into_iter()), Err(Failure::Corrupt(_))));
+    let other = encrypt_to(&[&public_of(KEY_B)], b"entry");
+    assert!(matches!(open(&other, ids.into_iter()), Err(Failure::NoMatch)));
+}
+
+#[test]
+fn open_reads_armored_files() {
+    let key = x25519::Identity::from_str(KEY_A).unwrap();
+    let enc = age::Encryptor::with_recipients(std::iter::once(&key.to_public() as _)).unwrap();
+    let mut out = Vec::new();
+    let a =
+        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
+    let mut w = enc.wrap_output(a).unwrap();
+    w.write_all(b"armored").unwrap();
+    w.finish().unwrap().finish().unwrap();
+    assert!(out.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
+    let got = open(&out, std::iter::once(&key as &dyn age::Identity)).unwrap();
+    assert_eq!(&got[..], b"armored");
+}
+
+#[cfg(unix)]
+#[test]
+fn generate_default_makes_a_private_keygen_style_file_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub").join("identity.txt");
+    let public = generate_default(&path).unwrap().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("# created: "), "{text}");
+    assert_eq!(lines[1], format!("# public key: {public}"));
+    assert_eq!(public_of(lines[2]), public);
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(generate_default(&path).unwrap(), None);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "never replaced");
+}
