@@ -61,6 +61,19 @@ pub enum Command {
     Rekey,
     /// Check stores, identities and file permissions
     Doctor(FormatArgs),
+    /// Ask the Management API whether the stored token works (exit 0 valid, 9 invalid, 1
+    /// unreachable)
+    Verify(VerifyArgs),
+    /// Run influxctl with the stored token, given to it only for the life of that process
+    Exec(ExecArgs),
+    /// Move plaintext `mgmt_token` values out of influxctl's config.toml into a store
+    Import(ImportArgs),
+    /// Print a shell function that runs every `influxctl` through `exec`
+    ShellInit {
+        /// bash, zsh or fish
+        #[arg(value_enum)]
+        shell: InitShell,
+    },
     /// Speak the JSON Lines helper protocol on stdin/stdout
     Helper,
     /// Print shell completions
@@ -111,6 +124,76 @@ pub enum GetFormat {
 
 #[derive(Debug, Args)]
 pub struct EraseArgs {}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Output: one line, or one JSON object with `status` (valid, invalid, unreachable, error)
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+    pub format: VerifyFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// How the derived config reaches influxctl: a 0600 file in a private folder on tmpfs
+    /// (file), or a named pipe that holds nothing on disk (fifo, Unix)
+    #[arg(long, value_enum, default_value_t = Inject::File)]
+    pub inject: Inject,
+
+    /// Refuse a token with less than this left (90s, 15m, 12h, 30d)
+    #[arg(long, value_name = "DUR", value_parser = parse_arg)]
+    pub min_ttl: Option<SignedDuration>,
+
+    /// Run the program unchanged when no token is stored for the profile (for shell-init)
+    #[arg(long)]
+    pub allow_missing: bool,
+
+    /// The program (influxctl) and its arguments, after `--`
+    #[arg(
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PROGRAM",
+        value_parser = clap::value_parser!(std::ffi::OsString)
+    )]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// Where `exec` puts the derived config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Inject {
+    File,
+    Fifo,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Every profile that holds a plaintext mgmt_token (default: the selected profile only)
+    #[arg(long)]
+    pub all: bool,
+
+    /// Say what would be moved; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Store the tokens but leave config.toml as it is
+    #[arg(long)]
+    pub keep_plaintext: bool,
+}
+
+/// Shells `shell-init` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitShell {
+    Bash,
+    Zsh,
+    Fish,
+}
 
 #[derive(Debug, Args)]
 pub struct FormatArgs {

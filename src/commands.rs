@@ -36,14 +36,18 @@ pub fn run(cli: Cli) -> Result<i32> {
                 .map_err(|e| Error::Other(format!("cannot write the man page: {e}")))?;
             return Ok(0);
         }
+        Command::ShellInit { shell } => return crate::shell_init::run(*shell),
         _ => {}
     }
-    let interactive = !g.non_interactive
-        && std::env::var_os("CI").is_none_or(|v| v.is_empty())
-        && std::io::stdin().is_terminal();
+    let interactive =
+        !g.non_interactive && std::env::var_os("CI").is_none_or(|v| v.is_empty()) && has_terminal();
+    if let Command::Exec(args) = &cli.command {
+        let opts = crate::exec::ExecOptions::from_cli(g, args, !interactive);
+        return Ok(crate::exec::command(&opts));
+    }
     let opts =
         Options { non_interactive: !interactive, influxctl_config: g.influxctl_config.clone() };
-    let vault = Vault::open(Paths::from_env()?, opts)?;
+    let vault = Vault::open(Paths::from_env()?, opts)?.reading_only_from(g.store);
     let profile = profile_name(g.profile.as_deref());
     match &cli.command {
         Command::Store(args) => store(&vault, &profile, g.store, args, interactive),
@@ -52,13 +56,34 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::List(args) => list(&vault, args),
         Command::Rekey => crate::store::file::rekey_command(&vault),
         Command::Doctor(args) => crate::doctor::run(&vault, args.format == ListFormat::Json),
+        Command::Verify(args) => {
+            crate::api::verify::run(&vault, &profile, args.format == crate::cli::VerifyFormat::Json)
+        }
         Command::Helper => {
             let stdin = std::io::stdin();
             crate::helper::serve(&vault, stdin.lock(), std::io::stdout().lock())?;
             Ok(0)
         }
-        Command::Completions { .. } | Command::Man => unreachable!("handled above"),
+        Command::Import(args) => crate::import::run(&vault, &profile, g.store, args),
+        Command::Completions { .. }
+        | Command::Man
+        | Command::Exec(_)
+        | Command::ShellInit { .. } => unreachable!("handled above"),
     }
+}
+
+/// Whether a person can be asked: stdin is a terminal, or a controlling terminal can be opened
+/// (prompts go to `/dev/tty`, so `helper` and `exec`, whose stdin is a pipe, can still ask).
+fn has_terminal() -> bool {
+    if std::io::stdin().is_terminal() {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").is_ok()
+    }
+    #[cfg(not(unix))]
+    false
 }
 
 /// `-p`, else `$INFLUXCTL_PROFILE`, else `default`.

@@ -47,6 +47,7 @@ pub fn checks(vault: &Vault) -> Vec<Check> {
         });
     }
     out.extend(crate::store::file::doctor_checks(vault));
+    out.extend(crate::influxctl::doctor::checks(vault));
     out
 }
 

@@ -1,7 +1,7 @@
 //! influxctl's `config.toml`: finding it, reading its profiles (`[[profile]]`), and the cluster
-//! each profile points at. Parsed with `toml_edit` so that a document can later be rewritten
-//! keeping every comment and all formatting. Parse errors name a line, never its text (the line
-//! may hold a token).
+//! each profile points at. Parsed with `toml_edit` so that a document can be rewritten keeping
+//! every comment and all formatting ([`super::derive`]). Parse errors name a line, never its
+//! text (the line may hold a token).
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,123 @@
+//! What `influxctl-cred exec` adds to an influxctl run: the stand-in influxctl
+//! (`examples/fake-influxctl.rs`) run directly with a plaintext config, against the same program
+//! run through `exec` with the token in the env store (`INFLUXCTL_CRED_TOKEN`) and the derived
+//! config in a private runtime dir on tmpfs (`/dev/shm` where present) — interleaved, in the
+//! same run, on the same machine. Goal: at most 3 ms added at the median.
+//!
+//! `cargo bench --bench exec_overhead` (release build; `BENCH_ITERATIONS`, default 300). Under
+//! `cargo test --all-targets` it only checks, with a few runs, that both commands work.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const TOKEN: &str = "M.V1.test-bench-exec-0123456789abcdefghijklmnopqrstuvwxyz";
+
+const CONFIG: &str = r#"[[profile]]
+  name = "default"
+  product = "dedicated"
+  account_id = "acc-bench"
+  cluster_id = "clu-bench"
+"#;
+
+fn main() {
+    let benching = std::env::args().any(|a| a == "--bench");
+    let iterations: usize = if benching {
+        std::env::var("BENCH_ITERATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(300)
+    } else {
+        3
+    };
+    let fake = fake_influxctl();
+    let home = tempfile::tempdir().expect("temp dir");
+    // $XDG_RUNTIME_DIR is a tmpfs in a desktop session; /dev/shm is one too, where present.
+    let shm = Path::new("/dev/shm");
+    let run_dir = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() };
+    let run_dir = run_dir.expect("runtime dir");
+    let run = run_dir.path().to_owned();
+    let user_config = home.path().join("xdg-config").join("influxctl").join("config.toml");
+    std::fs::create_dir_all(user_config.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&user_config, CONFIG).expect("write config");
+    let plain = home.path().join("plain.toml");
+    std::fs::write(&plain, format!("{CONFIG}  mgmt_token = \"{TOKEN}\"\n")).expect("write");
+
+    let base = |program: &Path| {
+        let mut c = Command::new(program);
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("xdg-config"))
+            .env("XDG_RUNTIME_DIR", &run)
+            .env("INFLUXCTL_CRED_HOME", home.path().join("cred"))
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bench-bus")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let direct = || {
+        let mut c = base(&fake);
+        c.arg("--config").arg(&plain).args(["database", "list"]);
+        c
+    };
+    let through_exec = || {
+        let mut c = base(Path::new(env!("CARGO_BIN_EXE_influxctl-cred")));
+        c.env("INFLUXCTL_CRED_TOKEN", TOKEN).arg("exec").arg("--").arg(&fake);
+        c.args(["database", "list"]);
+        c
+    };
+
+    let warmup = if benching { 10 } else { 0 };
+    let (mut d, mut e) = (Vec::new(), Vec::new());
+    for i in 0..iterations + warmup {
+        let a = time(direct());
+        let b = time(through_exec());
+        if i >= warmup {
+            d.push(a);
+            e.push(b);
+        }
+    }
+    let (dm, dp) = stats(&mut d);
+    let (em, ep) = stats(&mut e);
+    println!("exec overhead over {iterations} runs each (interleaved), same machine, same run:");
+    println!(
+        "  influxctl (stand-in) directly, plaintext config  median {dm:>7.2} ms   p90 {dp:>7.2} ms"
+    );
+    println!(
+        "  influxctl-cred exec -- influxctl (env store)     median {em:>7.2} ms   p90 {ep:>7.2} ms"
+    );
+    println!(
+        "  added by exec: median {:+.2} ms, p90 {:+.2} ms (goal: at most 3 ms at the median)",
+        em - dm,
+        ep - dp
+    );
+    let left = std::fs::read_dir(run.join("influxctl-cred")).map(|r| r.count()).unwrap_or(0);
+    assert_eq!(left, 0, "exec left derived configs behind");
+}
+
+/// The stand-in, built with the profile of this bench binary.
+fn fake_influxctl() -> PathBuf {
+    let exe = std::env::current_exe().expect("bench binary path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "--example", "fake-influxctl"]);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    assert!(build.status().expect("run cargo").success(), "cannot build the stand-in");
+    profile_dir.join("examples").join("fake-influxctl")
+}
+
+/// Milliseconds for one run, which must succeed.
+fn time(mut cmd: Command) -> f64 {
+    let start = Instant::now();
+    let status = cmd.status().expect("spawn");
+    let elapsed = start.elapsed();
+    assert!(status.success(), "a measured command failed");
+    elapsed.as_secs_f64() * 1000.0
+}
+
+fn stats(v: &mut [f64]) -> (f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[v.len() / 2], v[v.len() * 9 / 10])
+}

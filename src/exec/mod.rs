@@ -1,0 +1,262 @@
+//! `exec` (SPEC §7): runs influxctl with a management token that exists only for the life of
+//! that one process. It reads influxctl's own flags to find the config and profile influxctl
+//! will use ([`crate::influxctl::args`]), gets the token through the [`Vault`] (binding and
+//! expiry checked against that very config), writes a *derived* config ([`place`]: a 0600 file
+//! in a fresh 0700 folder, or a FIFO), runs the child with `--config` pointing at it, forwards
+//! SIGINT/SIGTERM/SIGHUP ([`child`]), removes the derived config on every path, and exits with
+//! the child's code. Its own failures before the child runs exit 125 (126 cannot execute, 127
+//! not found), as `env` and `timeout` do.
+//!
+//! The steps are separate functions so that a caller can add secrets between them: [`Secrets`]
+//! holds the profile keys written into the derived profile and the variables added to the
+//! child's environment (`exec --database-token` adds `token` and `INFLUX_TOKEN` there).
+
+mod child;
+#[cfg(unix)]
+mod fifo;
+mod place;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use jiff::SignedDuration;
+
+use crate::app::{Found, Options, Vault};
+use crate::cli::{ExecArgs, Global, Inject};
+use crate::entry::Cluster;
+use crate::error::{Error, ErrorKind, Result};
+use crate::influxctl::args::InfluxArgs;
+use crate::influxctl::config::InfluxConfig;
+use crate::influxctl::derive;
+use crate::paths::Paths;
+use crate::secret::Token;
+use crate::store::StoreKind;
+use crate::ui;
+
+pub use child::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, is_secret_var};
+
+/// Exit code of our own failures before the child runs.
+pub const EXIT_OWN_FAILURE: i32 = 125;
+
+/// Everything one `exec` run is asked to do.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    /// The program (influxctl) and its arguments.
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    /// Our `-p`, which must agree with influxctl's own choice.
+    pub profile_flag: Option<String>,
+    /// Our `--influxctl-config`, which must agree with influxctl's `--config`.
+    pub influxctl_config: Option<PathBuf>,
+    pub inject: Inject,
+    pub min_ttl: Option<SignedDuration>,
+    /// Our `--store`: read the token from that store only.
+    pub store: Option<StoreKind>,
+    /// Run the program unchanged when no token is stored for the profile.
+    pub allow_missing: bool,
+    pub non_interactive: bool,
+}
+
+/// What influxctl will use, worked out from its arguments and environment.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub program: OsString,
+    pub args: InfluxArgs,
+    /// The config influxctl would read (and we derive from).
+    pub config_path: PathBuf,
+    pub profile: String,
+    /// `--profile NAME` to add to the child's arguments (when only our `-p` named it).
+    pub add_profile: Option<String>,
+}
+
+/// The secrets that go into the derived profile and the child's environment.
+#[derive(Debug, Default)]
+pub struct Secrets {
+    /// Profile keys influxctl knows: `mgmt_token`, and `token` for a database token.
+    pub keys: Vec<(&'static str, Token)>,
+    /// Variables added to the child's environment (never the management token).
+    pub env: Vec<(OsString, Token)>,
+}
+
+impl ExecOptions {
+    /// From the parsed command line.
+    pub fn from_cli(g: &Global, args: &ExecArgs, non_interactive: bool) -> ExecOptions {
+        let mut command = args.command.iter().cloned();
+        ExecOptions {
+            // clap requires at least one value.
+            program: command.next().unwrap_or_default(),
+            args: command.collect(),
+            profile_flag: g.profile.clone(),
+            influxctl_config: g.influxctl_config.clone(),
+            inject: args.inject,
+            min_ttl: args.min_ttl,
+            store: g.store,
+            allow_missing: args.allow_missing,
+            non_interactive,
+        }
+    }
+}
+
+/// `exec` from the command line: never an `Err`, since every failure has its own exit code.
+pub fn command(opts: &ExecOptions) -> i32 {
+    match run(opts) {
+        Ok(code) => code,
+        Err(e) => {
+            ui::report(&e);
+            EXIT_OWN_FAILURE
+        }
+    }
+}
+
+fn run(opts: &ExecOptions) -> Result<i32> {
+    let plan = Plan::resolve(opts)?;
+    if plan.args.needs_no_token() {
+        ui::verbose("influxctl needs no token for this; running it unchanged");
+        return plan.run_without_token();
+    }
+    let vault = plan.open_vault(opts.non_interactive, opts.store)?;
+    let found = match plan.lookup(&vault, opts.min_ttl) {
+        Err(e) if opts.allow_missing && e.kind() == ErrorKind::NotFound => {
+            ui::verbose(format!("{e}; running the program unchanged (--allow-missing)"));
+            return plan.run_without_token();
+        }
+        Err(e) if opts.allow_missing && e.kind() == ErrorKind::StoreUnavailable => {
+            ui::warn(format!("{e}; running the program without a stored token (--allow-missing)"));
+            return plan.run_without_token();
+        }
+        found => found?,
+    };
+    let secrets = Secrets { keys: vec![("mgmt_token", found.entry.token)], env: Vec::new() };
+    // More secrets go in here: a database token as ("token", …) in `secrets.keys` and
+    // ("INFLUX_TOKEN", …) in `secrets.env`, deleted again once `plan.run` returns.
+    plan.run(&found.entry.cluster, &secrets, opts.inject)
+}
+
+impl Plan {
+    /// Finds influxctl's config and profile (SPEC §7.1). A `-p` or `--influxctl-config` that
+    /// contradicts what influxctl will use is a usage error.
+    pub fn resolve(opts: &ExecOptions) -> Result<Plan> {
+        let args = InfluxArgs::parse(&opts.args)?;
+        let config_path = match (args.config(), &opts.influxctl_config) {
+            (Some(a), Some(b)) if !same_file(&a, b) => {
+                return Err(Error::Usage(format!(
+                    "--influxctl-config {} contradicts influxctl's --config {}; give one",
+                    b.display(),
+                    a.display()
+                )));
+            }
+            (Some(a), _) => a,
+            (None, Some(b)) => b.clone(),
+            (None, None) => crate::paths::influxctl_default_config().ok_or_else(|| {
+                Error::Other("cannot find influxctl's config folder; pass --config".into())
+            })?,
+        };
+        let env = std::env::var("INFLUXCTL_PROFILE").ok().filter(|s| !s.is_empty());
+        let (profile, add_profile) =
+            resolve_profile(args.profile(), env.as_deref(), opts.profile_flag.as_deref())?;
+        crate::store::validate_profile(&profile)?;
+        Ok(Plan { program: opts.program.clone(), args, config_path, profile, add_profile })
+    }
+
+    /// The vault, binding against the config influxctl will read; reading only from `store`
+    /// when one is named.
+    pub fn open_vault(&self, non_interactive: bool, store: Option<StoreKind>) -> Result<Vault> {
+        let opts = Options { non_interactive, influxctl_config: Some(self.config_path.clone()) };
+        Ok(Vault::open(Paths::from_env()?, opts)?.reading_only_from(store))
+    }
+
+    /// The checked entry (binding, expiry), also against `--account`/`--cluster` in the
+    /// arguments, which change where influxctl sends the token. Warns near expiry.
+    pub fn lookup(&self, vault: &Vault, min_ttl: Option<SignedDuration>) -> Result<Found> {
+        let found = vault.get(&self.profile, min_ttl)?;
+        let config = InfluxConfig::load(&self.config_path)?;
+        let mut target = config.and_then(|c| c.cluster(&self.profile)).unwrap_or_default();
+        if let Some(a) = self.args.account() {
+            target.account_id = Some(a.to_owned());
+        }
+        if let Some(c) = self.args.cluster() {
+            target.cluster_id = Some(c.to_owned());
+        }
+        found.entry.cluster.check(&self.profile, &target)?;
+        if let Some(w) = vault.expiry_warning(&found.entry.meta()) {
+            ui::warn(w);
+        }
+        Ok(found)
+    }
+
+    /// Runs the program with its arguments as given (plus `--profile` from our `-p`).
+    pub fn run_without_token(&self) -> Result<i32> {
+        let args = self.args.rewrite(None, self.add_profile.as_deref());
+        let forwarder = child::Forwarder::install()?;
+        Ok(child::run(&self.program, &args, &[], &forwarder))
+    }
+
+    /// Writes the derived config, runs the child, cleans up; the child's exit code.
+    pub fn run(&self, cluster: &Cluster, secrets: &Secrets, inject: Inject) -> Result<i32> {
+        let base = InfluxConfig::load(&self.config_path)?;
+        let keys: Vec<(&'static str, &Token)> = secrets.keys.iter().map(|(k, t)| (*k, t)).collect();
+        let text = derive::derive(base.as_ref(), &self.config_path, &self.profile, cluster, &keys)?;
+        let root = place::Root::choose()?;
+        root.sweep();
+        // Signals are caught from here on, so none can kill us while the derived config exists.
+        let forwarder = child::Forwarder::install()?;
+        let derived = place::Derived::create(&root, inject, text)?;
+        let args = self.args.rewrite(Some(derived.path()), self.add_profile.as_deref());
+        ui::verbose(format!("derived config at {}", derived.path().display()));
+        let code = child::run(&self.program, &args, &secrets.env, &forwarder);
+        drop(derived);
+        Ok(code)
+    }
+}
+
+/// Whether two paths name the same file (the same text, or the same file once resolved).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    a == b
+        || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+/// SPEC §7.1: `--profile` in the arguments, else `$INFLUXCTL_PROFILE`, else our `-p`, else
+/// `default`. Our `-p` must agree with the first two; when only `-p` names the profile it is
+/// passed on to influxctl as `--profile`.
+pub fn resolve_profile(
+    from_args: Option<&str>,
+    from_env: Option<&str>,
+    flag: Option<&str>,
+) -> Result<(String, Option<String>)> {
+    let influxctl_choice = from_args
+        .map(|p| (p, "influxctl's --profile"))
+        .or_else(|| from_env.map(|p| (p, "$INFLUXCTL_PROFILE")));
+    match (influxctl_choice, flag) {
+        (Some((chosen, source)), Some(p)) if chosen != p => Err(Error::Usage(format!(
+            "-p {p:?} contradicts {source} {chosen:?}, which influxctl will use; give one"
+        ))),
+        (Some((chosen, _)), _) => Ok((chosen.to_owned(), None)),
+        (None, Some(p)) => Ok((p.to_owned(), Some(p.to_owned()))),
+        (None, None) => Ok(("default".to_owned(), None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_profile_follows_influxctl_order() {
+        let r = |a, e, f| resolve_profile(a, e, f).unwrap();
+        assert_eq!(r(Some("a"), Some("e"), None), ("a".into(), None));
+        assert_eq!(r(None, Some("e"), None), ("e".into(), None));
+        assert_eq!(r(None, None, Some("f")), ("f".into(), Some("f".into())));
+        assert_eq!(r(None, None, None), ("default".into(), None));
+        assert_eq!(r(Some("a"), Some("e"), Some("a")), ("a".into(), None));
+        assert_eq!(r(None, Some("e"), Some("e")), ("e".into(), None));
+    }
+
+    #[test]
+    fn resolve_profile_contradiction_is_usage_error() {
+        let err = resolve_profile(Some("a"), None, Some("b")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        assert!(err.to_string().contains("--profile"));
+        let err = resolve_profile(None, Some("e"), Some("b")).unwrap_err();
+        assert!(err.to_string().contains("INFLUXCTL_PROFILE"));
+    }
+}

@@ -1,0 +1,176 @@
+//! `import`: moves plaintext `mgmt_token` values out of influxctl's `config.toml` into a store.
+//! Order matters, so that no token is ever lost: every token is stored and read back first;
+//! only then is `config.toml` rewritten — once, atomically, with the `mgmt_token` lines gone and
+//! every comment, the order and the formatting kept. A config that does not parse is refused
+//! and left byte-identical; so is one that changed while we worked. A profile whose store
+//! already holds a *different* token is refused before anything is written.
+
+use std::path::{Path, PathBuf};
+
+use toml_edit::Item;
+use zeroize::Zeroizing;
+
+use crate::app::Vault;
+use crate::cli::ImportArgs;
+use crate::entry::{Entry, Origin};
+use crate::error::{Error, Result};
+use crate::influxctl::config::{InfluxConfig, cluster_of};
+use crate::influxctl::derive::without_mgmt_token;
+use crate::secret::Token;
+use crate::store::StoreKind;
+use crate::ui;
+
+/// One profile to move.
+struct Move {
+    profile: String,
+    token: Token,
+    store: StoreKind,
+    already_stored: bool,
+}
+
+/// Runs `import` for `profile` (or every profile with `--all`).
+pub fn run(
+    vault: &Vault,
+    profile: &str,
+    target: Option<StoreKind>,
+    args: &ImportArgs,
+) -> Result<i32> {
+    let path = config_path(vault)?;
+    let original = read(&path)?;
+    let text = std::str::from_utf8(&original).map_err(|e| Error::ParseConfig {
+        path: path.clone(),
+        message: format!("not UTF-8 (at byte {})", e.valid_up_to()),
+    })?;
+    let config = InfluxConfig::parse(text, &path)?;
+    let names = select(&config, profile, args.all)?;
+    if names.is_empty() {
+        ui::note(format!("no profile in {} holds a plaintext mgmt_token", path.display()));
+        return Ok(0);
+    }
+    let moves = plan(vault, &config, &names, target)?;
+    let rewrite = !args.keep_plaintext;
+    if args.dry_run {
+        for m in &moves {
+            let how = if m.already_stored { "is already in" } else { "would move to" };
+            ui::note(format!(
+                "profile {:?}: its mgmt_token {how} the {} store",
+                m.profile, m.store
+            ));
+        }
+        if rewrite {
+            ui::note(format!(
+                "would remove {} mgmt_token line(s) from {}",
+                moves.len(),
+                path.display()
+            ));
+        }
+        ui::note("dry run: nothing was changed");
+        return Ok(0);
+    }
+    for m in &moves {
+        store_and_verify(vault, &config, &path, m)?;
+    }
+    if !rewrite {
+        ui::note(format!("left {} as it was (--keep-plaintext)", path.display()));
+        return Ok(0);
+    }
+    let new_text = without_mgmt_token(&config, &names);
+    let check = InfluxConfig::parse(&new_text, &path)?;
+    if names.iter().any(|n| check.has_plaintext_token(n)) {
+        return Err(Error::Other(
+            "the rewritten config still holds a token; left as it was".into(),
+        ));
+    }
+    if *read(&path)? != *original {
+        return Err(Error::Other(format!(
+            "{} changed while importing; the tokens are stored, run `influxctl-cred import` again to remove them from it",
+            path.display()
+        )));
+    }
+    crate::fsutil::write_atomic(&path, new_text.as_bytes())?;
+    ui::note(format!("removed {} mgmt_token line(s) from {}", names.len(), path.display()));
+    Ok(0)
+}
+
+/// The config to import from; a symlink is followed, so that the file it points at is
+/// rewritten rather than the link replaced.
+fn config_path(vault: &Vault) -> Result<PathBuf> {
+    let path = vault.influxctl_config_path().ok_or_else(|| {
+        Error::Usage("cannot find influxctl's config folder; pass --influxctl-config".into())
+    })?;
+    match std::fs::canonicalize(&path) {
+        Ok(real) => Ok(real),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::Usage(format!("there is no influxctl config at {}", path.display())))
+        }
+        Err(e) => Err(Error::io("cannot read", &path, e)),
+    }
+}
+
+fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
+    std::fs::read(path).map(Zeroizing::new).map_err(|e| Error::io("cannot read", path, e))
+}
+
+/// The profiles to move: every one with a plaintext token, or just `profile`.
+fn select(config: &InfluxConfig, profile: &str, all: bool) -> Result<Vec<String>> {
+    if all {
+        let names = config.profile_names().into_iter();
+        return Ok(names.filter(|n| config.has_plaintext_token(n)).collect());
+    }
+    if config.profile(profile).is_none() {
+        return Err(config.profile_not_found(profile));
+    }
+    Ok(if config.has_plaintext_token(profile) { vec![profile.to_owned()] } else { Vec::new() })
+}
+
+/// Reads each token and where it goes; refuses a profile whose store holds another token.
+fn plan(
+    vault: &Vault,
+    config: &InfluxConfig,
+    names: &[String],
+    target: Option<StoreKind>,
+) -> Result<Vec<Move>> {
+    let mut moves = Vec::with_capacity(names.len());
+    for name in names {
+        let raw = config.profile(name).and_then(|t| t.get("mgmt_token")).and_then(Item::as_str);
+        let token = Token::from_input(raw.unwrap_or_default()).map_err(|e| {
+            e.context(format!("the mgmt_token of profile {name:?} in {}", config.path.display()))
+        })?;
+        let store = vault.write_target(name, target)?;
+        let already_stored = match store.get(name)? {
+            None => false,
+            Some(e) if e.token == token => true,
+            Some(_) => {
+                return Err(Error::Usage(format!(
+                    "profile {name:?} already has a different token in the {} store; nothing was changed. Erase it first (`influxctl-cred erase -p {name} --store {}`) if the one in config.toml is the one to keep",
+                    store.kind(),
+                    store.kind()
+                )));
+            }
+        };
+        moves.push(Move { profile: name.clone(), token, store: store.kind(), already_stored });
+    }
+    Ok(moves)
+}
+
+/// Stores one token (bound to its profile's cluster) and reads it back.
+fn store_and_verify(vault: &Vault, config: &InfluxConfig, path: &Path, m: &Move) -> Result<()> {
+    if !m.already_stored {
+        let mut entry = Entry::new(&m.profile, m.token.clone(), Origin::Imported);
+        entry.cluster = config.profile(&m.profile).map(cluster_of).unwrap_or_default();
+        entry.description = Some(format!("imported from {}", path.display()));
+        vault.put(entry, Some(m.store))?;
+    }
+    let back = vault.store(m.store)?.get(&m.profile)?;
+    if back.is_none_or(|e| e.token != m.token) {
+        return Err(Error::Other(format!(
+            "the token of profile {:?} did not read back from the {} store; {} was left as it was",
+            m.profile,
+            m.store,
+            path.display()
+        )));
+    }
+    let verb = if m.already_stored { "was already in" } else { "moved to" };
+    ui::note(format!("profile {:?}: its mgmt_token {verb} the {} store", m.profile, m.store));
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! The stand-in influxctl (`examples/fake-influxctl.rs`) for integration tests: where it is
+//! (built once per test run, since `cargo test --test it` alone does not build examples), how
+//! to read the report it writes, and a `PATH` folder where it is called `influxctl`.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
+/// The stand-in's binary, built with the same profile as this test binary.
+pub fn binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            // target/<profile>/deps/it-… → target/<profile>
+            let exe = std::env::current_exe().expect("test binary path");
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut build = std::process::Command::new(cargo);
+            build.args(["build", "--quiet", "--example", "fake-influxctl"]);
+            if profile_dir.file_name().is_some_and(|n| n == "release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build --example fake-influxctl");
+            assert!(status.success(), "cannot build the fake influxctl");
+            let bin = profile_dir.join("examples").join("fake-influxctl");
+            assert!(bin.is_file(), "{} missing", bin.display());
+            bin
+        })
+        .clone()
+}
+
+/// A folder inside `root` holding `influxctl` (the stand-in) and `influxctl-cred` (the binary
+/// under test), to put first on `PATH`.
+#[cfg(unix)]
+pub fn path_dir(root: &Path) -> PathBuf {
+    let dir = root.join("bin");
+    std::fs::create_dir_all(&dir).expect("mkdir bin");
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_influxctl-cred"));
+    for (name, target) in [("influxctl", binary()), ("influxctl-cred", ours)] {
+        let link = dir.join(name);
+        if !link.exists() {
+            std::os::unix::fs::symlink(target, &link).expect("symlink");
+        }
+    }
+    dir
+}
+
+/// `PATH` with `dir` first.
+pub fn path_with(dir: &Path) -> std::ffi::OsString {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    let mut all = vec![dir.to_owned()];
+    all.extend(std::env::split_paths(&rest));
+    std::env::join_paths(all).expect("join PATH")
+}
+
+/// The JSON report the stand-in wrote, or `None` when it did not run that far.
+pub fn report(path: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(serde_json::from_str(&text).expect("report is JSON"))
+}
+
+/// What the stand-in reports instead of a token.
+pub fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
