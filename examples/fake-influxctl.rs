@@ -19,6 +19,8 @@
 //! - `FAKE_INFLUXCTL_EXIT=N`       exit with N
 //!
 //! Commands are dispatched in [`run_command`]; add new ones (`management create`, …) there.
+//! `management create|list|revoke` (a server kept in a state file) are in
+//! `fake-influxctl/management.rs`, with their own knobs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +29,9 @@ use std::process::ExitCode;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+
+#[path = "fake-influxctl/management.rs"]
+mod management;
 
 const VERSION: &str = "influxctl 2.12.0 (influxctl-cred test stand-in)";
 
@@ -168,6 +173,7 @@ fn run_command(g: &Globals, argv: &[String]) -> i32 {
         [] | ["help" | "h", ..] => help(),
         ["version", ..] => version(),
         _ if g.version => version(),
+        ["management", ..] => management::run(g, &g.command[1..]),
         _ => authenticated(g, argv),
     }
 }
@@ -188,7 +194,24 @@ fn version() -> i32 {
 fn authenticated(g: &Globals, argv: &[String]) -> i32 {
     let mut report = json!({ "argv": argv, "pid": std::process::id() });
     let outcome = read_profile(g, &mut report);
+    // `query` and `write` are data-plane commands: they use the profile's database `token`.
+    let data_plane = matches!(g.command.first().map(String::as_str), Some("query" | "write"));
+    let credential = if data_plane { profile_token(&outcome) } else { None };
     let code = match &outcome {
+        Ok(profile) if data_plane => match credential {
+            Some(_) => {
+                // The management token is not known here: report what the environment holds
+                // (hashed) so that a test can look for it.
+                report["env_value_sha256"] = json!(
+                    std::env::vars_os()
+                        .map(|(_, v)| sha256(&v.to_string_lossy()))
+                        .collect::<Vec<_>>()
+                );
+                println!("ok: {} (profile {})", g.command.join(" "), profile.name);
+                0
+            }
+            None => fail(&mut report, "no database token in the profile's `token`"),
+        },
         Ok(profile) => match profile.mgmt_token.as_deref().filter(|t| !t.is_empty()) {
             Some(token) => {
                 report["mgmt_token_sha256"] = json!(sha256(token));
@@ -216,6 +239,10 @@ fn authenticated(g: &Globals, argv: &[String]) -> i32 {
     report["env_influx_token_sha256"] =
         json!(std::env::var("INFLUX_TOKEN").ok().as_deref().map(sha256));
     finish(&report, code)
+}
+
+fn profile_token<E>(outcome: &Result<Profile, E>) -> Option<&str> {
+    outcome.as_ref().ok()?.token.as_deref().filter(|t| !t.is_empty())
 }
 
 fn fail(report: &mut serde_json::Value, msg: &str) -> i32 {

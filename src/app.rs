@@ -250,7 +250,21 @@ impl Vault {
 
     /// Writes `entry`, bound to influxctl's profile of the same name when the entry has no
     /// binding yet, under the store lock.
-    pub fn put(&self, mut entry: Entry, target: Option<StoreKind>) -> Result<Written> {
+    pub fn put(&self, entry: Entry, target: Option<StoreKind>) -> Result<Written> {
+        crate::store::validate_profile(&entry.profile)?;
+        self.write_target(&entry.profile, target)?;
+        let lock = self.lock()?;
+        self.put_locked(entry, target, &lock)
+    }
+
+    /// [`Vault::put`] for a caller that already holds the store lock (taking it twice in one
+    /// process would wait for itself): `lock` is the proof.
+    pub fn put_locked(
+        &self,
+        mut entry: Entry,
+        target: Option<StoreKind>,
+        _lock: &crate::lock::StoreLock,
+    ) -> Result<Written> {
         crate::store::validate_profile(&entry.profile)?;
         if entry.cluster.is_empty()
             && let Some(cluster) = self.configured_cluster(&entry.profile)?
@@ -258,7 +272,6 @@ impl Vault {
             entry.cluster = cluster;
         }
         let store = self.write_target(&entry.profile, target)?;
-        let _lock = self.lock()?;
         let replaced = store.set(&entry)?;
         Ok(Written { store: store.kind(), replaced })
     }
@@ -267,7 +280,18 @@ impl Vault {
     /// is unavailable is skipped unless it was named or is the profile's configured store.
     pub fn erase(&self, profile: &str, target: Option<StoreKind>) -> Result<bool> {
         crate::store::validate_profile(profile)?;
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
+        self.erase_locked(profile, target, &lock)
+    }
+
+    /// [`Vault::erase`] for a caller that already holds the store lock.
+    pub fn erase_locked(
+        &self,
+        profile: &str,
+        target: Option<StoreKind>,
+        _lock: &crate::lock::StoreLock,
+    ) -> Result<bool> {
+        crate::store::validate_profile(profile)?;
         if let Some(kind) = target {
             return self.store(kind)?.erase(profile);
         }

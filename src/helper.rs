@@ -153,6 +153,7 @@ fn get(vault: &Vault, r: GetRequest) -> Result<OkBody> {
                 .map_err(|_| Error::InvalidRequest("`min_ttl_secs` is too large".into()))?,
         ),
     };
+    crate::lifecycle::auto_rotate(vault, &r.profile, min_ttl)?;
     let found = vault.get(&r.profile, min_ttl)?;
     if let Some(warning) = vault.expiry_warning(&found.entry.meta()) {
         ui::warn(warning);

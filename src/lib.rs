@@ -9,7 +9,8 @@
 //! Lines protocol), [`influxctl`] (its config file), [`settings`], [`paths`], [`fsutil`],
 //! [`lock`], [`api`] (the Management API: `verify`, ephemeral database tokens).
 //! Running influxctl: [`exec`] (the token for one process), [`import`] (plaintext tokens out of
-//! its config), [`shell_init`] (a shell function around `exec`).
+//! its config), [`shell_init`] (a shell function around `exec`), [`lifecycle`] (`create`,
+//! `rotate`, `erase --revoke`, expiry and auto-rotation).
 //!
 //! # Exit codes
 //!
@@ -43,6 +44,7 @@ pub mod helper;
 pub mod identity;
 pub mod import;
 pub mod influxctl;
+pub mod lifecycle;
 pub mod lock;
 pub mod paths;
 pub mod protocol;
