@@ -59,8 +59,13 @@ pub enum Command {
     List(FormatArgs),
     /// Re-encrypt every file-store entry to the current recipients
     Rekey,
-    /// Check stores, identities and file permissions
-    Doctor(FormatArgs),
+    /// Check stores, identities, file permissions and expiry (--online: the server's view)
+    Doctor(DoctorArgs),
+    /// Create a management token with influxctl (your OAuth login) and store it; prints its id
+    /// and expiry, never the token
+    Create(CreateArgs),
+    /// Replace the stored token: create a new one, store it, read it back, revoke the old one
+    Rotate(RotateArgs),
     /// Ask the Management API whether the stored token works (exit 0 valid, 9 invalid, 1
     /// unreachable)
     Verify(VerifyArgs),
@@ -123,7 +128,54 @@ pub enum GetFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct EraseArgs {}
+pub struct EraseArgs {
+    /// Revoke the token on the server first (with influxctl, authenticated with the token
+    /// itself); if that fails, nothing is erased
+    #[arg(long)]
+    pub revoke: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Lifetime of the new token (90s, 15m, 12h, 30d) [default: `ttl` in settings, else 90d]
+    #[arg(long, value_name = "DUR", value_parser = parse_arg, conflicts_with = "expires_at")]
+    pub ttl: Option<SignedDuration>,
+
+    /// When the new token expires (RFC 3339)
+    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
+    pub expires_at: Option<Timestamp>,
+
+    /// Its description [default: "influxctl-cred USER@HOST DATE"]
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Lifetime of the new token (90s, 15m, 12h, 30d) [default: `ttl` in settings, else 90d]
+    #[arg(long, value_name = "DUR", value_parser = parse_arg)]
+    pub ttl: Option<SignedDuration>,
+
+    /// Do not revoke the old token
+    #[arg(long)]
+    pub keep_old: bool,
+
+    /// Authenticate with the token being replaced instead of your OAuth login (unattended
+    /// runners); the new token then revokes the old one
+    #[arg(long)]
+    pub with_current_token: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
+
+    /// Also ask the servers about every stored token (influxctl management list, and the
+    /// Management API as `verify` does)
+    #[arg(long)]
+    pub online: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -152,6 +204,26 @@ pub struct ExecArgs {
     /// Run the program unchanged when no token is stored for the profile (for shell-init)
     #[arg(long)]
     pub allow_missing: bool,
+
+    /// Also give the program a short-lived database token with exactly these permissions
+    /// (read=DB,write=DB2; `*` for every database; repeatable), as $INFLUX_TOKEN and as the
+    /// profile's `token`; deleted when the program exits
+    #[arg(
+        long,
+        value_name = "SPEC",
+        value_parser = crate::api::dbtoken::parse_spec_arg,
+        conflicts_with = "allow_missing"
+    )]
+    pub database_token: Vec<crate::api::DatabaseTokenSpec>,
+
+    /// Lifetime of that database token, at least 1m [default: 1h]
+    #[arg(
+        long,
+        value_name = "DUR",
+        value_parser = crate::api::dbtoken::parse_ttl_arg,
+        requires = "database_token"
+    )]
+    pub database_token_ttl: Option<SignedDuration>,
 
     /// The program (influxctl) and its arguments, after `--`
     #[arg(

@@ -52,10 +52,17 @@ pub fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Store(args) => store(&vault, &profile, g.store, args, interactive),
         Command::Get(args) => get(&vault, &profile, args),
+        Command::Erase(args) if args.revoke => {
+            crate::lifecycle::erase_revoke(&vault, &profile, g.store)
+        }
         Command::Erase(_) => erase(&vault, &profile, g.store),
         Command::List(args) => list(&vault, args),
         Command::Rekey => crate::store::file::rekey_command(&vault),
-        Command::Doctor(args) => crate::doctor::run(&vault, args.format == ListFormat::Json),
+        Command::Doctor(args) => {
+            crate::doctor::run(&vault, args.format.format == ListFormat::Json, args.online)
+        }
+        Command::Create(args) => crate::lifecycle::create_command(&vault, &profile, g.store, args),
+        Command::Rotate(args) => crate::lifecycle::rotate_command(&vault, &profile, args),
         Command::Verify(args) => {
             crate::api::verify::run(&vault, &profile, args.format == crate::cli::VerifyFormat::Json)
         }
@@ -148,6 +155,7 @@ fn read_token(interactive: bool) -> Result<Token> {
 }
 
 fn get(vault: &Vault, profile: &str, args: &GetArgs) -> Result<i32> {
+    crate::lifecycle::auto_rotate(vault, profile, args.min_ttl)?;
     let found = vault.get(profile, args.min_ttl)?;
     if let Some(w) = vault.expiry_warning(&found.entry.meta()) {
         ui::warn(w);

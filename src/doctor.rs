@@ -48,12 +48,25 @@ pub fn checks(vault: &Vault) -> Vec<Check> {
     }
     out.extend(crate::store::file::doctor_checks(vault));
     out.extend(crate::influxctl::doctor::checks(vault));
+    out.extend(crate::lifecycle::expiry_checks(vault));
     out
 }
 
-/// Prints the report; exit code 1 when any check failed.
-pub fn run(vault: &Vault, json: bool) -> Result<i32> {
-    let all = checks(vault);
+/// The checks that ask the servers (`doctor --online`); each room adds its own.
+pub fn online_checks(vault: &Vault) -> Vec<Check> {
+    let mut out = Vec::new();
+    out.extend(crate::lifecycle::online_checks(vault));
+    out.extend(crate::api::verify::doctor_checks(vault));
+    out
+}
+
+/// Prints the report (with the online checks when `online`); exit code 1 when any check
+/// failed.
+pub fn run(vault: &Vault, json: bool, online: bool) -> Result<i32> {
+    let mut all = checks(vault);
+    if online {
+        all.extend(online_checks(vault));
+    }
     let text = if json {
         serde_json::to_string_pretty(&all).map_err(|e| Error::Other(e.to_string()))? + "\n"
     } else {

@@ -1,6 +1,6 @@
 //! The InfluxDB 3 Management API (SPEC §9), used only by the commands that need it (`verify`,
-//! `exec --database-token`): nothing here runs, and no HTTP client is built, on the paths that
-//! do not (`get`, plain `exec`).
+//! `exec --database-token`, `doctor --online`): nothing here runs, and no HTTP client is
+//! built, on the paths that do not (`get`, plain `exec`).
 //!
 //! [`endpoint`] turns an influxctl profile into a URL and TLS options, [`client`] speaks HTTP
 //! and maps failures to typed errors, [`types`] holds the wire format of InfluxData's OpenAPI
@@ -40,9 +40,23 @@ pub fn client_with(
     token: Token,
     binding: &Cluster,
 ) -> Result<ApiClient> {
+    client_targeting(vault, profile, token, &Cluster::default(), binding)
+}
+
+/// [`client_with`], where the fields set in `overrides` win over influxctl's profile: `exec`
+/// passes influxctl's `--account`/`--cluster` there, so that a database token is made on the
+/// cluster the child will really talk to.
+pub fn client_targeting(
+    vault: &Vault,
+    profile: &str,
+    token: Token,
+    overrides: &Cluster,
+    binding: &Cluster,
+) -> Result<ApiClient> {
     let config = vault.influxctl_config()?;
     let table = config.as_ref().and_then(|c| c.profile(profile));
-    let mut cluster = table.map(crate::influxctl::config::cluster_of).unwrap_or_default();
+    let mut cluster = overrides.clone();
+    complete(&mut cluster, &table.map(crate::influxctl::config::cluster_of).unwrap_or_default());
     complete(&mut cluster, binding);
     let tls = match (table, &config) {
         (Some(t), Some(c)) => TlsOptions::from_profile(t, &c.path, profile)?,

@@ -11,14 +11,21 @@
 //!
 //! `--format json` prints one object on stdout in every case, with `status` one of `valid`,
 //! `invalid`, `unreachable`, `error`.
+//!
+//! `doctor --online` asks the same of every stored entry ([`doctor_checks`]).
 
 use std::io::Write;
 
 use serde::Serialize;
 
+use jiff::Timestamp;
+
 use super::client::ApiClient;
 use crate::app::Vault;
+use crate::doctor::{Check, Status};
+use crate::entry::Entry;
 use crate::error::{Error, ErrorKind, Result};
+use crate::store::env::GENERIC_VAR;
 
 /// What `verify` found out about one profile.
 #[derive(Debug)]
@@ -74,6 +81,66 @@ impl Verdict {
 /// checked), sent to the profile's Management API.
 pub fn check(vault: &Vault, profile: &str) -> Verdict {
     Verdict::from_result(super::client_for(vault, profile).and_then(|client| probe(&client)))
+}
+
+/// Verifies one stored entry (the token of that store, not the first in lookup order), with
+/// the checks `get` makes first: a token whose binding no longer matches, or that has expired,
+/// is never sent.
+pub fn check_entry(vault: &Vault, entry: Entry) -> Verdict {
+    let result = vault
+        .check_binding(&entry)
+        .and_then(|()| crate::app::check_expiry(&entry.meta(), None, Timestamp::now()))
+        .and_then(|()| {
+            let binding = entry.cluster.clone();
+            super::client_with(vault, &entry.profile, entry.token, &binding)
+        })
+        .and_then(|client| probe(&client));
+    Verdict::from_result(result)
+}
+
+/// `doctor --online`: one line per stored entry (`vault.list()`), `verify`'s verdict on its
+/// token: valid (ok), invalid (fail), anything else — unreachable, another API error, nothing
+/// that can be asked — (warn). Never a token: error messages carry none.
+pub fn doctor_checks(vault: &Vault) -> Vec<Check> {
+    // Stores that cannot be listed are reported by the offline checks.
+    let (rows, _failed) = vault.list();
+    rows.iter()
+        .map(|row| {
+            let profile = &row.meta.profile;
+            let name = format!("api {profile} ({})", row.store);
+            if profile == "*" {
+                return Check::new(
+                    name,
+                    Status::Ok,
+                    format!(
+                        "${GENERIC_VAR} serves any profile; not verified (run `influxctl-cred verify -p NAME`)"
+                    ),
+                );
+            }
+            match vault.store(row.store).and_then(|s| s.get(profile)) {
+                Ok(Some(entry)) => doctor_line(name, &check_entry(vault, entry)),
+                Ok(None) => Check::new(name, Status::Warn, "the entry is gone; nothing to verify"),
+                Err(e) => Check::new(name, Status::Warn, format!("cannot read the entry: {e}")),
+            }
+        })
+        .collect()
+}
+
+/// The doctor line of a verdict.
+fn doctor_line(name: String, verdict: &Verdict) -> Check {
+    match verdict {
+        Verdict::Valid { url, databases } => Check::new(
+            name,
+            Status::Ok,
+            format!(
+                "valid ({url} answered; {databases} database{})",
+                if *databases == 1 { "" } else { "s" }
+            ),
+        ),
+        Verdict::Invalid(e) => Check::new(name, Status::Fail, format!("invalid: {e}")),
+        Verdict::Unreachable(e) => Check::new(name, Status::Warn, format!("unreachable: {e}")),
+        Verdict::Failed(e) => Check::new(name, Status::Warn, format!("not verified: {e}")),
+    }
 }
 
 /// `GET …/databases` with `client`; the URL asked and how many databases it listed.
@@ -137,4 +204,29 @@ pub fn run(vault: &Vault, profile: &str, json: bool) -> Result<i32> {
         crate::ui::report(e);
     }
     Ok(verdict.exit_code())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doctor_line_fails_only_an_invalid_token() {
+        let line = |v: Verdict| doctor_line("api p (env)".into(), &v);
+        let valid = line(Verdict::Valid { url: "http://x/databases".into(), databases: 1 });
+        assert_eq!(valid.status, Status::Ok);
+        assert!(valid.detail.ends_with("1 database)"), "{}", valid.detail);
+        let rejected = Error::ApiRejected {
+            profile: "p".into(),
+            status: 401,
+            code: None,
+            message: "unauthorized".into(),
+        };
+        assert_eq!(line(Verdict::from_result(Err(rejected))).status, Status::Fail);
+        let down = Error::ApiUnreachable { url: "http://x".into(), reason: "refused".into() };
+        let down = line(Verdict::from_result(Err(down)));
+        assert_eq!((down.status, down.detail.starts_with("unreachable")), (Status::Warn, true));
+        let server = Error::Api { status: Some(500), code: None, message: "oops".into() };
+        assert_eq!(line(Verdict::from_result(Err(server))).status, Status::Warn);
+    }
 }

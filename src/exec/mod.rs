@@ -9,18 +9,21 @@
 //!
 //! The steps are separate functions so that a caller can add secrets between them: [`Secrets`]
 //! holds the profile keys written into the derived profile and the variables added to the
-//! child's environment (`exec --database-token` adds `token` and `INFLUX_TOKEN` there).
+//! child's environment (`exec --database-token` adds `token` and `INFLUX_TOKEN` there:
+//! [`database`]).
 
-mod child;
+pub mod child;
+pub mod database;
 #[cfg(unix)]
 mod fifo;
-mod place;
+pub mod place;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use jiff::SignedDuration;
 
+use crate::api::DatabaseTokenSpec;
 use crate::app::{Found, Options, Vault};
 use crate::cli::{ExecArgs, Global, Inject};
 use crate::entry::Cluster;
@@ -55,6 +58,10 @@ pub struct ExecOptions {
     /// Run the program unchanged when no token is stored for the profile.
     pub allow_missing: bool,
     pub non_interactive: bool,
+    /// `--database-token` (every flag merged): a database token for the child.
+    pub database_token: Option<DatabaseTokenSpec>,
+    /// `--database-token-ttl`.
+    pub database_token_ttl: SignedDuration,
 }
 
 /// What influxctl will use, worked out from its arguments and environment.
@@ -93,6 +100,11 @@ impl ExecOptions {
             store: g.store,
             allow_missing: args.allow_missing,
             non_interactive,
+            database_token: args.database_token.iter().cloned().reduce(|mut all, one| {
+                all.merge(one);
+                all
+            }),
+            database_token_ttl: args.database_token_ttl.unwrap_or(crate::api::dbtoken::DEFAULT_TTL),
         }
     }
 }
@@ -110,11 +122,14 @@ pub fn command(opts: &ExecOptions) -> i32 {
 
 fn run(opts: &ExecOptions) -> Result<i32> {
     let plan = Plan::resolve(opts)?;
-    if plan.args.needs_no_token() {
+    // A database token was asked for explicitly, whatever the program's arguments look like
+    // (a script without arguments is no `influxctl help`).
+    if plan.args.needs_no_token() && opts.database_token.is_none() {
         ui::verbose("influxctl needs no token for this; running it unchanged");
         return plan.run_without_token();
     }
     let vault = plan.open_vault(opts.non_interactive, opts.store)?;
+    crate::lifecycle::auto_rotate(&vault, &plan.profile, opts.min_ttl)?;
     let found = match plan.lookup(&vault, opts.min_ttl) {
         Err(e) if opts.allow_missing && e.kind() == ErrorKind::NotFound => {
             ui::verbose(format!("{e}; running the program unchanged (--allow-missing)"));
@@ -126,9 +141,10 @@ fn run(opts: &ExecOptions) -> Result<i32> {
         }
         found => found?,
     };
+    if let Some(spec) = &opts.database_token {
+        return database::run(&plan, &vault, found, spec, opts.database_token_ttl, opts.inject);
+    }
     let secrets = Secrets { keys: vec![("mgmt_token", found.entry.token)], env: Vec::new() };
-    // More secrets go in here: a database token as ("token", …) in `secrets.keys` and
-    // ("INFLUX_TOKEN", …) in `secrets.env`, deleted again once `plan.run` returns.
     plan.run(&found.entry.cluster, &secrets, opts.inject)
 }
 
@@ -193,17 +209,30 @@ impl Plan {
 
     /// Writes the derived config, runs the child, cleans up; the child's exit code.
     pub fn run(&self, cluster: &Cluster, secrets: &Secrets, inject: Inject) -> Result<i32> {
+        // Signals are caught from here on, so none can kill us while the derived config exists.
+        let forwarder = child::Forwarder::install()?;
+        self.run_caught(cluster, secrets, inject, &forwarder)
+    }
+
+    /// [`Plan::run`] under a [`child::Forwarder`] the caller installed earlier (before making
+    /// a secret that must be cleaned up, as `--database-token` does). A signal caught before
+    /// the child is spawned stops the run without starting it.
+    pub fn run_caught(
+        &self,
+        cluster: &Cluster,
+        secrets: &Secrets,
+        inject: Inject,
+        forwarder: &child::Forwarder,
+    ) -> Result<i32> {
         let base = InfluxConfig::load(&self.config_path)?;
         let keys: Vec<(&'static str, &Token)> = secrets.keys.iter().map(|(k, t)| (*k, t)).collect();
         let text = derive::derive(base.as_ref(), &self.config_path, &self.profile, cluster, &keys)?;
         let root = place::Root::choose()?;
         root.sweep();
-        // Signals are caught from here on, so none can kill us while the derived config exists.
-        let forwarder = child::Forwarder::install()?;
         let derived = place::Derived::create(&root, inject, text)?;
         let args = self.args.rewrite(Some(derived.path()), self.add_profile.as_deref());
         ui::verbose(format!("derived config at {}", derived.path().display()));
-        let code = child::run(&self.program, &args, &secrets.env, &forwarder);
+        let code = child::run(&self.program, &args, &secrets.env, forwarder);
         drop(derived);
         Ok(code)
     }

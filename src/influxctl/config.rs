@@ -135,10 +135,11 @@ pub fn cluster_of(table: &Table) -> Cluster {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const SAMPLE: &str = r#"
+    /// A config with one Dedicated and one Clustered profile (the latter with a plaintext token).
+    pub(crate) const SAMPLE: &str = r#"
 # my clusters
 [[profile]]
   name = "default"

@@ -179,21 +179,7 @@ fn remove_keeping_comments(table: &mut Table, key: &str) {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = r#"
-# my clusters
-[[profile]]
-  name = "default"
-  product = "dedicated"
-  account_id = "acc-1"
-  cluster_id = "clu-1"
-
-[[profile]]
-  name = "onprem"
-  product = "clustered"
-  host = "influx.example.com"
-  port = 8443
-  mgmt_token = "M.V1.test-plain"
-"#;
+    use crate::influxctl::config::tests::SAMPLE;
 
     fn token(s: &str) -> Token {
         Token::new(s.into()).unwrap()

@@ -1,7 +1,8 @@
 //! `verify` and the Management API client, through the real binary: against prism built from
 //! InfluxData's documents (valid tokens, both products, no "Violation"), and against our own
 //! server for what prism cannot show (401/403/5xx, a slow server, TLS with a private CA, plain
-//! HTTP), plus the paths that must never touch HTTP.
+//! HTTP), `doctor --online` (which verifies every stored token), plus the paths that must never
+//! touch HTTP.
 
 use std::time::{Duration, Instant};
 
@@ -285,20 +286,76 @@ fn get_and_list_never_touch_http() {
     let env = TestEnv::new();
     env.write_influxctl_config(&dedicated(&uuid(13), &uuid(14)));
     let closed = format!("http://127.0.0.1:{}", closed_port());
+    let fake = crate::fake_influxctl::binary().to_string_lossy().into_owned();
+    let report = env.path().join("report.json");
+    let plain_exec = ["exec", "-p", "prod", "--", &fake, "database", "list"];
     for url in [server.url(), closed] {
-        for args in [&["get", "-p", "prod"][..], &["list"][..]] {
+        for args in [&["get", "-p", "prod"][..], &["list"][..], &plain_exec[..]] {
+            let _ = std::fs::remove_file(&report);
             let out = env
                 .cmd()
                 .args(args)
                 .env("INFLUXCTL_CRED_TOKEN_PROD", TOKEN)
                 .env("INFLUXCTL_CRED_API_URL", &url)
+                .env("FAKE_INFLUXCTL_REPORT", &report)
                 .output()
                 .expect("run");
             assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
         }
+        let got = crate::fake_influxctl::report(&report).expect("plain exec ran the stand-in");
+        assert_eq!(got["mgmt_token_sha256"], crate::fake_influxctl::sha256(TOKEN));
+        assert!(got["env_influx_token_sha256"].is_null(), "plain exec made a database token");
     }
     let out =
         env.cmd().args(["get", "-p", "prod"]).env("INFLUXCTL_CRED_TOKEN_PROD", TOKEN).output();
     assert_eq!(text(&out.expect("run").stdout).trim(), TOKEN);
-    assert!(server.requests().is_empty(), "get/list sent {:?}", server.requests());
+    assert!(server.requests().is_empty(), "get/list/exec sent {:?}", server.requests());
+}
+
+#[test]
+fn doctor_online_verifies_every_stored_token() {
+    // prod's account accepts the token; stage's refuses it.
+    let (prod, stage) = ((uuid(19), uuid(20)), (uuid(23), uuid(24)));
+    let refusing = format!("/accounts/{}/", stage.0);
+    let server = ApiServer::start(move |r| {
+        if r.path.starts_with(&refusing) {
+            Reply::json(401, r#"{"code":401,"message":"unauthorized"}"#)
+        } else {
+            ok_databases()
+        }
+    });
+    let env = TestEnv::new();
+    let stage_profile = dedicated(&stage.0, &stage.1).replace("\"prod\"", "\"stage\"");
+    env.write_influxctl_config(&(dedicated(&prod.0, &prod.1) + &stage_profile));
+    let doctor = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .args(args)
+            .env("INFLUXCTL_CRED_TOKEN_PROD", TOKEN)
+            .env("INFLUXCTL_CRED_TOKEN_STAGE", TOKEN)
+            .env("INFLUXCTL_CRED_API_URL", server.url())
+            .output()
+            .expect("run doctor");
+        assert!(!text(&out.stdout).contains(TOKEN) && !text(&out.stderr).contains(TOKEN));
+        out
+    };
+    let out = doctor(&["doctor", "--online", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "a failed check: {}", text(&out.stderr));
+    let checks: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let find = |name: &str| {
+        checks.iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("{name}: {checks:?}"))
+    };
+    let ok = find("api prod (env)");
+    assert_eq!(ok["status"], "ok", "{ok}");
+    assert!(ok["detail"].as_str().unwrap_or_default().starts_with("valid"), "{ok}");
+    let refused = find("api stage (env)");
+    assert_eq!(refused["status"], "fail", "{refused}");
+    assert!(refused["detail"].as_str().unwrap_or_default().contains("HTTP 401"), "{refused}");
+    let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(paths.contains(&format!("/accounts/{}/clusters/{}/databases", prod.0, prod.1)));
+    // Without --online: no such line, no request.
+    let before = server.requests().len();
+    let out = doctor(&["doctor"]);
+    assert!(!text(&out.stdout).contains("api prod"), "{}", text(&out.stdout));
+    assert_eq!(server.requests().len(), before);
 }
