@@ -16,6 +16,7 @@ mod exec;
 mod exec_dbtoken;
 mod fake_influxctl;
 mod file_store;
+mod full_disk;
 mod helper;
 mod import;
 mod keyring;
