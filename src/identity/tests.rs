@@ -8,21 +8,36 @@ use age::x25519;
 
 use crate::error::ErrorKind;
 
-// Throwaway keys made with `age-keygen` for these tests only.
-const KEY_A: &str = "AGE-SECRET-KEY-17VEGHD90S4CCP0XURNNM97PCDJZGNP72VSYHPL0679GXSSZK4AQQQJ33KU";
-const KEY_B: &str = "AGE-SECRET-KEY-17NWGH9U887U0HT5005SMUH0LK73F4WJ2KZSZSSKNDDWXU6698HTQ2MTKGU";
+/// Throwaway age keys, generated once per test run: no key material is committed.
+fn key_a() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(new_key)
+}
 
-/// A throwaway OpenSSH ed25519 key made for these tests with `ssh-keygen -N ""`.
-const SSH_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----
-b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
-QyNTUxOQAAACCIJf26xpPQCahITQ9WfA49EFvx3yjlmme2ZBGqsc81kQAAAIiwm1cOsJtX
-DgAAAAtzc2gtZWQyNTUxOQAAACCIJf26xpPQCahITQ9WfA49EFvx3yjlmme2ZBGqsc81kQ
-AAAEDrklFdszvv4LPAbnbw6ltNwfWglYhb7zqvPmRqkRrR7ogl/brGk9AJqEhND1Z8Dj0Q
-W/HfKOWaZ7ZkEaqxzzWRAAAABHRlc3QB
------END OPENSSH PRIVATE KEY-----
-";
-const SSH_PUB: &str =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIgl/brGk9AJqEhND1Z8Dj0QW/HfKOWaZ7ZkEaqxzzWR test";
+fn key_b() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(new_key)
+}
+
+fn new_key() -> String {
+    age::secrecy::ExposeSecret::expose_secret(&x25519::Identity::generate().to_string()).to_owned()
+}
+
+/// A throwaway OpenSSH ed25519 key pair made with `ssh-keygen -N ""` for this test run:
+/// (private key file text, public key line).
+fn ssh_pair() -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("id_ed25519");
+    let st = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test", "-f"])
+        .arg(&path)
+        .status()
+        .expect("ssh-keygen (openssh-client) is needed for this test");
+    assert!(st.success());
+    let private = std::fs::read_to_string(&path).unwrap();
+    let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    (private, public.trim().to_owned())
+}
 
 fn public_of(secret: &str) -> String {
     x25519::Identity::from_str(secret).unwrap().to_public().to_string()
@@ -86,25 +101,25 @@ fn find_without_any_identity_is_none() {
 #[test]
 fn find_env_identity_wins_over_files() {
     let dir = tempfile::tempdir().unwrap();
-    private_file(dir.path(), "identity.txt", KEY_B.as_bytes());
-    let env = |k: &str| (k == IDENTITY_ENV).then(|| OsString::from(KEY_A));
+    private_file(dir.path(), "identity.txt", key_b().as_bytes());
+    let env = |k: &str| (k == IDENTITY_ENV).then(|| OsString::from(key_a()));
     let ids = find(&env, dir.path(), &[], None).unwrap().unwrap();
     assert_eq!(ids.source, Source::Env);
-    assert_eq!(ids.recipients().unwrap(), vec![public_of(KEY_A)]);
+    assert_eq!(ids.recipients().unwrap(), vec![public_of(key_a())]);
 }
 
 #[test]
 fn find_env_file_then_settings_then_default() {
     let dir = tempfile::tempdir().unwrap();
-    let a = private_file(dir.path(), "a.txt", KEY_A.as_bytes());
-    let b = private_file(dir.path(), "b.txt", KEY_B.as_bytes());
-    private_file(dir.path(), "identity.txt", KEY_B.as_bytes());
+    let a = private_file(dir.path(), "a.txt", key_a().as_bytes());
+    let b = private_file(dir.path(), "b.txt", key_b().as_bytes());
+    private_file(dir.path(), "identity.txt", key_b().as_bytes());
     let env = |k: &str| (k == IDENTITY_FILE_ENV).then(|| a.clone().into_os_string());
     let ids = find(&env, dir.path(), std::slice::from_ref(&b), None).unwrap().unwrap();
     assert_eq!(ids.source, Source::EnvFile(a.clone()));
     let ids = find(&no_env, dir.path(), &[a.clone(), b.clone()], None).unwrap().unwrap();
     assert_eq!(ids.source, Source::Settings(vec![a, b]));
-    assert_eq!(ids.recipients().unwrap(), vec![public_of(KEY_A), public_of(KEY_B)]);
+    assert_eq!(ids.recipients().unwrap(), vec![public_of(key_a()), public_of(key_b())]);
     let ids = find(&no_env, dir.path(), &[], None).unwrap().unwrap();
     assert_eq!(ids.source, Source::Default(dir.path().join("identity.txt")));
 }
@@ -112,12 +127,15 @@ fn find_env_file_then_settings_then_default() {
 #[test]
 fn identity_file_with_comments_and_several_keys_parses() {
     let dir = tempfile::tempdir().unwrap();
-    let text =
-        format!("# created: 2026-01-01T00:00:00Z\r\n# public key: x\r\n{KEY_A}\r\n\n{KEY_B}\n");
+    let text = format!(
+        "# created: 2026-01-01T00:00:00Z\r\n# public key: x\r\n{}\r\n\n{}\n",
+        key_a(),
+        key_b()
+    );
     let p = private_file(dir.path(), "ids.txt", text.as_bytes());
     let ids = find(&no_env, dir.path(), &[p], None).unwrap().unwrap();
     assert_eq!(ids.recipients().unwrap().len(), 2);
-    let file = encrypt_to(&[&public_of(KEY_B)], b"hello");
+    let file = encrypt_to(&[&public_of(key_b())], b"hello");
     assert_eq!(&ids.decrypt(&file).unwrap()[..], b"hello");
 }
 
@@ -136,7 +154,8 @@ fn malformed_env_identity_error_does_not_echo_it() {
 #[test]
 fn malformed_identity_file_names_file_and_line_only() {
     let dir = tempfile::tempdir().unwrap();
-    let p = private_file(dir.path(), "ids.txt", format!("{KEY_A}\nsecret-garbage\n").as_bytes());
+    let p =
+        private_file(dir.path(), "ids.txt", format!("{}\nsecret-garbage\n", key_a()).as_bytes());
     let err = find(&no_env, dir.path(), std::slice::from_ref(&p), None).err().unwrap();
     let shown = err.to_string();
     assert!(shown.contains("ids.txt") && shown.contains("line 2"), "{shown}");
@@ -146,7 +165,7 @@ fn malformed_identity_file_names_file_and_line_only() {
 #[test]
 fn missing_configured_identity_is_an_error_not_a_fallback() {
     let dir = tempfile::tempdir().unwrap();
-    private_file(dir.path(), "identity.txt", KEY_A.as_bytes());
+    private_file(dir.path(), "identity.txt", key_a().as_bytes());
     let err = find(&no_env, dir.path(), &[dir.path().join("gone.txt")], None).err().unwrap();
     assert_eq!(err.kind(), ErrorKind::StoreUnavailable);
     assert!(err.to_string().contains("gone.txt"));
@@ -157,7 +176,7 @@ fn missing_configured_identity_is_an_error_not_a_fallback() {
 fn too_open_identity_is_refused_with_chmod_hint() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
-    let p = private_file(dir.path(), "identity.txt", KEY_A.as_bytes());
+    let p = private_file(dir.path(), "identity.txt", key_a().as_bytes());
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = find(&no_env, dir.path(), &[], None).err().unwrap();
     assert_eq!(err.exit_code(), 5);
@@ -168,11 +187,11 @@ fn too_open_identity_is_refused_with_chmod_hint() {
 fn passphrase_identity_without_prompt_needs_interaction() {
     for armor in [false, true] {
         let dir = tempfile::tempdir().unwrap();
-        let p = private_file(dir.path(), "id.age", &passphrase_file(KEY_A, "pw", armor));
+        let p = private_file(dir.path(), "id.age", &passphrase_file(key_a(), "pw", armor));
         let ids = find(&no_env, dir.path(), std::slice::from_ref(&p), None).unwrap().unwrap();
         assert_eq!(ids.known_public_keys(), (vec![], 1));
         assert_eq!(ids.recipients().unwrap_err().kind(), ErrorKind::InteractionRequired);
-        let file = encrypt_to(&[&public_of(KEY_A)], b"x");
+        let file = encrypt_to(&[&public_of(key_a())], b"x");
         match ids.decrypt(&file) {
             Err(Failure::Identity(e)) => assert_eq!(e.exit_code(), 6),
             other => panic!("{other:?}"),
@@ -183,10 +202,10 @@ fn passphrase_identity_without_prompt_needs_interaction() {
 #[test]
 fn passphrase_identity_unlocks_with_the_right_passphrase_only() {
     let dir = tempfile::tempdir().unwrap();
-    let p = private_file(dir.path(), "id.age", &passphrase_file(KEY_A, "right", false));
-    let file = encrypt_to(&[&public_of(KEY_A)], b"payload");
+    let p = private_file(dir.path(), "id.age", &passphrase_file(key_a(), "right", false));
+    let file = encrypt_to(&[&public_of(key_a())], b"payload");
     let ids = find(&no_env, dir.path(), std::slice::from_ref(&p), fixed("right")).unwrap().unwrap();
-    assert_eq!(ids.recipients().unwrap(), vec![public_of(KEY_A)]);
+    assert_eq!(ids.recipients().unwrap(), vec![public_of(key_a())]);
     assert_eq!(&ids.decrypt(&file).unwrap()[..], b"payload");
     let ids = find(&no_env, dir.path(), &[p], fixed("wrong")).unwrap().unwrap();
     match ids.decrypt(&file) {
@@ -198,34 +217,35 @@ fn passphrase_identity_unlocks_with_the_right_passphrase_only() {
 #[test]
 fn locked_identity_is_not_asked_when_a_plain_one_matches() {
     let dir = tempfile::tempdir().unwrap();
-    let locked = private_file(dir.path(), "id.age", &passphrase_file(KEY_A, "pw", false));
-    let plain = private_file(dir.path(), "b.txt", KEY_B.as_bytes());
+    let locked = private_file(dir.path(), "id.age", &passphrase_file(key_a(), "pw", false));
+    let plain = private_file(dir.path(), "b.txt", key_b().as_bytes());
     let asked: Option<Prompt> = Some(Box::new(|_: &Path| panic!("prompted")));
     let ids = find(&no_env, dir.path(), &[locked, plain], asked).unwrap().unwrap();
-    let file = encrypt_to(&[&public_of(KEY_B)], b"ok");
+    let file = encrypt_to(&[&public_of(key_b())], b"ok");
     assert_eq!(&ids.decrypt(&file).unwrap()[..], b"ok");
 }
 
 #[test]
 fn ssh_ed25519_identity_and_recipient_work() {
+    let (ssh_key, ssh_pub) = ssh_pair();
     let dir = tempfile::tempdir().unwrap();
-    let p = private_file(dir.path(), "id_ed25519", SSH_KEY.as_bytes());
+    let p = private_file(dir.path(), "id_ed25519", ssh_key.as_bytes());
     let ids = find(&no_env, dir.path(), &[p], None).unwrap().unwrap();
     let public = ids.recipients().unwrap();
     assert_eq!(public.len(), 1);
-    assert!(SSH_PUB.starts_with(&public[0]), "{public:?}");
-    let file = encrypt_to(&[SSH_PUB], b"via ssh");
+    assert!(ssh_pub.starts_with(&public[0]), "{public:?}");
+    let file = encrypt_to(&[&ssh_pub], b"via ssh");
     assert_eq!(&ids.decrypt(&file).unwrap()[..], b"via ssh");
 }
 
 #[test]
 fn recipients_parse_and_bad_ones_name_their_position() {
-    assert!(Recipient::parse(&public_of(KEY_A)).is_ok());
-    assert!(Recipient::parse(SSH_PUB).is_ok());
+    assert!(Recipient::parse(&public_of(key_a())).is_ok());
+    assert!(Recipient::parse(&ssh_pair().1).is_ok());
     for bad in ["age1nope", "ssh-ed25519 AAAA", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "hello", ""] {
         assert!(Recipient::parse(bad).is_err(), "{bad}");
     }
-    let list = vec![public_of(KEY_A), "age1-broken".to_owned()];
+    let list = vec![public_of(key_a()), "age1-broken".to_owned()];
     let err = configured_recipients(&list, Path::new("/x/config.toml")).err().unwrap();
     assert_eq!(err.exit_code(), 2);
     assert!(err.to_string().contains("entry 2"), "{err}");
@@ -233,16 +253,17 @@ fn recipients_parse_and_bad_ones_name_their_position() {
 
 #[test]
 fn merged_recipients_are_unique() {
-    let configured = configured_recipients(&[public_of(KEY_A)], Path::new("c")).unwrap();
-    let merged = merge_recipients(vec![public_of(KEY_A), public_of(KEY_B)], configured).unwrap();
+    let configured = configured_recipients(&[public_of(key_a())], Path::new("c")).unwrap();
+    let merged =
+        merge_recipients(vec![public_of(key_a()), public_of(key_b())], configured).unwrap();
     assert_eq!(merged.len(), 2);
 }
 
 #[test]
 fn open_classifies_damage_and_wrong_keys() {
-    let key = x25519::Identity::from_str(KEY_A).unwrap();
+    let key = x25519::Identity::from_str(key_a()).unwrap();
     let ids = [&key as &dyn age::Identity];
-    let file = encrypt_to(&[&public_of(KEY_A)], b"entry");
+    let file = encrypt_to(&[&public_of(key_a())], b"entry");
     assert_eq!(&open(&file, ids.into_iter()).unwrap()[..], b"entry");
     for (i, broken) in
         [&file[..file.len() - 5], &file[..40], b"not age at all", b""].into_iter().enumerate()
@@ -256,13 +277,13 @@ fn open_classifies_damage_and_wrong_keys() {
     let last = flipped.len() - 1;
     flipped[last] ^= 1;
     assert!(matches!(open(&flipped, ids.into_iter()), Err(Failure::Corrupt(_))));
-    let other = encrypt_to(&[&public_of(KEY_B)], b"entry");
+    let other = encrypt_to(&[&public_of(key_b())], b"entry");
     assert!(matches!(open(&other, ids.into_iter()), Err(Failure::NoMatch)));
 }
 
 #[test]
 fn open_reads_armored_files() {
-    let key = x25519::Identity::from_str(KEY_A).unwrap();
+    let key = x25519::Identity::from_str(key_a()).unwrap();
     let enc = age::Encryptor::with_recipients(std::iter::once(&key.to_public() as _)).unwrap();
     let mut out = Vec::new();
     let a =
