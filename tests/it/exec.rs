@@ -79,6 +79,19 @@ impl Setup {
     }
 
     /// The same as a `std::process::Command`, to spawn and signal.
+    /// `exec -- fake database list` with a stand-in that sleeps, returned once the stand-in
+    /// is running (it touches a ready file).
+    fn spawn_running_child(&self) -> Child {
+        let ready = self.env.path().join("ready");
+        let ready_s = ready.to_string_lossy().into_owned();
+        let helper = self.spawn(
+            &["exec", "--", &fake(), "database", "list"],
+            &[("FAKE_INFLUXCTL_SLEEP_MS", "20000"), ("FAKE_INFLUXCTL_READY", &ready_s)],
+        );
+        wait_for(&ready);
+        helper
+    }
+
     fn spawn(&self, args: &[&str], extra: &[(&str, &str)]) -> Child {
         let p = self.env.path();
         let mut c = Command::new(env!("CARGO_BIN_EXE_influxctl-cred"));
@@ -195,13 +208,7 @@ fn exec_passes_exit_codes_and_cleans_up_after_a_crash() {
 fn exec_forwards_signals_then_removes_derived_config() {
     for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
         let s = Setup::new();
-        let ready = s.env.path().join("ready");
-        let ready_s = ready.to_string_lossy().into_owned();
-        let mut helper = s.spawn(
-            &["exec", "--", &fake(), "database", "list"],
-            &[("FAKE_INFLUXCTL_SLEEP_MS", "20000"), ("FAKE_INFLUXCTL_READY", &ready_s)],
-        );
-        wait_for(&ready);
+        let mut helper = s.spawn_running_child();
         assert_eq!(s.leftovers().len(), 1, "the derived config exists while the child runs");
         kill(Pid::from_raw(helper.id() as i32), sig).unwrap();
         let status = helper.wait().unwrap();
@@ -213,13 +220,7 @@ fn exec_forwards_signals_then_removes_derived_config() {
 #[test]
 fn exec_sweeps_leftovers_of_a_sigkilled_helper() {
     let s = Setup::new();
-    let ready = s.env.path().join("ready");
-    let ready_s = ready.to_string_lossy().into_owned();
-    let mut helper = s.spawn(
-        &["exec", "--", &fake(), "database", "list"],
-        &[("FAKE_INFLUXCTL_SLEEP_MS", "20000"), ("FAKE_INFLUXCTL_READY", &ready_s)],
-    );
-    wait_for(&ready);
+    let mut helper = s.spawn_running_child();
     let child = s.report().unwrap()["pid"].as_i64().unwrap() as i32;
     kill(Pid::from_raw(helper.id() as i32), Signal::SIGKILL).unwrap();
     helper.wait().unwrap();
