@@ -187,7 +187,7 @@ fn get(vault: &Vault, profile: &str, args: &GetArgs) -> Result<i32> {
 }
 
 /// Overwrites the bytes of a JSON string value that held a secret.
-pub fn zeroize_json_string(v: &mut serde_json::Value) {
+fn zeroize_json_string(v: &mut serde_json::Value) {
     if let serde_json::Value::String(s) = v {
         zeroize::Zeroize::zeroize(s);
     }

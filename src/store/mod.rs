@@ -5,7 +5,10 @@
 //!   verb needs it (so `get` on one store never pays for another);
 //! - "absent" is a value: `get` answers `Ok(None)`, `erase` answers `Ok(false)`;
 //! - a store that cannot be used now (no D-Bus, locked keyring, no identity, not built for this
-//!   OS) answers `Error::StoreUnavailable` (kind `store-unavailable`), quickly;
+//!   OS) answers `Error::StoreUnavailable` (kind `store-unavailable`), quickly. The driver skips
+//!   a bare `StoreUnavailable` from a store that is not the profile's own on its way to
+//!   "not found", so a failure about an entry that *exists* (too open, no identity to open it)
+//!   is wrapped with context (`Error::context`) to keep its kind and still be reported;
 //! - writes are atomic; the caller holds the store lock around them ([`crate::lock`]).
 
 pub mod env;
@@ -33,9 +36,6 @@ pub enum StoreKind {
 }
 
 impl StoreKind {
-    /// The stores a user can name.
-    pub const USER_VISIBLE: [StoreKind; 3] = [StoreKind::Keyring, StoreKind::File, StoreKind::Env];
-
     pub fn as_str(self) -> &'static str {
         match self {
             StoreKind::Keyring => "keyring",

@@ -100,13 +100,7 @@ fn database_token_sends_exact_permissions_and_expiry_then_deletes_on_drop() {
     assert_eq!(reqs[0].path, format!("/accounts/{account}/clusters/{cluster}/tokens"));
     assert_eq!(reqs[0].header("content-type"), Some("application/json"));
     let body = reqs[0].json();
-    assert_eq!(
-        body["permissions"],
-        serde_json::json!([
-            {"action": "read", "resource": "DatabaseOne"},
-            {"action": "write", "resource": "DatabaseTwo"}
-        ])
-    );
+    assert_read_one_write_two(&body);
     let expires: Timestamp = body["expiresAt"].as_str().expect("expiresAt").parse().expect("time");
     let asked = expires.duration_since(before);
     assert!((89 * 60..=91 * 60).contains(&asked.as_secs()), "{asked:?}");
@@ -173,4 +167,15 @@ fn database_token_create_errors_are_typed_and_mention_expiry() {
         assert!(!err.to_string().contains("apiv1_"), "{err}");
         assert!(server.requests().iter().all(|r| r.method == "POST"));
     }
+}
+
+/// The create request asked for exactly `read=DatabaseOne,write=DatabaseTwo`.
+pub fn assert_read_one_write_two(body: &serde_json::Value) {
+    assert_eq!(
+        body["permissions"],
+        serde_json::json!([
+            {"action": "read", "resource": "DatabaseOne"},
+            {"action": "write", "resource": "DatabaseTwo"}
+        ])
+    );
 }

@@ -184,13 +184,7 @@ fn exec_database_token_reaches_child_as_influx_token_and_profile_token_then_is_d
     assert_eq!(s.methods(), ["POST", "DELETE"]);
     assert_eq!(reqs[0].path, s.tokens_path());
     let body = reqs[0].json();
-    assert_eq!(
-        body["permissions"],
-        serde_json::json!([
-            {"action": "read", "resource": "DatabaseOne"},
-            {"action": "write", "resource": "DatabaseTwo"}
-        ])
-    );
+    crate::dbtoken::assert_read_one_write_two(&body);
     let expires: Timestamp = body["expiresAt"].as_str().unwrap().parse().unwrap();
     assert!((29 * 60..=31 * 60).contains(&expires.duration_since(before).as_secs()));
     assert!(body["description"].as_str().unwrap().starts_with("influxctl-cred exec "));
