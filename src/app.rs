@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use crate::entry::{Cluster, Entry, EntryMeta};
+use crate::entry::{Binding, Cluster, Entry, EntryMeta};
 use crate::error::{Error, ErrorKind, Result};
-use crate::influxctl::config::InfluxConfig;
+use crate::influxctl::config::{InfluxConfig, Snapshot};
 use crate::paths::Paths;
 use crate::settings::Settings;
 use crate::store::env::EnvStore;
@@ -174,13 +174,33 @@ impl Vault {
         })
     }
 
-    /// The entry of `profile`, checked for binding (SPEC §4) and expiry (`min_ttl`): what every
-    /// path that hands out a token calls.
+    /// The entry of `profile`, checked for binding (SPEC §4) and expiry (`min_ttl`) against a
+    /// fresh [`Snapshot`] of influxctl's config: for paths that hand out the token and read
+    /// the config no further (`get`, the helper's `get`).
     pub fn get(&self, profile: &str, min_ttl: Option<SignedDuration>) -> Result<Found> {
-        let found = self.find(profile)?;
-        self.check_binding(&found.entry)?;
+        let snap = self.snapshot()?;
+        self.get_in(&snap, profile, min_ttl)
+    }
+
+    /// [`Vault::get`] against `snap`, the one read of influxctl's config that the caller also
+    /// derives from (exec) or picks its endpoint from (the API). An unbound entry is bound to
+    /// the snapshot's profile on this first use (a notice), and a legacy binding is rewritten
+    /// in the full shape (once), both under the store lock.
+    pub fn get_in(
+        &self,
+        snap: &Snapshot,
+        profile: &str,
+        min_ttl: Option<SignedDuration>,
+    ) -> Result<Found> {
+        let mut found = self.find(profile)?;
+        self.bind_in(snap, &mut found)?;
         check_expiry(&found.entry.meta(), min_ttl, Timestamp::now())?;
         Ok(found)
+    }
+
+    /// influxctl's config, read once ([`Snapshot`]).
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        Snapshot::read(self.influxctl_config_path())
     }
 
     /// The path of influxctl's config we bind against.
@@ -190,25 +210,81 @@ impl Vault {
 
     /// influxctl's config, when it exists.
     pub fn influxctl_config(&self) -> Result<Option<InfluxConfig>> {
-        match self.influxctl_config_path() {
-            Some(path) => InfluxConfig::load(&path),
-            None => Ok(None),
-        }
+        Ok(self.snapshot()?.config)
     }
 
     /// Where profile `profile` of influxctl's config points, when there is such a profile.
     pub fn configured_cluster(&self, profile: &str) -> Result<Option<Cluster>> {
-        Ok(self.influxctl_config()?.and_then(|c| c.cluster(profile)))
+        self.snapshot()?.cluster(profile)
     }
 
-    /// Refuses an entry whose cluster no longer matches influxctl's profile of the same name.
+    /// Refuses an entry whose binding is not exactly influxctl's profile of the same name in
+    /// `snap` (SPEC §4). A profile that is not in the config passes: the derived config is then
+    /// built from the binding itself. Entries of the env store carry no binding.
+    pub fn check_binding_in(&self, snap: &Snapshot, entry: &Entry) -> Result<Binding> {
+        match snap.cluster(&entry.profile)? {
+            Some(now) => entry.cluster.check(&entry.profile, &now),
+            None if entry.cluster.is_empty() => Ok(Binding::Unbound),
+            None => Ok(Binding::Matches),
+        }
+    }
+
+    /// [`Vault::check_binding_in`] against a fresh snapshot.
     pub fn check_binding(&self, entry: &Entry) -> Result<()> {
-        if entry.cluster.is_empty() {
+        self.check_binding_in(&self.snapshot()?, entry).map(drop)
+    }
+
+    /// Checks `found` against `snap`; binds an unbound entry (trust on first use) and completes
+    /// a legacy binding, in memory and in its store (best effort, under the store lock).
+    pub fn bind_in(&self, snap: &Snapshot, found: &mut Found) -> Result<()> {
+        let profile = found.entry.profile.clone();
+        let state = self.check_binding_in(snap, &found.entry)?;
+        let Some(now) = snap.cluster(&profile)? else { return Ok(()) };
+        if found.store == StoreKind::Env {
             return Ok(());
         }
-        match self.configured_cluster(&entry.profile)? {
-            Some(now) => entry.cluster.check(&entry.profile, &now),
-            None => Ok(()),
+        match state {
+            Binding::Matches => return Ok(()),
+            Binding::Unbound => crate::ui::note(format!(
+                "binding the token of profile {profile:?} to {} (first use; `influxctl-cred rebind -p {profile}` moves it)",
+                now.describe()
+            )),
+            Binding::MatchesLegacy => crate::ui::note(format!(
+                "the binding of profile {profile:?} was stored without the profile's TLS trust; it matches a profile with none set, and is now recorded in full"
+            )),
+        }
+        let old = found.entry.cluster.clone();
+        found.entry.cluster = now;
+        if let Err(e) = self.rewrite_binding(found.store, &found.entry, &old) {
+            crate::ui::verbose(format!(
+                "could not record the binding of profile {profile:?} now: {e}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Rewrites the binding of the entry in `store` to `entry.cluster`, under the store lock,
+    /// provided the stored entry still holds the same token and the binding `was`.
+    fn rewrite_binding(&self, store: StoreKind, entry: &Entry, was: &Cluster) -> Result<()> {
+        let lock = self.lock()?;
+        self.rewrite_binding_locked(store, entry, was, &lock)
+    }
+
+    /// [`Vault::rewrite_binding`] for a caller that holds the store lock.
+    pub fn rewrite_binding_locked(
+        &self,
+        store: StoreKind,
+        entry: &Entry,
+        was: &Cluster,
+        _lock: &crate::lock::StoreLock,
+    ) -> Result<()> {
+        let store = self.store(store)?;
+        match store.get(&entry.profile)? {
+            Some(mut current) if current.token == entry.token && current.cluster == *was => {
+                current.cluster = entry.cluster.clone();
+                store.set(&current).map(drop)
+            }
+            _ => Err(Error::Other("the entry changed meanwhile".into())),
         }
     }
 
@@ -266,6 +342,9 @@ impl Vault {
         _lock: &crate::lock::StoreLock,
     ) -> Result<Written> {
         crate::store::validate_profile(&entry.profile)?;
+        if let Some(id) = &entry.token_id {
+            crate::entry::validate_token_id(id)?;
+        }
         if entry.cluster.is_empty()
             && let Some(cluster) = self.configured_cluster(&entry.profile)?
         {

@@ -155,8 +155,9 @@ fn read_token(interactive: bool) -> Result<Token> {
 }
 
 fn get(vault: &Vault, profile: &str, args: &GetArgs) -> Result<i32> {
-    crate::lifecycle::auto_rotate(vault, profile, args.min_ttl)?;
-    let found = vault.get(profile, args.min_ttl)?;
+    let snap = vault.snapshot()?;
+    crate::lifecycle::auto_rotate(vault, &snap, profile, args.min_ttl)?;
+    let found = vault.get_in(&snap, profile, args.min_ttl)?;
     if let Some(w) = vault.expiry_warning(&found.entry.meta()) {
         ui::warn(w);
     }

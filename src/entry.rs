@@ -20,7 +20,8 @@ pub enum Origin {
     Unknown,
 }
 
-/// Where a token belongs, taken from the influxctl profile when the entry was written.
+/// Where a token belongs, taken from the influxctl profile when the entry was written
+/// (SPEC §4): the endpoint fields and the profile's TLS trust.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cluster {
     pub product: Option<String>,
@@ -28,10 +29,50 @@ pub struct Cluster {
     pub cluster_id: Option<String>,
     pub host: Option<String>,
     pub port: Option<String>,
+    /// The profile's `[profile.tls]` trust. `None` in an entry with no binding at all, and in
+    /// entries written before the trust was recorded (the *legacy* shape: read as "the profile
+    /// set none of it", and rewritten with the full binding on use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Trust>,
+}
+
+/// The TLS trust of one influxctl profile. A flag that is absent and one set to `false` are the
+/// same trust (influxctl's default); an empty `ca` is no `ca`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trust {
+    #[serde(default)]
+    pub disable: bool,
+    #[serde(default)]
+    pub insecure: bool,
+    #[serde(default)]
+    pub ca: Option<String>,
+}
+
+impl Trust {
+    /// The fields as (name, value) pairs for comparison and messages.
+    fn fields(&self) -> [(&'static str, Option<String>); 3] {
+        [
+            ("tls.disable", self.disable.then(|| "true".to_owned())),
+            ("tls.insecure", self.insecure.then(|| "true".to_owned())),
+            ("tls.ca", self.ca.clone()),
+        ]
+    }
+}
+
+/// How a stored binding relates to the profile it is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// The entry has no binding: it is bound on first use.
+    Unbound,
+    /// The entry's binding matches exactly.
+    Matches,
+    /// The entry has the legacy shape (no TLS trust recorded) and matches a profile without
+    /// any TLS trust set: its binding should be rewritten in the full shape.
+    MatchesLegacy,
 }
 
 impl Cluster {
-    /// The fields as (name, stored value) pairs, in a fixed order.
+    /// The endpoint fields as (name, stored value) pairs, in a fixed order (no TLS trust).
     pub fn fields(&self) -> [(&'static str, Option<&str>); 5] {
         [
             ("product", self.product.as_deref()),
@@ -42,27 +83,100 @@ impl Cluster {
         ]
     }
 
-    /// True when no field is set (nothing to bind to).
+    /// True when nothing is recorded (no binding at all).
     pub fn is_empty(&self) -> bool {
-        self.fields().iter().all(|(_, v)| v.is_none())
+        self.tls.is_none() && self.fields().iter().all(|(_, v)| v.is_none())
     }
 
-    /// The binding rule of SPEC §4: every field set on both sides must be equal. Returns the
-    /// first field that differs.
-    pub fn check(&self, profile: &str, configured: &Cluster) -> Result<()> {
-        for ((field, stored), (_, now)) in self.fields().into_iter().zip(configured.fields()) {
-            if let (Some(stored), Some(now)) = (stored, now)
-                && stored != now
-            {
-                return Err(Error::ClusterMismatch {
-                    profile: profile.to_owned(),
-                    field,
-                    stored: stored.to_owned(),
-                    configured: now.to_owned(),
-                });
+    /// True for a binding written before the TLS trust was recorded.
+    pub fn is_legacy(&self) -> bool {
+        self.tls.is_none() && !self.is_empty()
+    }
+
+    /// One line for people: `product=dedicated account_id=a cluster_id=c tls=default`.
+    pub fn describe(&self) -> String {
+        if self.is_empty() {
+            return "(no binding)".to_owned();
+        }
+        let mut parts: Vec<String> =
+            self.fields().iter().filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))).collect();
+        match &self.tls {
+            None => parts.push("tls=(not recorded)".to_owned()),
+            Some(t) => {
+                let set: Vec<String> = t
+                    .fields()
+                    .into_iter()
+                    .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
+                    .collect();
+                if set.is_empty() {
+                    parts.push("tls=default".to_owned());
+                } else {
+                    parts.extend(set);
+                }
             }
         }
+        parts.join(" ")
+    }
+
+    /// The binding rule of SPEC §4: the profile's endpoint must be exactly the stored one. A
+    /// field set on one side and absent on the other is a mismatch; host names compare
+    /// case-insensitively without a trailing dot; nothing else is normalised (`port` is already
+    /// text: `"443"` and `443` read the same). A legacy binding (no trust recorded) matches
+    /// only a profile that sets no TLS trust. Returns the first field that differs.
+    pub fn check(&self, profile: &str, configured: &Cluster) -> Result<Binding> {
+        if self.is_empty() {
+            return Ok(Binding::Unbound);
+        }
+        let mismatch =
+            |field: &'static str, stored: Option<&str>, now: Option<&str>| Error::ClusterMismatch {
+                profile: profile.to_owned(),
+                field,
+                stored: stored.unwrap_or("(not set)").to_owned(),
+                configured: now.unwrap_or("(not set)").to_owned(),
+            };
+        for ((field, stored), (_, now)) in self.fields().into_iter().zip(configured.fields()) {
+            let same = match (stored, now) {
+                (None, None) => true,
+                (Some(a), Some(b)) if field == "host" => host_key(a) == host_key(b),
+                (Some(a), Some(b)) => a == b,
+                _ => false,
+            };
+            if !same {
+                return Err(mismatch(field, stored, now));
+            }
+        }
+        let default = Trust::default();
+        let now_tls = configured.tls.as_ref().unwrap_or(&default);
+        let stored_tls = self.tls.as_ref().unwrap_or(&default);
+        for ((field, stored), (_, now)) in stored_tls.fields().into_iter().zip(now_tls.fields()) {
+            if stored != now {
+                return Err(mismatch(field, stored.as_deref(), now.as_deref()));
+            }
+        }
+        Ok(if self.tls.is_none() { Binding::MatchesLegacy } else { Binding::Matches })
+    }
+}
+
+/// A host name as compared: lower case, without one trailing dot.
+fn host_key(host: &str) -> String {
+    host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase()
+}
+
+/// Checks a token id (SPEC §8): 1 to 128 of `[A-Za-z0-9-]`, so that it can never be read as a
+/// flag or a path by the program it is passed to. The error does not repeat the id.
+pub fn validate_token_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('-')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if ok {
         Ok(())
+    } else {
+        Err(Error::InvalidValue {
+            what: "token id",
+            message: "a token id is 1 to 128 letters, digits and '-' (not starting with '-')"
+                .into(),
+        })
     }
 }
 
@@ -204,17 +318,80 @@ mod tests {
         assert!(Entry::from_secret_json(&json, "file", "staging").is_err());
     }
 
+    fn bound() -> Cluster {
+        Cluster {
+            product: Some("clustered".into()),
+            host: Some("Influx.Example.com.".into()),
+            port: Some("443".into()),
+            tls: Some(Trust::default()),
+            ..Cluster::default()
+        }
+    }
+
     #[test]
-    fn binding_compares_fields_set_on_both_sides() {
-        let stored = sample().cluster;
-        let mut configured = Cluster { product: Some("dedicated".into()), ..Cluster::default() };
-        assert!(stored.check("prod", &configured).is_ok());
-        configured.account_id = Some("other".into());
-        let err = stored.check("prod", &configured).unwrap_err();
-        assert_eq!(err.kind(), crate::error::ErrorKind::ClusterMismatch);
-        configured.account_id = None;
-        configured.host = Some("h".into());
-        assert!(stored.check("prod", &configured).is_ok());
+    fn check_field_gained_or_lost_is_mismatch() {
+        let stored = bound();
+        assert_eq!(stored.check("p", &bound()).unwrap(), Binding::Matches);
+        let mut now = bound();
+        now.host = Some("influx.example.com".into());
+        assert_eq!(stored.check("p", &now).unwrap(), Binding::Matches, "case and trailing dot");
+        let variants: Vec<Box<dyn Fn(&mut Cluster)>> = vec![
+            Box::new(|c| c.account_id = Some("a".into())),
+            Box::new(|c| c.host = None),
+            Box::new(|c| c.host = Some("other.example.com".into())),
+            Box::new(|c| c.port = Some("8443".into())),
+            Box::new(|c| c.port = None),
+            Box::new(|c| c.product = None),
+            Box::new(|c| c.tls = Some(Trust { disable: true, ..Trust::default() })),
+            Box::new(|c| c.tls = Some(Trust { insecure: true, ..Trust::default() })),
+            Box::new(|c| c.tls = Some(Trust { ca: Some("/ca.pem".into()), ..Trust::default() })),
+        ];
+        for change in variants {
+            let mut now = bound();
+            change(&mut now);
+            let err = stored.check("p", &now).unwrap_err();
+            assert_eq!(err.kind(), crate::error::ErrorKind::ClusterMismatch, "{now:?}");
+        }
+        // A stored ca that the profile no longer has, or has changed, is a mismatch too.
+        let mut with_ca = bound();
+        with_ca.tls = Some(Trust { ca: Some("/ca.pem".into()), ..Trust::default() });
+        assert!(with_ca.check("p", &bound()).is_err());
+        let mut other_ca = with_ca.clone();
+        other_ca.tls = Some(Trust { ca: Some("/other.pem".into()), ..Trust::default() });
+        assert!(with_ca.check("p", &other_ca).is_err());
+    }
+
+    #[test]
+    fn check_legacy_binding_matches_only_a_profile_without_tls() {
+        let mut legacy = bound();
+        legacy.tls = None;
+        assert!(legacy.is_legacy());
+        assert_eq!(legacy.check("p", &bound()).unwrap(), Binding::MatchesLegacy);
+        let mut now = bound();
+        now.tls = Some(Trust { disable: true, ..Trust::default() });
+        assert!(legacy.check("p", &now).is_err());
+        assert_eq!(Cluster::default().check("p", &now).unwrap(), Binding::Unbound);
+    }
+
+    #[test]
+    fn legacy_json_reads_as_legacy_and_full_binding_round_trips() {
+        let old =
+            r#"{"product":"dedicated","account_id":"a","cluster_id":"c","host":null,"port":null}"#;
+        let c: Cluster = serde_json::from_str(old).unwrap();
+        assert!(c.is_legacy());
+        let mut full = c.clone();
+        full.tls = Some(Trust::default());
+        let json = serde_json::to_string(&full).unwrap();
+        assert!(json.contains(r#""tls":{"disable":false,"insecure":false,"ca":null}"#), "{json}");
+        assert_eq!(serde_json::from_str::<Cluster>(&json).unwrap(), full);
+    }
+
+    #[test]
+    fn validate_token_id_refuses_flags_and_paths() {
+        assert!(validate_token_id("0a1b2c3d-0000-4000-8000-00000000beef").is_ok());
+        for bad in ["", "--help", "-rf", "a b", "../x", "a/b", "x;y", &"a".repeat(129)] {
+            assert!(validate_token_id(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -153,8 +153,9 @@ fn get(vault: &Vault, r: GetRequest) -> Result<OkBody> {
                 .map_err(|_| Error::InvalidRequest("`min_ttl_secs` is too large".into()))?,
         ),
     };
-    crate::lifecycle::auto_rotate(vault, &r.profile, min_ttl)?;
-    let found = vault.get(&r.profile, min_ttl)?;
+    let snap = vault.snapshot()?;
+    crate::lifecycle::auto_rotate(vault, &snap, &r.profile, min_ttl)?;
+    let found = vault.get_in(&snap, &r.profile, min_ttl)?;
     if let Some(warning) = vault.expiry_warning(&found.entry.meta()) {
         ui::warn(warning);
     }

@@ -14,7 +14,7 @@ use crate::app::Vault;
 use crate::cli::ImportArgs;
 use crate::entry::{Entry, Origin};
 use crate::error::{Error, Result};
-use crate::influxctl::config::{InfluxConfig, cluster_of};
+use crate::influxctl::config::InfluxConfig;
 use crate::influxctl::derive::without_mgmt_token;
 use crate::secret::Token;
 use crate::store::StoreKind;
@@ -157,7 +157,7 @@ fn plan(
 fn store_and_verify(vault: &Vault, config: &InfluxConfig, path: &Path, m: &Move) -> Result<()> {
     if !m.already_stored {
         let mut entry = Entry::new(&m.profile, m.token.clone(), Origin::Imported);
-        entry.cluster = config.profile(&m.profile).map(cluster_of).unwrap_or_default();
+        entry.cluster = config.cluster(&m.profile)?.unwrap_or_default();
         entry.description = Some(format!("imported from {}", path.display()));
         vault.put(entry, Some(m.store))?;
     }

@@ -9,6 +9,9 @@ use crate::error::Error;
 /// Largest token we accept. Management tokens are far shorter; this only bounds bad input.
 pub const MAX_TOKEN_LEN: usize = 4096;
 
+/// What every management token starts with.
+pub const MANAGEMENT_PREFIX: &str = "M.V1.";
+
 /// A management (or database) token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(Zeroizing<String>);
@@ -23,9 +26,31 @@ impl Token {
     }
 
     /// Like [`Token::new`] for input read from a user: surrounding whitespace (a trailing
-    /// newline, say) is trimmed first.
+    /// newline, say) is trimmed first. A bare `M.V1.` (the prefix with nothing after it) is
+    /// refused: it is a truncated paste, not a token.
     pub fn from_input(raw: &str) -> Result<Self, Error> {
-        Token::new(raw.trim().to_owned())
+        let trimmed = raw.trim();
+        if trimmed.strip_prefix(MANAGEMENT_PREFIX).is_some_and(str::is_empty) {
+            return Err(Error::InvalidToken { reason: "the token is only the `M.V1.` prefix" });
+        }
+        Token::new(trimmed.to_owned())
+    }
+
+    /// A management token parsed from influxctl's output (SPEC §8): `M.V1.` followed by at
+    /// least 16 characters of `[A-Za-z0-9+/=_.-]`, and nothing else.
+    pub fn management(value: String) -> Result<Self, Error> {
+        let value = Zeroizing::new(value);
+        let body = value.strip_prefix(MANAGEMENT_PREFIX).unwrap_or("");
+        let ok = value.starts_with(MANAGEMENT_PREFIX)
+            && body.len() >= 16
+            && body.chars().all(|c| c.is_ascii_alphanumeric() || "+/=_.-".contains(c));
+        if !ok {
+            return Err(Error::InvalidToken {
+                reason: "not `M.V1.` followed by at least 16 characters of the token alphabet",
+            });
+        }
+        validate(&value)?;
+        Ok(Token(value))
     }
 
     /// The secret itself. Every call site is a place where the token leaves our hands.

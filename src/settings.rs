@@ -11,8 +11,10 @@
 //! keyring_timeout = "5s"
 //! lock_timeout = "10s"
 //! api_url = "https://console.influxdata.com/api/v0"
+//! activation_timeout = "2m"     # how long `rotate` retries a new token before giving up
 //! [profiles.prod]
 //! store = "keyring"
+//! insecure_http = false          # allow sending this profile's token over plain http://
 //! ```
 
 use std::collections::BTreeMap;
@@ -37,7 +39,12 @@ pub struct Settings {
     pub keyring_timeout: Duration,
     pub lock_timeout: Duration,
     pub api_url: Option<String>,
+    /// How long `rotate` keeps testing a new token that is not active yet.
+    pub activation_timeout: Duration,
     pub profiles: BTreeMap<String, ProfileSettings>,
+    /// Profiles with `insecure_http = true`: their token may go over plain `http://` to a host
+    /// that is not loopback (SPEC §9), with a warning every time.
+    pub insecure_http: std::collections::BTreeSet<String>,
 }
 
 /// Per-profile settings.
@@ -45,6 +52,15 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct ProfileSettings {
     pub store: Option<StoreKind>,
+}
+
+/// `[profiles.NAME]` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    store: Option<StoreKind>,
+    #[serde(default)]
+    insecure_http: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -61,8 +77,9 @@ struct Raw {
     keyring_timeout: Option<String>,
     lock_timeout: Option<String>,
     api_url: Option<String>,
+    activation_timeout: Option<String>,
     #[serde(default)]
-    profiles: BTreeMap<String, ProfileSettings>,
+    profiles: BTreeMap<String, RawProfile>,
 }
 
 impl Default for Settings {
@@ -77,7 +94,9 @@ impl Default for Settings {
             keyring_timeout: Duration::from_secs(5),
             lock_timeout: Duration::from_secs(10),
             api_url: None,
+            activation_timeout: Duration::from_secs(120),
             profiles: BTreeMap::new(),
+            insecure_http: Default::default(),
         }
     }
 }
@@ -126,13 +145,33 @@ impl Settings {
                 SignedDuration::from_secs(10),
             )?),
             api_url: raw.api_url.filter(|s| !s.is_empty()),
-            profiles: raw.profiles,
+            activation_timeout: std_dur(dur(
+                raw.activation_timeout,
+                "activation_timeout",
+                SignedDuration::from_secs(120),
+            )?),
+            insecure_http: raw
+                .profiles
+                .iter()
+                .filter(|(_, p)| p.insecure_http)
+                .map(|(name, _)| name.clone())
+                .collect(),
+            profiles: raw
+                .profiles
+                .into_iter()
+                .map(|(name, p)| (name, ProfileSettings { store: p.store }))
+                .collect(),
         })
     }
 
     /// The store configured for `profile`, else the global one.
     pub fn store_for(&self, profile: &str) -> Option<StoreKind> {
         self.profiles.get(profile).and_then(|p| p.store).or(self.store)
+    }
+
+    /// Whether `[profiles.NAME] insecure_http = true` allows plain HTTP for `profile`.
+    pub fn insecure_http(&self, profile: &str) -> bool {
+        self.insecure_http.contains(profile)
     }
 }
 
@@ -169,14 +208,18 @@ mod tests {
             renew_before = "2d"
             auto_rotate = true
             keyring_timeout = "2s"
+            activation_timeout = "5s"
             [profiles.prod]
             store = "keyring"
+            insecure_http = true
         "#;
         let s = Settings::parse(text, Path::new("/x/config.toml")).unwrap();
         assert_eq!(s.identities, vec![PathBuf::from("/x/id.txt"), PathBuf::from("/abs/id")]);
         assert_eq!(s.store_for("prod"), Some(StoreKind::Keyring));
         assert_eq!(s.store_for("other"), Some(StoreKind::File));
         assert_eq!(s.renew_before.as_secs(), 2 * 86_400);
+        assert_eq!(s.activation_timeout, Duration::from_secs(5));
+        assert!(s.insecure_http("prod") && !s.insecure_http("other"));
     }
 
     #[test]

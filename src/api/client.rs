@@ -244,16 +244,71 @@ pub fn status_error(status: u16, body: &[u8], profile: &str, token: &Token) -> E
     }
 }
 
-/// A server's text made safe to print: one line, no control characters, our token masked,
-/// at most [`MAX_MESSAGE`] characters.
+/// A server's text made safe to print: one line, no control or invisible characters, our
+/// token masked (also when the server split it with control or zero-width characters, or
+/// echoed only a long prefix of it), at most [`MAX_MESSAGE`] characters.
 fn clean(text: &str, token: &Token) -> String {
-    let masked = text.replace(token.expose(), "<redacted>");
-    let mut out: String =
-        masked.chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_MESSAGE).collect();
+    let masked = mask_token(text, token.expose());
+    let mut out: String = masked
+        .chars()
+        .filter(|c| !is_invisible(*c))
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_MESSAGE)
+        .collect();
     if masked.chars().count() > MAX_MESSAGE {
         out.push('…');
     }
     out.trim().to_owned()
+}
+
+/// Characters that show nothing: zero-width spaces and joiners, the word joiner and its
+/// invisible operators, the byte order mark, the soft hyphen, bidi controls.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}')
+}
+
+/// The shortest run of `token` that counts as the token when a server echoes only its start:
+/// `M.V1.` and 12 more characters.
+const MIN_ECHOED_PREFIX: usize = 5 + 12;
+
+/// `text` with every echo of `token` replaced by `<redacted>`: the whole token, or a prefix of
+/// at least [`MIN_ECHOED_PREFIX`] characters (or all of a shorter token), where control and
+/// invisible characters inside the echo are skipped.
+pub fn mask_token(text: &str, token: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let tok: Vec<char> = token.chars().collect();
+    let Some(&first) = tok.first() else { return text.to_owned() };
+    let need = MIN_ECHOED_PREFIX.min(tok.len());
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == first {
+            // Match as much of the token as possible, skipping what shows nothing.
+            let (mut j, mut k) = (i, 0);
+            while j < chars.len() && k < tok.len() {
+                if chars[j] == tok[k] {
+                    k += 1;
+                    j += 1;
+                } else if k > 0 && (chars[j].is_control() || is_invisible(chars[j])) {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            if k >= need {
+                out.push_str("<redacted>");
+                i = j;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
 }
 
 /// A database token id goes into a URL path: letters, digits, `-`, `_` only.
@@ -337,6 +392,25 @@ mod tests {
         assert!(!msg.contains("test-client-secret") && !msg.contains('\u{1b}'), "{msg}");
         let long = format!(r#"{{"code":500,"message":"{}"}}"#, "x".repeat(5000));
         assert!(status_error(500, long.as_bytes(), "p", &token()).to_string().len() < 500);
+    }
+
+    #[test]
+    fn status_error_masks_a_split_or_truncated_echo_of_our_token() {
+        let t = Token::new("M.V1.test-0123456789abcdefTOKEN".into()).unwrap();
+        let bodies = [
+            "token M.V1.test-\u{200b}0123456789abcdefTOKEN is bad",
+            "token M.V1.te\u{0007}st-0123\u{feff}456789abcdefTOKEN is bad",
+            "token M.V1.test-0123456 (truncated) is bad",
+            "token M.V1.test-0123456789ab… is bad",
+        ];
+        for b in bodies {
+            let body = serde_json::json!({"code": 400, "message": b}).to_string();
+            let msg = status_error(400, body.as_bytes(), "p", &t).to_string();
+            assert!(!msg.contains("0123456"), "{b:?} -> {msg}");
+            assert!(msg.contains("<redacted>") && msg.contains("is bad"), "{msg}");
+        }
+        // A short shared prefix is not the token.
+        assert_eq!(mask_token("M.V1.test-x", t.expose()), "M.V1.test-x");
     }
 
     #[test]

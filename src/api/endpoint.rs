@@ -88,6 +88,83 @@ impl TlsOptions {
     }
 }
 
+impl TlsOptions {
+    /// The options a binding's trust stands for (a profile the config no longer has is built
+    /// from its binding).
+    pub fn from_trust(trust: Option<&crate::entry::Trust>) -> TlsOptions {
+        match trust {
+            None => TlsOptions::default(),
+            Some(t) => TlsOptions {
+                insecure: t.insecure,
+                disable: t.disable,
+                ca: t.ca.as_ref().map(PathBuf::from),
+                ..TlsOptions::default()
+            },
+        }
+    }
+}
+
+/// SPEC §9: a token goes over plain `http://` only to a loopback address, unless the user
+/// allows it for that profile (`[profiles.NAME] insecure_http = true` in our settings), and
+/// then with a warning every time. `base` is the URL the token is about to be sent to.
+pub fn check_plain_url(
+    settings: &crate::settings::Settings,
+    profile: &str,
+    base: &str,
+) -> Result<()> {
+    let Ok(url) = reqwest::Url::parse(base) else { return Ok(()) };
+    if url.scheme() != "http" {
+        return Ok(());
+    }
+    plain_http_allowed(settings, profile, url.host_str().unwrap_or(""))
+}
+
+/// [`check_plain_url`] for an influxctl run: a Clustered profile with `tls.disable = true`
+/// makes influxctl send the token over plain HTTP to its `host`.
+pub fn check_plain_http(
+    settings: &crate::settings::Settings,
+    profile: &str,
+    cluster: &Cluster,
+) -> Result<()> {
+    let plain = cluster.tls.as_ref().is_some_and(|t| t.disable);
+    if !plain || cluster.product.as_deref() == Some("dedicated") {
+        return Ok(());
+    }
+    plain_http_allowed(settings, profile, cluster.host.as_deref().unwrap_or(""))
+}
+
+fn plain_http_allowed(
+    settings: &crate::settings::Settings,
+    profile: &str,
+    host: &str,
+) -> Result<()> {
+    if is_loopback(host) {
+        return Ok(());
+    }
+    if settings.insecure_http(profile) {
+        crate::ui::warn(format!(
+            "sending the token of profile {profile:?} over plain http:// to {host} (insecure_http = true in our settings): anyone on the network path can read it"
+        ));
+        return Ok(());
+    }
+    Err(Error::InvalidValue {
+        what: "influxctl profile",
+        message: format!(
+            "profile {profile:?} would send its token over plain http:// to {host}, which is not a loopback address; use TLS, or allow it with `insecure_http = true` under `[profiles.{profile}]` in influxctl-cred's config.toml"
+        ),
+    })
+}
+
+/// `localhost`, `127.0.0.0/8`, `::1`.
+pub fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let bare = bare.strip_suffix('.').unwrap_or(bare);
+    if bare.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// The resolved location of one profile's Management API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {

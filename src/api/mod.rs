@@ -20,27 +20,31 @@ pub use endpoint::{Endpoint, Product, TlsOptions};
 use crate::app::Vault;
 use crate::entry::Cluster;
 use crate::error::Result;
+use crate::influxctl::config::Snapshot;
 use crate::secret::Token;
 
 /// A client for `profile`: its management token as `get` hands it out (binding and expiry
-/// checked), sent where [`client_with`] says.
+/// checked against one [`Snapshot`] of influxctl's config), sent where that same snapshot says.
 pub fn client_for(vault: &Vault, profile: &str) -> Result<ApiClient> {
-    let found = vault.get(profile, None)?;
+    let snap = vault.snapshot()?;
+    let found = vault.get_in(&snap, profile, None)?;
     let binding = found.entry.cluster.clone();
-    client_with(vault, profile, found.entry.token, &binding)
+    client_with(vault, &snap, profile, found.entry.token, &binding)
 }
 
-/// A client that sends `token` (already fetched and checked by the caller, as `exec` has it)
-/// to the Management API of `profile`: the cluster of influxctl's profile (fields it lacks taken
-/// from the entry's `binding`), its `[profile.tls]`, and the API base override
-/// (`INFLUXCTL_CRED_API_URL`, else `api_url` in our settings).
+/// A client that sends `token` (already fetched and checked against `snap` by the caller, as
+/// `exec` has it) to the Management API of `profile`: the cluster of the snapshot's profile
+/// (fields it lacks taken from the entry's `binding`), its `[profile.tls]` (the binding's trust
+/// when the config lacks the profile), and the API base override (`INFLUXCTL_CRED_API_URL`,
+/// else `api_url` in our settings).
 pub fn client_with(
     vault: &Vault,
+    snap: &Snapshot,
     profile: &str,
     token: Token,
     binding: &Cluster,
 ) -> Result<ApiClient> {
-    client_targeting(vault, profile, token, &Cluster::default(), binding)
+    client_targeting(vault, snap, profile, token, &Cluster::default(), binding)
 }
 
 /// [`client_with`], where the fields set in `overrides` win over influxctl's profile: `exec`
@@ -48,22 +52,24 @@ pub fn client_with(
 /// cluster the child will really talk to.
 pub fn client_targeting(
     vault: &Vault,
+    snap: &Snapshot,
     profile: &str,
     token: Token,
     overrides: &Cluster,
     binding: &Cluster,
 ) -> Result<ApiClient> {
-    let config = vault.influxctl_config()?;
-    let table = config.as_ref().and_then(|c| c.profile(profile));
+    let table = snap.profile(profile);
     let mut cluster = overrides.clone();
-    complete(&mut cluster, &table.map(crate::influxctl::config::cluster_of).unwrap_or_default());
+    let configured = snap.cluster(profile)?;
+    complete(&mut cluster, configured.as_ref().unwrap_or(&Cluster::default()));
     complete(&mut cluster, binding);
-    let tls = match (table, &config) {
-        (Some(t), Some(c)) => TlsOptions::from_profile(t, &c.path, profile)?,
-        _ => TlsOptions::default(),
+    let tls = match table {
+        Some(t) => TlsOptions::from_profile(t, &snap.path_or_default(), profile)?,
+        None => TlsOptions::from_trust(binding.tls.as_ref()),
     };
     let api_url = endpoint::api_url_override(vault.settings.api_url.as_deref());
     let endpoint = Endpoint::resolve(profile, &cluster, tls, api_url.as_deref())?;
+    endpoint::check_plain_url(&vault.settings, profile, &endpoint.base)?;
     ApiClient::new(endpoint, token, profile, Timeouts::from_env()?)
 }
 

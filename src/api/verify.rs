@@ -25,6 +25,7 @@ use crate::app::Vault;
 use crate::doctor::{Check, Status};
 use crate::entry::Entry;
 use crate::error::{Error, ErrorKind, Result};
+use crate::influxctl::config::Snapshot;
 use crate::store::env::GENERIC_VAR;
 
 /// What `verify` found out about one profile.
@@ -86,13 +87,13 @@ pub fn check(vault: &Vault, profile: &str) -> Verdict {
 /// Verifies one stored entry (the token of that store, not the first in lookup order), with
 /// the checks `get` makes first: a token whose binding no longer matches, or that has expired,
 /// is never sent.
-pub fn check_entry(vault: &Vault, entry: Entry) -> Verdict {
+pub fn check_entry(vault: &Vault, snap: &Snapshot, entry: Entry) -> Verdict {
     let result = vault
-        .check_binding(&entry)
-        .and_then(|()| crate::app::check_expiry(&entry.meta(), None, Timestamp::now()))
+        .check_binding_in(snap, &entry)
+        .and_then(|_| crate::app::check_expiry(&entry.meta(), None, Timestamp::now()))
         .and_then(|()| {
             let binding = entry.cluster.clone();
-            super::client_with(vault, &entry.profile, entry.token, &binding)
+            super::client_with(vault, snap, &entry.profile, entry.token, &binding)
         })
         .and_then(|client| probe(&client));
     Verdict::from_result(result)
@@ -104,6 +105,11 @@ pub fn check_entry(vault: &Vault, entry: Entry) -> Verdict {
 pub fn doctor_checks(vault: &Vault) -> Vec<Check> {
     // Stores that cannot be listed are reported by the offline checks.
     let (rows, _failed) = vault.list();
+    // One read of influxctl's config for every entry checked and sent.
+    let snap = match vault.snapshot() {
+        Ok(s) => s,
+        Err(e) => return vec![Check::new("api", Status::Warn, format!("not verified: {e}"))],
+    };
     rows.iter()
         .map(|row| {
             let profile = &row.meta.profile;
@@ -118,7 +124,7 @@ pub fn doctor_checks(vault: &Vault) -> Vec<Check> {
                 );
             }
             match vault.store(row.store).and_then(|s| s.get(profile)) {
-                Ok(Some(entry)) => doctor_line(name, &check_entry(vault, entry)),
+                Ok(Some(entry)) => doctor_line(name, &check_entry(vault, &snap, entry)),
                 Ok(None) => Check::new(name, Status::Warn, "the entry is gone; nothing to verify"),
                 Err(e) => Check::new(name, Status::Warn, format!("cannot read the entry: {e}")),
             }

@@ -21,6 +21,7 @@ use crate::app::{Found, Vault};
 use crate::cli::Inject;
 use crate::entry::Cluster;
 use crate::error::Result;
+use crate::influxctl::config::Snapshot;
 
 /// The variable the child finds the database token in (what InfluxDB 3 clients read).
 pub const INFLUX_TOKEN_VAR: &str = "INFLUX_TOKEN";
@@ -30,6 +31,7 @@ pub const INFLUX_TOKEN_VAR: &str = "INFLUX_TOKEN";
 pub fn run(
     plan: &Plan,
     vault: &Vault,
+    snap: &Snapshot,
     found: Found,
     spec: &DatabaseTokenSpec,
     ttl: SignedDuration,
@@ -45,6 +47,7 @@ pub fn run(
     let mgmt = found.entry.token;
     let client = crate::api::client_targeting(
         vault,
+        snap,
         &plan.profile,
         mgmt.clone(),
         &overrides,
@@ -68,7 +71,7 @@ pub fn run(
         keys: vec![("token", guard.token().clone())],
         env: vec![(OsString::from(INFLUX_TOKEN_VAR), guard.token().clone())],
     };
-    let code = plan.run_caught(&found.entry.cluster, &secrets, inject, &forwarder);
+    let code = plan.run_caught(snap, &found.entry.cluster, &secrets, inject, &forwarder);
     drop(secrets);
     // Deleted (or warned about) while signals are still caught; `Drop` covers a panic above.
     drop(guard);

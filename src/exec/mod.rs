@@ -29,7 +29,7 @@ use crate::cli::{ExecArgs, Global, Inject};
 use crate::entry::Cluster;
 use crate::error::{Error, ErrorKind, Result};
 use crate::influxctl::args::InfluxArgs;
-use crate::influxctl::config::InfluxConfig;
+use crate::influxctl::config::Snapshot;
 use crate::influxctl::derive;
 use crate::paths::Paths;
 use crate::secret::Token;
@@ -129,8 +129,10 @@ fn run(opts: &ExecOptions) -> Result<i32> {
         return plan.run_without_token();
     }
     let vault = plan.open_vault(opts.non_interactive, opts.store)?;
-    crate::lifecycle::auto_rotate(&vault, &plan.profile, opts.min_ttl)?;
-    let found = match plan.lookup(&vault, opts.min_ttl) {
+    // The one read of influxctl's config: checked, derived from, and handed to the child.
+    let snap = plan.snapshot()?;
+    crate::lifecycle::auto_rotate(&vault, &snap, &plan.profile, opts.min_ttl)?;
+    let found = match plan.lookup(&vault, &snap, opts.min_ttl) {
         Err(e) if opts.allow_missing && e.kind() == ErrorKind::NotFound => {
             ui::verbose(format!("{e}; running the program unchanged (--allow-missing)"));
             return plan.run_without_token();
@@ -142,10 +144,18 @@ fn run(opts: &ExecOptions) -> Result<i32> {
         found => found?,
     };
     if let Some(spec) = &opts.database_token {
-        return database::run(&plan, &vault, found, spec, opts.database_token_ttl, opts.inject);
+        return database::run(
+            &plan,
+            &vault,
+            &snap,
+            found,
+            spec,
+            opts.database_token_ttl,
+            opts.inject,
+        );
     }
     let secrets = Secrets { keys: vec![("mgmt_token", found.entry.token)], env: Vec::new() };
-    plan.run(&found.entry.cluster, &secrets, opts.inject)
+    plan.run(&snap, &found.entry.cluster, &secrets, opts.inject)
 }
 
 impl Plan {
@@ -181,19 +191,34 @@ impl Plan {
         Ok(Vault::open(Paths::from_env()?, opts)?.reading_only_from(store))
     }
 
-    /// The checked entry (binding, expiry), also against `--account`/`--cluster` in the
-    /// arguments, which change where influxctl sends the token. Warns near expiry.
-    pub fn lookup(&self, vault: &Vault, min_ttl: Option<SignedDuration>) -> Result<Found> {
-        let found = vault.get(&self.profile, min_ttl)?;
-        let config = InfluxConfig::load(&self.config_path)?;
-        let mut target = config.and_then(|c| c.cluster(&self.profile)).unwrap_or_default();
+    /// influxctl's config as this run reads it, once ([`Snapshot`]).
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        Snapshot::read(Some(self.config_path.clone()))
+    }
+
+    /// The checked entry (binding, expiry) against `snap`, also against `--account`/`--cluster`
+    /// in the arguments, which change where influxctl sends the token. Warns near expiry.
+    pub fn lookup(
+        &self,
+        vault: &Vault,
+        snap: &Snapshot,
+        min_ttl: Option<SignedDuration>,
+    ) -> Result<Found> {
+        let found = vault.get_in(snap, &self.profile, min_ttl)?;
+        // Where influxctl will send it: the snapshot's profile, or (when the config lacks it)
+        // the profile built from the binding; then its --account/--cluster.
+        let mut target =
+            snap.cluster(&self.profile)?.unwrap_or_else(|| found.entry.cluster.clone());
         if let Some(a) = self.args.account() {
             target.account_id = Some(a.to_owned());
         }
         if let Some(c) = self.args.cluster() {
             target.cluster_id = Some(c.to_owned());
         }
-        found.entry.cluster.check(&self.profile, &target)?;
+        if found.store != StoreKind::Env {
+            found.entry.cluster.check(&self.profile, &target)?;
+        }
+        crate::api::endpoint::check_plain_http(&vault.settings, &self.profile, &target)?;
         if let Some(w) = vault.expiry_warning(&found.entry.meta()) {
             ui::warn(w);
         }
@@ -207,11 +232,18 @@ impl Plan {
         Ok(child::run(&self.program, &args, &[], &forwarder))
     }
 
-    /// Writes the derived config, runs the child, cleans up; the child's exit code.
-    pub fn run(&self, cluster: &Cluster, secrets: &Secrets, inject: Inject) -> Result<i32> {
+    /// Writes the derived config (from `snap`), runs the child, cleans up; the child's exit
+    /// code.
+    pub fn run(
+        &self,
+        snap: &Snapshot,
+        cluster: &Cluster,
+        secrets: &Secrets,
+        inject: Inject,
+    ) -> Result<i32> {
         // Signals are caught from here on, so none can kill us while the derived config exists.
         let forwarder = child::Forwarder::install()?;
-        self.run_caught(cluster, secrets, inject, &forwarder)
+        self.run_caught(snap, cluster, secrets, inject, &forwarder)
     }
 
     /// [`Plan::run`] under a [`child::Forwarder`] the caller installed earlier (before making
@@ -219,14 +251,15 @@ impl Plan {
     /// the child is spawned stops the run without starting it.
     pub fn run_caught(
         &self,
+        snap: &Snapshot,
         cluster: &Cluster,
         secrets: &Secrets,
         inject: Inject,
         forwarder: &child::Forwarder,
     ) -> Result<i32> {
-        let base = InfluxConfig::load(&self.config_path)?;
         let keys: Vec<(&'static str, &Token)> = secrets.keys.iter().map(|(k, t)| (*k, t)).collect();
-        let text = derive::derive(base.as_ref(), &self.config_path, &self.profile, cluster, &keys)?;
+        let text =
+            derive::derive(snap.config.as_ref(), &self.config_path, &self.profile, cluster, &keys)?;
         let root = place::Root::choose()?;
         root.sweep();
         let derived = place::Derived::create(&root, inject, text)?;

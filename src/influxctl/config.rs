@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Table, Value};
 
-use crate::entry::Cluster;
+use crate::entry::{Cluster, Trust};
 use crate::error::{Error, Result};
 
 /// A parsed influxctl config.
@@ -93,9 +93,10 @@ impl InfluxConfig {
             .find(|t| t.get("name").and_then(Item::as_str) == Some(name))
     }
 
-    /// Where profile `name` points (`None` when there is no such profile).
-    pub fn cluster(&self, name: &str) -> Option<Cluster> {
-        self.profile(name).map(cluster_of)
+    /// Where profile `name` points, with its TLS trust (`None` when there is no such
+    /// profile). A `[profile.tls]` of the wrong shape is a config error.
+    pub fn cluster(&self, name: &str) -> Result<Option<Cluster>> {
+        self.profile(name).map(|t| binding_of(t, &self.path, name)).transpose()
     }
 
     /// Whether profile `name` holds a plaintext `mgmt_token`.
@@ -116,7 +117,8 @@ impl InfluxConfig {
     }
 }
 
-/// The cluster fields of one profile table. `port` may be written as a number or a string.
+/// The cluster fields of one profile table (no TLS trust). `port` may be written as a number
+/// or a string; an empty string is no value.
 pub fn cluster_of(table: &Table) -> Cluster {
     let text = |key: &str| -> Option<String> {
         match table.get(key)?.as_value()? {
@@ -131,6 +133,61 @@ pub fn cluster_of(table: &Table) -> Cluster {
         cluster_id: text("cluster_id"),
         host: text("host"),
         port: text("port"),
+        tls: None,
+    }
+}
+
+/// The whole binding of one profile table (SPEC §4): its cluster fields and its TLS trust.
+/// `path` and `profile` name it in errors.
+pub fn binding_of(table: &Table, path: &Path, profile: &str) -> Result<Cluster> {
+    let tls = crate::api::endpoint::TlsOptions::from_profile(table, path, profile)?;
+    let mut cluster = cluster_of(table);
+    cluster.tls = Some(Trust {
+        disable: tls.disable,
+        insecure: tls.insecure,
+        ca: tls.ca.map(|p| p.to_string_lossy().into_owned()),
+    });
+    Ok(cluster)
+}
+
+/// influxctl's config as read **once** for one command (SPEC §4: the profile that was checked
+/// is the one that is derived and handed to influxctl). Every step of a command that checks a
+/// binding, derives a config or picks an API endpoint takes this value instead of reading the
+/// file again, so that a config swapped meanwhile cannot redirect the token.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Where the config is (or would be); `None` when no config folder is known.
+    pub path: Option<PathBuf>,
+    /// The parsed config; `None` when the file does not exist.
+    pub config: Option<InfluxConfig>,
+}
+
+impl Snapshot {
+    /// Reads `path` once (a missing file is an empty snapshot).
+    pub fn read(path: Option<PathBuf>) -> Result<Snapshot> {
+        let config = match &path {
+            Some(p) => InfluxConfig::load(p)?,
+            None => None,
+        };
+        Ok(Snapshot { path, config })
+    }
+
+    /// The binding of profile `name` in this snapshot (`None` without such a profile).
+    pub fn cluster(&self, name: &str) -> Result<Option<Cluster>> {
+        match &self.config {
+            Some(c) => c.cluster(name),
+            None => Ok(None),
+        }
+    }
+
+    /// The table of profile `name`.
+    pub fn profile(&self, name: &str) -> Option<&Table> {
+        self.config.as_ref().and_then(|c| c.profile(name))
+    }
+
+    /// The path for messages (empty when unknown).
+    pub fn path_or_default(&self) -> PathBuf {
+        self.path.clone().unwrap_or_default()
     }
 }
 
@@ -159,12 +216,13 @@ pub(crate) mod tests {
     fn profiles_and_clusters_are_read() {
         let c = InfluxConfig::parse(SAMPLE, Path::new("c.toml")).unwrap();
         assert_eq!(c.profile_names(), ["default", "onprem"]);
-        let onprem = c.cluster("onprem").unwrap();
+        let onprem = c.cluster("onprem").unwrap().unwrap();
         assert_eq!(onprem.port.as_deref(), Some("8443"));
         assert_eq!(onprem.product.as_deref(), Some("clustered"));
         assert!(c.has_plaintext_token("onprem"));
         assert!(!c.has_plaintext_token("default"));
-        assert!(c.cluster("nope").is_none());
+        assert!(c.cluster("nope").unwrap().is_none());
+        assert_eq!(onprem.tls, Some(Trust::default()));
     }
 
     #[test]

@@ -64,6 +64,11 @@ pub fn derive(
             append_profile(&mut doc, profile, cluster)
         }
     };
+    // The only management token in a derived profile is the one we set: a plaintext one left
+    // in the user's profile is dropped (an OAuth run, or a database-token child, gets none).
+    if !set.iter().any(|(k, _)| *k == "mgmt_token") {
+        table.remove("mgmt_token");
+    }
     for (i, (key, _)) in set.iter().enumerate() {
         let placeholder = Value::from(format!("{PLACEHOLDER}{i}__"));
         match table.get_mut(key).and_then(Item::as_value_mut) {
@@ -120,6 +125,20 @@ fn append_profile<'a>(doc: &'a mut DocumentMut, name: &str, cluster: &Cluster) -
         if let Some(v) = value {
             table.insert(key, toml_edit::value(v));
         }
+    }
+    // The binding's TLS trust, so that the built profile talks to its endpoint as before.
+    if let Some(trust) = cluster.tls.as_ref().filter(|t| **t != crate::entry::Trust::default()) {
+        let mut tls = Table::new();
+        if trust.disable {
+            tls.insert("disable", toml_edit::value(true));
+        }
+        if trust.insecure {
+            tls.insert("insecure", toml_edit::value(true));
+        }
+        if let Some(ca) = &trust.ca {
+            tls.insert("ca", toml_edit::value(ca.as_str()));
+        }
+        table.insert("tls", Item::Table(tls));
     }
     let item = doc.entry("profile").or_insert_with(|| Item::ArrayOfTables(ArrayOfTables::new()));
     // The parsed shape was checked (`profile` is an array of tables); a fresh document has none.
@@ -205,6 +224,17 @@ mod tests {
         let text = derive(Some(&c), &c.path, "onprem", &Cluster::default(), &[("mgmt_token", &t)])
             .unwrap();
         assert_eq!(*text, SAMPLE.replace("M.V1.test-plain", "M.V1.test-derived"));
+    }
+
+    #[test]
+    fn derive_without_mgmt_token_drops_the_plaintext_one() {
+        let c = InfluxConfig::parse(SAMPLE, Path::new("c.toml")).unwrap();
+        let t = token("M.V1.test-database-token");
+        let text =
+            derive(Some(&c), &c.path, "onprem", &Cluster::default(), &[("token", &t)]).unwrap();
+        assert!(!text.contains("M.V1.test-plain"), "{}", *text);
+        assert!(profile_keys(&text, "onprem").iter().all(|k| k != "mgmt_token"));
+        assert!(text.contains("M.V1.test-database-token"));
     }
 
     #[test]

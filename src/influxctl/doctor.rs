@@ -66,14 +66,15 @@ fn binding_checks(vault: &Vault, config: &InfluxConfig, out: &mut Vec<Check>) {
     let (rows, _failed) = vault.list();
     for row in rows.iter().filter(|r| !r.meta.cluster.is_empty()) {
         let name = format!("binding {} ({})", row.meta.profile, row.store);
-        let check = match config.cluster(&row.meta.profile) {
+        let check = match config.cluster(&row.meta.profile).transpose() {
+            Some(Err(e)) => Check::new(name, Status::Fail, e.to_string()),
             None => Check::new(
                 name,
                 Status::Ok,
                 "the profile is not in influxctl's config; exec builds it from the binding",
             ),
-            Some(now) => match row.meta.cluster.check(&row.meta.profile, &now) {
-                Ok(()) => Check::new(name, Status::Ok, "matches influxctl's profile"),
+            Some(Ok(now)) => match row.meta.cluster.check(&row.meta.profile, &now) {
+                Ok(_) => Check::new(name, Status::Ok, "matches influxctl's profile"),
                 Err(e) => Check::new(name, Status::Fail, e.to_string()),
             },
         };

@@ -37,7 +37,7 @@ pub fn parse_create(stdout: &str) -> Result<Created> {
             lines.len()
         )));
     }
-    let token = Token::new((*last).to_owned()).map_err(|_| {
+    let token = Token::management((*last).to_owned()).map_err(|_| {
         Error::InfluxctlFailed(
             "the last line of `management create` is not a well-formed management token".into(),
         )
@@ -46,7 +46,14 @@ pub fn parse_create(stdout: &str) -> Result<Created> {
     for line in before {
         let Some((key, value)) = key_value(line) else { continue };
         match key.as_str() {
-            "id" => created.id = Some(value.to_owned()),
+            "id" => {
+                crate::entry::validate_token_id(value).map_err(|_| {
+                    Error::InfluxctlFailed(
+                        "`management create` printed a token id that is not a plain id (1 to 128 letters, digits and '-'); nothing was stored".into(),
+                    )
+                })?;
+                created.id = Some(value.to_owned());
+            }
             "description" => created.description = Some(value.to_owned()),
             "expires at" | "expires_at" => created.expires_at = parse_time(value),
             _ => {}
@@ -154,7 +161,13 @@ pub fn parse_list_json(stdout: &str) -> Result<Vec<Listed>> {
     array
         .into_iter()
         .enumerate()
-        .map(|(i, v)| serde_json::from_value(v).map_err(|e| bad(format!("record {}: {e}", i + 1))))
+        .map(|(i, v)| {
+            let record: Listed =
+                serde_json::from_value(v).map_err(|e| bad(format!("record {}: {e}", i + 1)))?;
+            crate::entry::validate_token_id(&record.id)
+                .map_err(|_| bad(format!("record {}: the id is not a plain id", i + 1)))?;
+            Ok(record)
+        })
         .collect()
 }
 
@@ -186,18 +199,18 @@ M.V1.test-created-abcdef
     #[test]
     fn parse_create_reads_the_older_form() {
         let out = "warn please copy the token and store in a safe place\n\
-                   warn this is the *only time* you will see the token\nM.V1.test-old-form\n";
+                   warn this is the *only time* you will see the token\nM.V1.test-old-form-0123456\n";
         let c = parse_create(out).unwrap();
-        assert_eq!(c.token.expose(), "M.V1.test-old-form");
+        assert_eq!(c.token.expose(), "M.V1.test-old-form-0123456");
         assert!(c.id.is_none() && c.expires_at.is_none());
         // Warnings on stderr: stdout holds only the token.
-        assert_eq!(parse_create("M.V1.test-bare\n").unwrap().token.expose(), "M.V1.test-bare");
+        let bare = parse_create("M.V1.test-bare-0123456789\n").unwrap();
+        assert_eq!(bare.token.expose(), "M.V1.test-bare-0123456789");
     }
 
     #[test]
     fn parse_create_key_value_variants() {
-        let out =
-            "ID: abc\nDescription:   my token\nExpires At  2027-01-01T00:00:00Z\nM.V1.test-kv\n";
+        let out = "ID: abc\nDescription:   my token\nExpires At  2027-01-01T00:00:00Z\nM.V1.test-kv-0123456789\n";
         let c = parse_create(out).unwrap();
         assert_eq!(c.id.as_deref(), Some("abc"));
         assert_eq!(c.description.as_deref(), Some("my token"));
@@ -206,7 +219,17 @@ M.V1.test-created-abcdef
 
     #[test]
     fn parse_create_garbage_is_influxctl_failed_without_echo() {
-        for out in ["", "\n\n", "Error: not logged in\n", "| id | x |\nM.V1.test-has space\n"] {
+        for out in [
+            "",
+            "\n\n",
+            "Error: not logged in\n",
+            "| id | x |\nM.V1.test-has space\n",
+            "M.V1.\n",
+            "M.V1.short\n",
+            "M.V1.0123456789abcdef;rm\n",
+            "| id | --help |\nM.V1.0123456789abcdef\n",
+            "| id | -rf |\nM.V1.0123456789abcdef\n",
+        ] {
             let err = parse_create(out).unwrap_err();
             assert_eq!(err.exit_code(), 8, "{out:?}");
             assert!(!err.to_string().contains("has space"));
@@ -231,7 +254,14 @@ M.V1.test-created-abcdef
 
     #[test]
     fn parse_list_json_rejects_garbage() {
-        for out in ["nope", "[1]", "{\"a\":1}", "3", "[{\"description\":\"no id\"}]"] {
+        for out in [
+            "nope",
+            "[1]",
+            "{\"a\":1}",
+            "3",
+            "[{\"description\":\"no id\"}]",
+            "[{\"id\":\"--help\"}]",
+        ] {
             assert_eq!(parse_list_json(out).unwrap_err().exit_code(), 8, "{out}");
         }
     }

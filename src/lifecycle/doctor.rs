@@ -13,6 +13,7 @@ use super::{Auth, Influxctl};
 use crate::app::Vault;
 use crate::doctor::{Check, Status};
 use crate::entry::Entry;
+use crate::influxctl::config::Snapshot;
 
 /// One line per stored entry: expired (fail), inside `renew_before` (warn), or fine.
 pub fn expiry_checks(vault: &Vault) -> Vec<Check> {
@@ -45,14 +46,19 @@ pub fn expiry_checks(vault: &Vault) -> Vec<Check> {
 
 /// `doctor --online`: the server's view of every stored token.
 pub fn online_checks(vault: &Vault) -> Vec<Check> {
-    match Runner::new(vault, false) {
-        Ok(runner) => online_checks_with(vault, &runner),
+    let snap = match vault.snapshot() {
+        Ok(s) => s,
+        Err(e) => return vec![Check::new("tokens on the server", Status::Warn, e.to_string())],
+    };
+    match Runner::new(vault, &snap, false) {
+        Ok(runner) => online_checks_with(vault, &snap, &runner),
         Err(e) => vec![Check::new("tokens on the server", Status::Warn, e.to_string())],
     }
 }
 
-/// [`online_checks`] with any influxctl.
-pub fn online_checks_with(vault: &Vault, runner: &dyn Influxctl) -> Vec<Check> {
+/// [`online_checks`] with any influxctl. A token whose binding does not match `snap` is never
+/// sent: its line says so.
+pub fn online_checks_with(vault: &Vault, snap: &Snapshot, runner: &dyn Influxctl) -> Vec<Check> {
     let (rows, _failed) = vault.list();
     let mut out = Vec::new();
     // Entries by account: one listing answers for all tokens of an account.
@@ -67,6 +73,10 @@ pub fn online_checks_with(vault: &Vault, runner: &dyn Influxctl) -> Vec<Check> {
                 continue;
             }
         };
+        if let Err(e) = vault.check_binding_in(snap, &entry) {
+            out.push(Check::new(name, Status::Fail, format!("not asked: {e}")));
+            continue;
+        }
         let key = match &entry.cluster.account_id {
             Some(account) => format!("account {account}"),
             None => format!("profile {}", entry.profile),

@@ -63,8 +63,11 @@ pub trait Influxctl {
         expires_at: Timestamp,
     ) -> Result<Created>;
 
-    /// `management revoke --force ID`.
+    /// `management revoke --force -- ID` (`id` validated first).
     fn revoke(&self, profile: &str, cluster: &Cluster, auth: Auth<'_>, id: &str) -> Result<()>;
+
+    /// `database list` authenticated with `auth`: whether a (new) token works.
+    fn test(&self, profile: &str, cluster: &Cluster, auth: Auth<'_>) -> Result<()>;
 
     /// `management list --format json`, parsed.
     fn list(&self, profile: &str, cluster: &Cluster, auth: Auth<'_>) -> Result<Vec<Listed>>;
@@ -90,6 +93,25 @@ pub fn create_command(
         Some(d) => checked_description(d)?,
         None => default_description(now),
     };
+    // One read of influxctl's config for the whole command.
+    let snap = vault.snapshot()?;
+    let cluster = match &snap.config {
+        Some(config) => {
+            config.cluster(profile)?.ok_or_else(|| config.profile_not_found(profile))?
+        }
+        None => {
+            return Err(Error::ProfileNotFound {
+                name: profile.to_owned(),
+                path: snap.path_or_default(),
+                available: Vec::new(),
+            }
+            .context("`create` runs influxctl with that profile"));
+        }
+    };
+    let runner = run::Runner::new(vault, &snap, true)?;
+    // Under the store lock from the check to the write: a second `create` for the same profile
+    // waits here, then sees the entry and refuses, so no token is created and then lost.
+    let lock = vault.lock()?;
     match vault.find(profile) {
         Ok(found) => {
             return Err(Error::Usage(format!(
@@ -101,24 +123,13 @@ pub fn create_command(
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    let cluster = match vault.influxctl_config()? {
-        Some(config) => config.cluster(profile).ok_or_else(|| config.profile_not_found(profile))?,
-        None => {
-            return Err(Error::ProfileNotFound {
-                name: profile.to_owned(),
-                path: vault.influxctl_config_path().unwrap_or_default(),
-                available: Vec::new(),
-            }
-            .context("`create` runs influxctl with that profile"));
-        }
-    };
-    let runner = run::Runner::new(vault, true)?;
     ui::note(format!("creating a management token for profile {profile:?} with your OAuth login"));
     let created = create_token(&runner, profile, &cluster, Auth::OAuth, &description, expires_at)?;
     let mut entry = new_entry(profile, created, Origin::Created, &description, expires_at);
     entry.cluster = cluster;
     let (id, expiry) = (entry.token_id.clone(), entry.expires_at);
-    let written = vault.put(entry, target).map_err(|e| unstored(e, id.as_deref()))?;
+    let written = vault.put_locked(entry, target, &lock).map_err(|e| unstored(e, id.as_deref()))?;
+    drop(lock);
     ui::note(format!("stored the new token of profile {profile:?} in the {} store", written.store));
     if id.is_none() {
         ui::warn(
@@ -150,7 +161,9 @@ pub fn create_token(
                         && l.description.as_deref() == Some(description)
                         && l.token_prefix.as_deref().is_some_and(|p| prefix.starts_with(p))
                 });
-                if let (Some(one), None) = (matching.next(), matching.next()) {
+                if let (Some(one), None) = (matching.next(), matching.next())
+                    && crate::entry::validate_token_id(&one.id).is_ok()
+                {
                     created.id = Some(one.id);
                     created.expires_at = created.expires_at.or(one.expires_at);
                 }
@@ -179,7 +192,7 @@ fn new_entry(
 /// A store failure after influxctl created a token: the message names the token to revoke.
 fn unstored(e: Error, id: Option<&str>) -> Error {
     let revoke = match id {
-        Some(id) => format!("revoke it with `influxctl management revoke {id}`"),
+        Some(id) => format!("revoke it with `influxctl management revoke --force -- {id}`"),
         None => "find it with `influxctl management list` and revoke it".to_owned(),
     };
     e.context(format!(
@@ -212,11 +225,18 @@ pub fn erase_revoke(vault: &Vault, profile: &str, target: Option<StoreKind>) -> 
     let entry = &found.entry;
     let Some(id) = entry.token_id.as_deref() else {
         return Err(Error::Usage(format!(
-            "the token of profile {profile:?} has no token id, so it cannot be revoked (nothing was erased); find its id with `influxctl management list`, revoke it with `influxctl management revoke ID`, then run `influxctl-cred erase -p {profile}`"
+            "the token of profile {profile:?} has no token id, so it cannot be revoked (nothing was erased); find its id with `influxctl management list`, revoke it with `influxctl management revoke --force -- ID`, then run `influxctl-cred erase -p {profile}`"
         )));
     };
-    vault.check_binding(entry)?;
-    let runner = run::Runner::new(vault, false)?;
+    crate::entry::validate_token_id(id).map_err(|e| {
+        e.context(format!(
+            "the stored token id of profile {profile:?} is not a plain id; nothing was revoked or erased"
+        ))
+    })?;
+    // One read of influxctl's config: checked, then derived for the revoke.
+    let snap = vault.snapshot()?;
+    vault.check_binding_in(&snap, entry)?;
+    let runner = run::Runner::new(vault, &snap, false)?;
     runner.revoke(profile, &entry.cluster, Auth::Token(&entry.token), id).map_err(|e| {
         e.context(format!(
             "the token {id} of profile {profile:?} was not revoked and is still stored"

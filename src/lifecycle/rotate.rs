@@ -1,11 +1,16 @@
 //! `rotate` and auto-rotation. The steps, in this order, each reported on stderr: **create**
-//! the new token → **store** it (origin `rotated`, in the store the old one came from) → **read
-//! it back** and compare → **revoke** the old one by id (unless `--keep-old`). The whole
-//! rotation runs under the store lock, after re-reading the entry. What a failure leaves:
-//! create fails → the old token, untouched; store fails → the old token (the message names the
-//! new token's id, to revoke by hand); read-back fails → whatever the store holds, and the old
-//! token is not revoked, so both work; revoke fails → the new token stored, the old one still
-//! valid (its id named). Never zero working tokens.
+//! the new token (same description and lifetime as the old one unless told otherwise) →
+//! **test** it (`influxctl database list` with it, retried with backoff for up to
+//! `activation_timeout`, since a new token takes a while to become active) → **store** it
+//! (origin `rotated`, in the store the old one came from) → **read it back** and compare →
+//! **revoke** the old one by id (unless `--keep-old`). The whole rotation runs under the store
+//! lock, after re-reading the entry, against one snapshot of influxctl's config. What a
+//! failure leaves: create fails → the old token, untouched; the test fails → the old token,
+//! stored and not revoked (the message names the new token's id, to revoke by hand; it is not
+//! stored, since it does not work); store fails → the old token (the new id named);
+//! read-back fails → whatever the store holds, and the old token is not revoked, so both work;
+//! revoke fails → the new token stored, the old one still valid (its id named). Never zero
+//! working tokens.
 //!
 //! Auto-rotation ([`auto_rotate`], for `get`, `exec` and the helper's `get` when
 //! `auto_rotate = true`): a token inside `renew_before` is rotated with itself as the
@@ -26,6 +31,7 @@ use crate::app::{Found, Vault, check_expiry};
 use crate::cli::RotateArgs;
 use crate::entry::{EntryMeta, Origin};
 use crate::error::{Error, Result};
+use crate::influxctl::config::Snapshot;
 use crate::lock::StoreLock;
 use crate::store::StoreKind;
 use crate::ui;
@@ -33,12 +39,17 @@ use crate::ui;
 /// What a rotation is asked to do.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    pub ttl: SignedDuration,
+    /// The new token's lifetime; `None`: the old token's lifetime (created to expiry), else
+    /// `ttl` from our settings.
+    pub ttl: Option<SignedDuration>,
     pub keep_old: bool,
     /// Authenticate with the token being replaced (create) and the new one (revoke), instead
     /// of the user's OAuth login.
     pub with_current_token: bool,
-    pub description: String,
+    /// The new token's description; `None`: the old token's, else the default one.
+    pub description: Option<String>,
+    /// How long the new token is tested before the rotation gives up.
+    pub activation_timeout: std::time::Duration,
 }
 
 /// What a rotation did.
@@ -52,15 +63,18 @@ pub struct Rotated {
 /// `rotate` from the command line.
 pub fn rotate_command(vault: &Vault, profile: &str, args: &RotateArgs) -> Result<i32> {
     let plan = Plan {
-        ttl: args.ttl.unwrap_or(vault.settings.ttl),
+        ttl: args.ttl,
         keep_old: args.keep_old,
         with_current_token: args.with_current_token,
-        description: default_description(Timestamp::now()),
+        description: None,
+        activation_timeout: vault.settings.activation_timeout,
     };
-    let runner = Runner::new(vault, !args.with_current_token)?;
+    // One read of influxctl's config for the whole rotation.
+    let snap = vault.snapshot()?;
+    let runner = Runner::new(vault, &snap, !args.with_current_token)?;
     let lock = vault.lock()?;
     let old = vault.find(profile)?;
-    let rotated = rotate_locked(vault, &runner, old, &plan, &lock)?;
+    let rotated = rotate_locked(vault, &snap, &runner, old, &plan, &lock)?;
     print_created(rotated.id.as_deref(), rotated.expires_at)?;
     Ok(0)
 }
@@ -68,6 +82,7 @@ pub fn rotate_command(vault: &Vault, profile: &str, args: &RotateArgs) -> Result
 /// Rotates `old` (read under `lock`, which the caller holds for the whole rotation).
 pub fn rotate_locked(
     vault: &Vault,
+    snap: &Snapshot,
     runner: &dyn Influxctl,
     old: Found,
     plan: &Plan,
@@ -79,11 +94,28 @@ pub fn rotate_locked(
             "rotating the token of profile {profile:?}, which comes from the env store (it cannot be written); rotate it where it is kept, then update the CI secret"
         )));
     }
-    vault.check_binding(&old.entry)?;
+    vault.check_binding_in(snap, &old.entry)?;
     let old_id = old.entry.token_id.clone();
+    if let Some(id) = &old_id {
+        crate::entry::validate_token_id(id).map_err(|e| {
+            e.context(format!(
+                "the stored token id of profile {profile:?} is not a plain id; nothing was changed"
+            ))
+        })?;
+    }
     let old_shown = old_id.as_deref().unwrap_or("(id unknown)").to_owned();
-    let cluster = vault.configured_cluster(&profile)?.unwrap_or_else(|| old.entry.cluster.clone());
-    let expires_at = expiry_after(Timestamp::now(), plan.ttl)?;
+    let cluster = snap.cluster(&profile)?.unwrap_or_else(|| old.entry.cluster.clone());
+    crate::api::endpoint::check_plain_http(&vault.settings, &profile, &cluster)?;
+    // The old lifetime, unless it is so short that the new token would be due for renewal at
+    // once (then `ttl` from our settings).
+    let kept = lifetime_of(&old.entry.meta()).filter(|l| *l > vault.settings.renew_before);
+    let ttl = plan.ttl.or(kept).unwrap_or(vault.settings.ttl);
+    let expires_at = expiry_after(Timestamp::now(), ttl)?;
+    let description = plan
+        .description
+        .clone()
+        .or_else(|| old.entry.description.clone())
+        .unwrap_or_else(|| default_description(Timestamp::now()));
 
     // 1. create
     let auth = if plan.with_current_token { Auth::Token(&old.entry.token) } else { Auth::OAuth };
@@ -91,26 +123,39 @@ pub fn rotate_locked(
         "rotate: creating a new token for profile {profile:?} with {}",
         auth.describe()
     ));
-    let created = create_token(runner, &profile, &cluster, auth, &plan.description, expires_at)
+    let created = create_token(runner, &profile, &cluster, auth, &description, expires_at)
         .map_err(|e| {
             e.context(format!(
                 "rotate: creating the new token failed; the old token {old_shown} is still stored and valid"
             ))
         })?;
-    let mut entry = new_entry(&profile, created, Origin::Rotated, &plan.description, expires_at);
+    let mut entry = new_entry(&profile, created, Origin::Rotated, &description, expires_at);
     entry.cluster = cluster;
     let new_id = entry.token_id.clone();
     let shown = new_id.as_deref().unwrap_or("(id unknown)").to_owned();
     let expiry = entry.expires_at.map(|t| t.to_string()).unwrap_or_else(|| "never".into());
-    ui::note(format!("rotate: 1/4 created the token {shown} (expires {expiry})"));
+    ui::note(format!("rotate: 1/5 created the token {shown} (expires {expiry})"));
 
-    // 2. store, where the old one was
+    // 2. test it, before anything depends on it
+    test_until_active(runner, &profile, &entry, plan.activation_timeout).map_err(|e| {
+        let revoke = match &new_id {
+            Some(id) => format!("revoke it with `influxctl management revoke --force -- {id}`"),
+            None => "find it with `influxctl management list` and revoke it".to_owned(),
+        };
+        e.context(format!(
+            "rotate: the new token {shown} did not work within {}s; the old token {old_shown} is still stored and was not revoked; the new one was not stored: {revoke}",
+            plan.activation_timeout.as_secs()
+        ))
+    })?;
+    ui::note(format!("rotate: 2/5 the new token {shown} works"));
+
+    // 3. store, where the old one was
     let written = vault
         .put_locked(entry.clone(), Some(old.store), lock)
         .map_err(|e| unstored(e, new_id.as_deref()))?;
-    ui::note(format!("rotate: 2/4 stored it in the {} store", written.store));
+    ui::note(format!("rotate: 3/5 stored it in the {} store", written.store));
 
-    // 3. read back
+    // 4. read back
     let not_back = |why: String| {
         Error::Other(format!(
             "rotate: {why}; the old token {old_shown} was not revoked, so both tokens stay valid; check with `influxctl-cred list`, and revoke the one not stored with `influxctl management revoke ID` (new: {shown})"
@@ -126,13 +171,13 @@ pub fn rotate_locked(
         }
         Err(e) => return Err(not_back(format!("reading the new token back failed: {e}"))),
     }
-    ui::note(format!("rotate: 3/4 read it back from the {} store", written.store));
+    ui::note(format!("rotate: 4/5 read it back from the {} store", written.store));
 
-    // 4. revoke the old one
+    // 5. revoke the old one
     let rotated = Rotated { id: new_id, expires_at: entry.expires_at, store: written.store };
     if plan.keep_old {
         ui::note(format!(
-            "rotate: 4/4 kept the old token {old_shown} (--keep-old); it stays valid"
+            "rotate: 5/5 kept the old token {old_shown} (--keep-old); it stays valid"
         ));
         return Ok(rotated);
     }
@@ -144,17 +189,54 @@ pub fn rotate_locked(
     let auth = if plan.with_current_token { Auth::Token(&entry.token) } else { Auth::OAuth };
     runner.revoke(&profile, &entry.cluster, auth, &old_id).map_err(|e| {
         e.context(format!(
-            "rotate: the new token {shown} is stored, but the old token {old_id} was not revoked and is still valid; revoke it with `influxctl management revoke --force {old_id}`"
+            "rotate: the new token {shown} is stored, but the old token {old_id} was not revoked and is still valid; revoke it with `influxctl management revoke --force -- {old_id}`"
         ))
     })?;
-    ui::note(format!("rotate: 4/4 revoked the old token {old_id}"));
+    ui::note(format!("rotate: 5/5 revoked the old token {old_id}"));
     Ok(rotated)
+}
+
+/// The old token's lifetime (stored to expiry), when both are known and positive.
+fn lifetime_of(meta: &EntryMeta) -> Option<SignedDuration> {
+    let left = meta.expires_at?.duration_since(meta.created_at);
+    left.is_positive().then_some(left)
+}
+
+/// Runs `database list` with the new token until it works, with backoff (0.5s, 1s, 2s, …, at
+/// most 15s apart) for up to `timeout`; the last failure when it never did.
+fn test_until_active(
+    runner: &dyn Influxctl,
+    profile: &str,
+    entry: &crate::entry::Entry,
+    timeout: std::time::Duration,
+) -> Result<()> {
+    let start = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(500);
+    loop {
+        match runner.test(profile, &entry.cluster, Auth::Token(&entry.token)) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                let elapsed = start.elapsed();
+                if elapsed >= timeout {
+                    return Err(e);
+                }
+                ui::verbose(format!("rotate: the new token does not work yet ({e}); retrying"));
+                std::thread::sleep(pause.min(timeout - elapsed));
+                pause = (pause * 2).min(std::time::Duration::from_secs(15));
+            }
+        }
+    }
 }
 
 /// The auto-rotation hook of `get`, `exec` and the helper's `get`, called before the token is
 /// read. `Ok` when there was nothing to do, the token was rotated, or rotating failed but the
 /// stored token is still good enough for `min_ttl` (warned).
-pub fn auto_rotate(vault: &Vault, profile: &str, min_ttl: Option<SignedDuration>) -> Result<()> {
+pub fn auto_rotate(
+    vault: &Vault,
+    snap: &Snapshot,
+    profile: &str,
+    min_ttl: Option<SignedDuration>,
+) -> Result<()> {
     if !vault.settings.auto_rotate {
         return Ok(());
     }
@@ -175,8 +257,8 @@ pub fn auto_rotate(vault: &Vault, profile: &str, min_ttl: Option<SignedDuration>
         ));
         return Ok(());
     }
-    let outcome = Runner::new(vault, false)
-        .and_then(|runner| auto_rotate_with(vault, &runner, &seen, min_ttl));
+    let outcome = Runner::new(vault, snap, false)
+        .and_then(|runner| auto_rotate_with(vault, snap, &runner, &seen, min_ttl));
     match outcome {
         Ok(()) => Ok(()),
         Err(e) => match vault.find(profile) {
@@ -195,6 +277,7 @@ pub fn auto_rotate(vault: &Vault, profile: &str, min_ttl: Option<SignedDuration>
 /// entry is read again; if it is no longer the one seen, another run rotated it.
 pub fn auto_rotate_with(
     vault: &Vault,
+    snap: &Snapshot,
     runner: &dyn Influxctl,
     seen: &Found,
     min_ttl: Option<SignedDuration>,
@@ -216,12 +299,13 @@ pub fn auto_rotate_with(
         meta.expiry_state(now)
     ));
     let plan = Plan {
-        ttl: vault.settings.ttl,
+        ttl: None,
         keep_old: false,
         with_current_token: true,
-        description: default_description(now),
+        description: None,
+        activation_timeout: vault.settings.activation_timeout,
     };
-    rotate_locked(vault, runner, current, &plan, &lock).map(drop)
+    rotate_locked(vault, snap, runner, current, &plan, &lock).map(drop)
 }
 
 /// Whether the token should be rotated now: inside `renew_before`, or shorter-lived than a

@@ -20,7 +20,7 @@ use crate::entry::Cluster;
 use crate::error::{Error, Result};
 use crate::exec::child::{Forwarder, Spawned, exit_code};
 use crate::exec::place::{Derived, Root};
-use crate::influxctl::config::InfluxConfig;
+use crate::influxctl::config::{InfluxConfig, Snapshot};
 use crate::influxctl::derive;
 use crate::influxctl::output::{self, Created, Listed};
 use crate::ui;
@@ -39,21 +39,29 @@ const MARK: &[u8] = b"M.V1.";
 pub struct Runner {
     program: OsString,
     config_path: PathBuf,
+    /// The command's one read of influxctl's config ([`Snapshot`]): every derived config of
+    /// this run is made from it, never from a fresh read.
+    base: Option<InfluxConfig>,
     /// Whether influxctl may read our stdin (a device login on a terminal).
     stdin: bool,
 }
 
 impl Runner {
-    /// influxctl (`$INFLUXCTL_CRED_INFLUXCTL`, else `influxctl` on `PATH`) with the vault's
-    /// influxctl config; stdin is passed on only when `attended` and the vault may prompt.
-    pub fn new(vault: &Vault, attended: bool) -> Result<Runner> {
+    /// influxctl (`$INFLUXCTL_CRED_INFLUXCTL`, else `influxctl` on `PATH`) with the config of
+    /// `snap`; stdin is passed on only when `attended` and the vault may prompt.
+    pub fn new(vault: &Vault, snap: &Snapshot, attended: bool) -> Result<Runner> {
         let program = std::env::var_os(PROGRAM_ENV)
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| OsString::from("influxctl"));
-        let config_path = vault.influxctl_config_path().ok_or_else(|| {
+        let config_path = snap.path.clone().ok_or_else(|| {
             Error::Other("cannot find influxctl's config folder; pass --influxctl-config".into())
         })?;
-        Ok(Runner { program, config_path, stdin: attended && !vault.opts.non_interactive })
+        Ok(Runner {
+            program,
+            config_path,
+            base: snap.config.clone(),
+            stdin: attended && !vault.opts.non_interactive,
+        })
     }
 
     /// The derived config for `auth`: the user's config with profile `profile`'s `mgmt_token`
@@ -64,15 +72,13 @@ impl Runner {
         cluster: &Cluster,
         auth: Auth<'_>,
     ) -> Result<Zeroizing<String>> {
-        let mut base = InfluxConfig::load(&self.config_path)?;
-        if let Some(table) = base.as_mut().and_then(|c| c.profile_mut(profile)) {
-            table.remove("mgmt_token");
-        }
+        // derive() drops a plaintext `mgmt_token` it does not set.
+        let base = self.base.as_ref();
         let set: Vec<(&'static str, &crate::secret::Token)> = match auth {
             Auth::OAuth => Vec::new(),
             Auth::Token(t) => vec![("mgmt_token", t)],
         };
-        derive::derive(base.as_ref(), &self.config_path, profile, cluster, &set)
+        derive::derive(base, &self.config_path, profile, cluster, &set)
     }
 
     /// Runs `influxctl --config DERIVED --profile P management ARGS…`; its stdout when it
@@ -85,7 +91,22 @@ impl Runner {
         args: &[&str],
         echo: bool,
     ) -> Result<Zeroizing<String>> {
-        let what = format!("`influxctl management {}`", args.first().copied().unwrap_or(""));
+        let mut all = vec!["management"];
+        all.extend_from_slice(args);
+        self.run_any(profile, cluster, auth, &all, echo)
+    }
+
+    /// Runs `influxctl --config DERIVED --profile P ARGS…`.
+    fn run_any(
+        &self,
+        profile: &str,
+        cluster: &Cluster,
+        auth: Auth<'_>,
+        args: &[&str],
+        echo: bool,
+    ) -> Result<Zeroizing<String>> {
+        let what =
+            format!("`influxctl {}`", args.iter().take(2).copied().collect::<Vec<_>>().join(" "));
         let text = self.derived_text(profile, cluster, auth)?;
         let root = Root::choose()?;
         root.sweep();
@@ -94,7 +115,7 @@ impl Runner {
         let mut cmd = Command::new(&self.program);
         cmd.arg("--config")
             .arg(derived.path())
-            .args(["--profile", profile, "management"])
+            .args(["--profile", profile])
             .args(args)
             .stdin(if self.stdin { Stdio::inherit() } else { Stdio::null() })
             .stdout(Stdio::piped())
@@ -158,7 +179,12 @@ impl Influxctl for Runner {
     }
 
     fn revoke(&self, profile: &str, cluster: &Cluster, auth: Auth<'_>, id: &str) -> Result<()> {
-        self.run(profile, cluster, auth, &["revoke", "--force", id], true).map(drop)
+        crate::entry::validate_token_id(id)?;
+        self.run(profile, cluster, auth, &["revoke", "--force", "--", id], true).map(drop)
+    }
+
+    fn test(&self, profile: &str, cluster: &Cluster, auth: Auth<'_>) -> Result<()> {
+        self.run_any(profile, cluster, auth, &["database", "list"], false).map(drop)
     }
 
     fn list(&self, profile: &str, cluster: &Cluster, auth: Auth<'_>) -> Result<Vec<Listed>> {
@@ -349,7 +375,9 @@ mod tests {
         let config_path = dir.path().join("config.toml");
         let config = "[[profile]]\nname = \"prod\"\nproduct = \"dedicated\"\nmgmt_token = \"M.V1.test-plain\"\n";
         std::fs::write(&config_path, config).unwrap();
-        let runner = Runner { program: "influxctl".into(), config_path, stdin: false };
+        let snap = Snapshot::read(Some(config_path.clone())).unwrap();
+        let runner =
+            Runner { program: "influxctl".into(), config_path, base: snap.config, stdin: false };
         let oauth = runner.derived_text("prod", &Cluster::default(), Auth::OAuth).unwrap();
         assert!(!oauth.contains("mgmt_token") && oauth.contains("product"), "{}", *oauth);
         let ours = crate::secret::Token::new("M.V1.test-ours".into()).unwrap();

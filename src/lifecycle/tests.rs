@@ -25,6 +25,8 @@ struct Script {
     fail_create: Cell<bool>,
     fail_revoke: Cell<bool>,
     fail_list: Cell<bool>,
+    /// Tokens this script created fail `test` (never become active).
+    dead_new: Cell<bool>,
     /// Print no id, as influxctl before 2.11.
     old_form: Cell<bool>,
 }
@@ -85,6 +87,15 @@ impl Influxctl for Script {
         Ok(())
     }
 
+    fn test(&self, _profile: &str, _cluster: &Cluster, auth: Auth<'_>) -> Result<()> {
+        let who = self.auth(auth);
+        self.calls.borrow_mut().push(format!("test {who}"));
+        if self.dead_new.get() && who.starts_with("token:id-") && who != "token:id-old" {
+            return Err(Error::InfluxctlFailed("database list exited with status 1".into()));
+        }
+        Ok(())
+    }
+
     fn list(&self, _profile: &str, _cluster: &Cluster, auth: Auth<'_>) -> Result<Vec<Listed>> {
         self.calls.borrow_mut().push(format!("list {}", self.auth(auth)));
         if self.fail_list.get() {
@@ -135,17 +146,18 @@ fn setup(left: SignedDuration) -> (tempfile::TempDir, Vault, Script) {
 
 fn plan(with_current_token: bool) -> Plan {
     Plan {
-        ttl: SignedDuration::from_hours(24),
+        ttl: Some(SignedDuration::from_hours(24)),
         keep_old: false,
         with_current_token,
-        description: "d".into(),
+        description: Some("d".into()),
+        activation_timeout: std::time::Duration::ZERO,
     }
 }
 
 fn rotate(vault: &Vault, script: &Script, plan: &Plan) -> Result<rotate::Rotated> {
     let lock = vault.lock().unwrap();
     let old = vault.find("prod").unwrap();
-    rotate_locked(vault, script, old, plan, &lock)
+    rotate_locked(vault, &vault.snapshot().unwrap(), script, old, plan, &lock)
 }
 
 fn stored(vault: &Vault) -> Entry {
@@ -198,17 +210,20 @@ fn rotate_with_current_token_creates_stores_then_revokes_with_the_new_token() {
     let e = stored(&vault);
     assert_eq!((e.token.expose(), e.origin), ("M.V1.test-new-2", Origin::Rotated));
     assert_eq!(e.token_id.as_deref(), Some("id-2"));
-    assert_eq!(script.calls(), ["create token:id-old", "revoke id-old token:id-2"]);
+    assert_eq!(
+        script.calls(),
+        ["create token:id-old", "test token:id-2", "revoke id-old token:id-2"]
+    );
 }
 
 #[test]
 fn rotate_by_default_uses_oauth_and_keep_old_skips_revoke() {
     let (_d, vault, script) = setup(SignedDuration::from_hours(48));
     rotate(&vault, &script, &plan(false)).unwrap();
-    assert_eq!(script.calls(), ["create oauth", "revoke id-old oauth"]);
+    assert_eq!(script.calls(), ["create oauth", "test token:id-2", "revoke id-old oauth"]);
     let keep = Plan { keep_old: true, ..plan(false) };
     rotate(&vault, &script, &keep).unwrap();
-    assert_eq!(script.calls().len(), 3, "no second revoke: {:?}", script.calls());
+    assert_eq!(script.calls().len(), 5, "no second revoke: {:?}", script.calls());
 }
 
 #[test]
@@ -226,9 +241,9 @@ fn rotate_store_failure_leaves_the_old_token_and_names_the_new_id() {
     let (_d, vault, script) = setup_bad_writes(false);
     let err = rotate(&vault, &script, &plan(true)).unwrap_err();
     assert!(err.to_string().contains("created the token id-2 but it could not be stored"), "{err}");
-    assert!(err.to_string().contains("management revoke id-2"), "{err}");
+    assert!(err.to_string().contains("management revoke --force -- id-2"), "{err}");
     assert_eq!(stored(&vault).token.expose(), "M.V1.test-old");
-    assert_eq!(script.calls(), ["create token:id-old"], "nothing revoked");
+    assert_eq!(script.calls(), ["create token:id-old", "test token:id-2"], "nothing revoked");
 }
 
 #[test]
@@ -238,7 +253,49 @@ fn rotate_read_back_mismatch_revokes_nothing() {
     assert!(err.to_string().contains("did not give the new token back"), "{err}");
     assert!(err.to_string().contains("id-old was not revoked"), "{err}");
     assert_eq!(stored(&vault).token.expose(), "M.V1.test-old");
-    assert_eq!(script.calls(), ["create token:id-old"]);
+    assert_eq!(script.calls(), ["create token:id-old", "test token:id-2"]);
+}
+
+#[test]
+fn rotate_new_token_that_never_works_keeps_the_old_one_unrevoked() {
+    let (_d, vault, script) = setup(SignedDuration::from_hours(48));
+    script.dead_new.set(true);
+    let err = rotate(&vault, &script, &plan(true)).unwrap_err();
+    assert_ne!(err.exit_code(), 0);
+    let msg = err.to_string();
+    assert!(msg.contains("id-old is still stored and was not revoked"), "{msg}");
+    assert!(msg.contains("revoke --force -- id-2"), "{msg}");
+    assert_eq!(stored(&vault).token.expose(), "M.V1.test-old");
+    assert!(script.calls().iter().all(|c| !c.starts_with("revoke")), "{:?}", script.calls());
+}
+
+#[test]
+fn rotate_keeps_description_and_lifetime_of_the_old_token() {
+    let (_d, vault, script) = setup(SignedDuration::from_hours(48));
+    let mut e = stored(&vault);
+    e.description = Some("ci runner 7".into());
+    e.created_at = Timestamp::now() - SignedDuration::from_hours(30 * 24);
+    e.expires_at = Some(Timestamp::now() + SignedDuration::from_hours(24));
+    vault.put(e, Some(StoreKind::Memory)).unwrap();
+    let keep = Plan { ttl: None, description: None, ..plan(true) };
+    rotate(&vault, &script, &keep).unwrap();
+    let new = stored(&vault);
+    assert_eq!(new.description.as_deref(), Some("ci runner 7"));
+    let lifetime = new.expires_at.unwrap().duration_since(Timestamp::now());
+    let days = lifetime.as_secs() / 86_400;
+    assert_eq!(days, 30, "31 days of lifetime, less a moment: {lifetime:?}");
+}
+
+#[test]
+fn rotate_refuses_a_stored_id_that_looks_like_a_flag() {
+    let (_d, vault, script) = setup(SignedDuration::from_hours(48));
+    let store = vault.store(StoreKind::Memory).unwrap();
+    let mut e = stored(&vault);
+    e.token_id = Some("--help".into());
+    store.set(&e).unwrap();
+    let err = rotate(&vault, &script, &plan(true)).unwrap_err();
+    assert_ne!(err.exit_code(), 0);
+    assert!(script.calls().is_empty(), "{:?}", script.calls());
 }
 
 #[test]
@@ -278,12 +335,12 @@ fn create_token_finds_the_id_of_the_older_form_in_the_list() {
 fn auto_rotate_is_single_flight_and_skips_fresh_tokens() {
     let (_d, vault, script) = setup(SignedDuration::from_hours(48));
     let seen = vault.find("prod").unwrap();
-    auto_rotate_with(&vault, &script, &seen, None).unwrap();
+    auto_rotate_with(&vault, &vault.snapshot().unwrap(), &script, &seen, None).unwrap();
     assert_eq!(stored(&vault).token.expose(), "M.V1.test-new-2");
     // A second run that saw the old token finds it replaced, and creates nothing.
-    auto_rotate_with(&vault, &script, &seen, None).unwrap();
+    auto_rotate_with(&vault, &vault.snapshot().unwrap(), &script, &seen, None).unwrap();
     let fresh = vault.find("prod").unwrap();
-    auto_rotate_with(&vault, &script, &fresh, None).unwrap();
+    auto_rotate_with(&vault, &vault.snapshot().unwrap(), &script, &fresh, None).unwrap();
     assert_eq!(script.calls().iter().filter(|c| c.starts_with("create")).count(), 1);
 }
 
@@ -291,9 +348,15 @@ fn auto_rotate_is_single_flight_and_skips_fresh_tokens() {
 fn auto_rotate_off_or_outside_renew_before_does_nothing() {
     let (_d, mut vault, _script) = setup(SignedDuration::from_hours(30 * 24));
     // Far from expiry: nothing to do, and no influxctl is needed.
-    auto_rotate(&vault, "prod", None).unwrap();
+    auto_rotate(&vault, &vault.snapshot().unwrap(), "prod", None).unwrap();
     vault.settings.auto_rotate = false;
-    auto_rotate(&vault, "prod", Some(SignedDuration::from_hours(60 * 24))).unwrap();
+    auto_rotate(
+        &vault,
+        &vault.snapshot().unwrap(),
+        "prod",
+        Some(SignedDuration::from_hours(60 * 24)),
+    )
+    .unwrap();
     assert_eq!(stored(&vault).token.expose(), "M.V1.test-old");
 }
 
@@ -313,7 +376,7 @@ fn expiry_checks_grade_each_entry() {
 #[test]
 fn online_checks_report_revoked_missing_and_unlistable_tokens() {
     let (_d, vault, script) = setup(SignedDuration::from_hours(48));
-    let online = |s: &Script| doctor::online_checks_with(&vault, s);
+    let online = |s: &Script| doctor::online_checks_with(&vault, &vault.snapshot().unwrap(), s);
     assert_eq!(online(&script)[0].status, Status::Ok);
     script.revoke("p", &Cluster::default(), Auth::OAuth, "id-old").unwrap();
     let c = &online(&script)[0];
