@@ -81,6 +81,9 @@ pub enum Command {
     },
     /// Speak the JSON Lines helper protocol on stdin/stdout
     Helper,
+    /// Bind the stored token to the profile's current endpoint in influxctl's config (after a
+    /// deliberate move); shows the old and new endpoint and asks first
+    Rebind(RebindArgs),
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -88,6 +91,13 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct RebindArgs {
+    /// Do not ask (needed when there is no terminal)
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -72,6 +72,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Import(args) => crate::import::run(&vault, &profile, g.store, args),
+        Command::Rebind(args) => rebind(&vault, &profile, args.yes, interactive),
         Command::Completions { .. }
         | Command::Man
         | Command::Exec(_)
@@ -111,6 +112,9 @@ fn store(
         return Err(Error::Usage(
             "`store` never takes a token as an argument (argv is visible to every process and kept in shell history); pipe it on stdin: `influxctl-cred store -p PROFILE < token.txt`".into(),
         ));
+    }
+    if let Some(id) = &args.token_id {
+        crate::entry::validate_token_id(id)?;
     }
     let token = read_token(interactive)?;
     let mut entry = Entry::new(profile, token, Origin::Stored);
@@ -185,6 +189,82 @@ fn get(vault: &Vault, profile: &str, args: &GetArgs) -> Result<i32> {
         .and_then(|()| out.flush())
         .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
     Ok(0)
+}
+
+/// `rebind` (SPEC §4): binds the stored token of `profile` to the profile's endpoint in
+/// influxctl's config as it is now, after showing both and asking (`--yes` skips the question;
+/// without a terminal it is required). The token itself is not touched.
+fn rebind(vault: &Vault, profile: &str, yes: bool, interactive: bool) -> Result<i32> {
+    let snap = vault.snapshot()?;
+    let found = vault.find(profile)?;
+    if found.store == StoreKind::Env {
+        return Err(Error::OperationNotSupported(format!(
+            "rebinding the token of profile {profile:?}, which comes from the env store (it is not bound and cannot be written)"
+        )));
+    }
+    let now = match &snap.config {
+        Some(config) => {
+            config.cluster(profile)?.ok_or_else(|| config.profile_not_found(profile))?
+        }
+        None => {
+            return Err(Error::ProfileNotFound {
+                name: profile.to_owned(),
+                path: snap.path_or_default(),
+                available: Vec::new(),
+            }
+            .context("`rebind` binds the token to that profile of influxctl's config"));
+        }
+    };
+    let old = found.entry.cluster.clone();
+    if matches!(old.check(profile, &now), Ok(crate::entry::Binding::Matches)) {
+        ui::note(format!("profile {profile:?} is already bound to {}", now.describe()));
+        return Ok(0);
+    }
+    ui::note(format!("the token of profile {profile:?} in the {} store", found.store));
+    ui::note(format!("  is bound to: {}", old.describe()));
+    ui::note(format!("  the profile: {}", now.describe()));
+    if !yes {
+        if !interactive {
+            return Err(Error::InteractionRequired {
+                what: "confirming the new binding (pass --yes to accept it without asking)".into(),
+            });
+        }
+        if !confirm("bind the token to the profile's endpoint? [y/N] ")? {
+            return Err(Error::Other("rebind declined; nothing was changed".into()));
+        }
+    }
+    let mut entry = found.entry;
+    entry.cluster = now;
+    let lock = vault.lock()?;
+    vault.rewrite_binding_locked(found.store, &entry, &old, &lock).map_err(|e| {
+        e.context(format!("profile {profile:?} was not rebound (nothing was changed)"))
+    })?;
+    ui::note(format!("profile {profile:?} is now bound to {}", entry.cluster.describe()));
+    Ok(0)
+}
+
+/// Asks a yes/no question on the terminal; `true` for "y" or "yes".
+fn confirm(question: &str) -> Result<bool> {
+    use std::io::BufRead;
+    let failed = |e: std::io::Error| Error::Other(format!("cannot ask on the terminal: {e}"));
+    #[cfg(unix)]
+    let (mut input, mut output): (Box<dyn BufRead>, Box<dyn Write>) = {
+        let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty");
+        match tty {
+            Ok(t) => {
+                let out = t.try_clone().map_err(failed)?;
+                (Box::new(std::io::BufReader::new(t)), Box::new(out))
+            }
+            Err(_) => (Box::new(std::io::stdin().lock()), Box::new(std::io::stderr())),
+        }
+    };
+    #[cfg(not(unix))]
+    let (mut input, mut output): (Box<dyn BufRead>, Box<dyn Write>) =
+        (Box::new(std::io::stdin().lock()), Box::new(std::io::stderr()));
+    output.write_all(question.as_bytes()).and_then(|()| output.flush()).map_err(failed)?;
+    let mut answer = String::new();
+    input.by_ref().take(64).read_line(&mut answer).map_err(failed)?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
 /// Overwrites the bytes of a JSON string value that held a secret.

@@ -209,7 +209,7 @@ impl Error {
             Error::Decrypt { .. } => Some(crate::identity::LOOKUP.to_owned()),
             Error::StoreUnavailable { hint, .. } => hint.clone(),
             Error::ClusterMismatch { profile, .. } => Some(format!(
-                "if the cluster really changed, store a token for it: `influxctl-cred store -p {profile}`"
+                "if the profile was moved on purpose, review and accept the new endpoint with `influxctl-cred rebind -p {profile}` (or store a token for it: `influxctl-cred store -p {profile}`); otherwise restore influxctl's config"
             )),
             Error::Locked { .. } => Some("try again when the other run has finished".to_owned()),
             Error::InteractionRequired { .. } => {
