@@ -335,7 +335,8 @@ mod tests {
         let mut now = bound();
         now.host = Some("influx.example.com".into());
         assert_eq!(stored.check("p", &now).unwrap(), Binding::Matches, "case and trailing dot");
-        let variants: Vec<Box<dyn Fn(&mut Cluster)>> = vec![
+        type Change = Box<dyn Fn(&mut Cluster)>;
+        let variants: Vec<Change> = vec![
             Box::new(|c| c.account_id = Some("a".into())),
             Box::new(|c| c.host = None),
             Box::new(|c| c.host = Some("other.example.com".into())),
