@@ -318,6 +318,11 @@ impl Flags {
         let mut f = Flags::default();
         let mut it = args.iter();
         while let Some(arg) = it.next() {
+            if arg == "--" {
+                // Everything after `--` is positional, as in urfave/cli.
+                f.positional.extend(it.by_ref().cloned());
+                break;
+            }
             let Some(body) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
                 f.positional.push(arg.clone());
                 continue;

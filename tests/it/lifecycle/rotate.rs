@@ -14,10 +14,15 @@ fn rotate_with_oauth_stores_the_new_token_then_revokes_the_old_one() {
     let new = s.stored_id("prod").unwrap();
     assert_ne!(new, old);
     assert!(r.stdout.contains(&format!("token_id: {new}")), "{}", r.stdout);
-    for step in ["1/4 created the token", "2/4 stored it in the file store", "3/4 read it back"] {
+    for step in [
+        "1/5 created the token",
+        "2/5 the new token",
+        "3/5 stored it in the file store",
+        "4/5 read it back",
+    ] {
         assert!(r.stderr.contains(step), "{step}: {}", r.stderr);
     }
-    assert!(r.stderr.contains(&format!("4/4 revoked the old token {old}")), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("5/5 revoked the old token {old}")), "{}", r.stderr);
     assert!(!s.works(&old) && s.works(&new));
     assert_eq!(s.calls("revoke")[0]["auth"], "oauth:fake-user");
     let json = s.cmd(&[]).args(["get", "-p", "prod", "--format", "json"]).output().unwrap();
@@ -87,7 +92,7 @@ fn rotate_store_failure_leaves_the_old_token_and_names_the_new_one() {
     let new = s.tokens().into_iter().find(|t| t["id"] != old.as_str()).unwrap();
     let new = new["id"].as_str().unwrap();
     assert!(r.stderr.contains(&format!("created the token {new} but it could not be stored")));
-    assert!(r.stderr.contains(&format!("management revoke {new}")), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("management revoke --force -- {new}")), "{}", r.stderr);
     assert_eq!(s.stored_id("prod"), Some(old.clone()));
     assert!(s.works(&old), "the old token was not revoked");
 }
