@@ -7,6 +7,7 @@ mod util;
 
 mod api;
 mod apiserver;
+mod binding;
 mod dbtoken;
 mod prism;
 
