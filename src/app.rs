@@ -266,6 +266,9 @@ impl Vault {
         _lock: &crate::lock::StoreLock,
     ) -> Result<Written> {
         crate::store::validate_profile(&entry.profile)?;
+        if let Some(d) = &entry.description {
+            crate::entry::check_description(d)?;
+        }
         if entry.cluster.is_empty()
             && let Some(cluster) = self.configured_cluster(&entry.profile)?
         {

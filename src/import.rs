@@ -158,7 +158,12 @@ fn store_and_verify(vault: &Vault, config: &InfluxConfig, path: &Path, m: &Move)
     if !m.already_stored {
         let mut entry = Entry::new(&m.profile, m.token.clone(), Origin::Imported);
         entry.cluster = config.profile(&m.profile).map(cluster_of).unwrap_or_default();
-        entry.description = Some(format!("imported from {}", path.display()));
+        let from = format!("imported from {}", path.display());
+        // A path too long (or odd) for a description still imports, described shortly.
+        entry.description = Some(match crate::entry::check_description(&from) {
+            Ok(()) => from,
+            Err(_) => "imported from influxctl's config".to_owned(),
+        });
         vault.put(entry, Some(m.store))?;
     }
     let back = vault.store(m.store)?.get(&m.profile)?;

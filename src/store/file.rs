@@ -66,7 +66,9 @@ impl FileStore {
     /// The identities in use; prompting for a passphrase only when `interactive`.
     fn identities(&self, interactive: bool) -> Result<Option<Identities>> {
         let prompt = (interactive && crate::app::prompts_allowed()).then(identity::tty_prompt);
-        Identities::find(&self.default_identity, &self.identities, prompt)
+        crate::error::shield(&self.default_identity, || {
+            Identities::find(&self.default_identity, &self.identities, prompt)
+        })
     }
 
     fn need_identities(&self, interactive: bool) -> Result<Identities> {
@@ -129,7 +131,11 @@ impl FileStore {
         path: &Path,
         bytes: &[u8],
     ) -> Result<(SecretBytes, Entry)> {
-        let plain = ids.decrypt(bytes).map_err(|f| match f {
+        let decrypted = crate::error::shield_or(
+            || ids.decrypt(bytes),
+            || Failure::Corrupt("could not be parsed as an age file"),
+        );
+        let plain = decrypted.map_err(|f| match f {
             Failure::Corrupt(why) => corrupt(profile, format!("{} {why}", path.display())),
             Failure::Rejected | Failure::ExcessiveWork => {
                 corrupt(profile, format!("{} has a damaged header", path.display()))
@@ -185,7 +191,10 @@ impl FileStore {
         };
         let hash = sha256_hex(&bytes);
         if let Ok(json) = std::fs::read(self.meta_path(profile))
-            && let Ok(s) = serde_json::from_slice::<Sidecar>(&json)
+            && let Ok(s) = crate::error::shield_or(
+                || serde_json::from_slice::<Sidecar>(&json).map_err(drop),
+                || (),
+            )
             && s.v == 1
             && s.age_sha256 == hash
             && s.meta.profile == profile

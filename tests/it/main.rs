@@ -19,5 +19,6 @@ mod file_store;
 mod full_disk;
 mod helper;
 mod import;
+mod integrity;
 mod keyring;
 mod lifecycle;

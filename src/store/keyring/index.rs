@@ -77,7 +77,8 @@ impl Index {
 fn read_meta(path: &Path, profile: &str) -> Result<EntryMeta> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
     let bad = |message: String| Error::ParseConfig { path: path.to_owned(), message };
-    let meta: EntryMeta = serde_json::from_slice(&bytes).map_err(|e| {
+    let parsed = crate::error::shield(path, || Ok(serde_json::from_slice::<EntryMeta>(&bytes)))?;
+    let meta: EntryMeta = parsed.map_err(|e| {
         bad(format!("not keyring metadata (JSON error at line {} column {})", e.line(), e.column()))
     })?;
     if meta.profile != profile {
