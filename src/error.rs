@@ -258,6 +258,48 @@ impl Error {
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What a redacted management token is shown as.
+pub const REDACTED: &str = "<redacted token>";
+
+/// Whether `c` may continue a management token (any printable ASCII but the characters that
+/// end a word in our messages): being generous here only means redacting a little more.
+fn token_char(c: char) -> bool {
+    c.is_ascii_graphic() && !"\"'`,;()[]{}<>\\".contains(c)
+}
+
+/// `text` with everything that looks like a management token (`M.V1.` followed by token
+/// characters, in any letter case) replaced by [`REDACTED`]. Applied once, where messages
+/// leave us ([`crate::ui`] for stderr, the helper protocol's error bodies), so that a token
+/// pasted where a profile name or an argument belongs is never echoed back.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    const PREFIX: &[u8] = b"m.v1.";
+    let bytes = text.as_bytes();
+    let starts = |i: usize| {
+        bytes.len() > i + PREFIX.len()
+            && bytes[i..i + PREFIX.len()].eq_ignore_ascii_case(PREFIX)
+            && text[i + PREFIX.len()..].chars().next().is_some_and(token_char)
+    };
+    if !(0..bytes.len()).any(starts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if starts(i) {
+            out.push_str(REDACTED);
+            let rest = &text[i + PREFIX.len()..];
+            let len = rest.find(|c: char| !token_char(c)).unwrap_or(rest.len());
+            i += PREFIX.len() + len;
+        } else {
+            // `i` is always on a char boundary: we step by whole chars.
+            let c = text[i..].chars().next().unwrap_or('\u{fffd}');
+            out.push(c);
+            i += c.len_utf8().max(1);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 thread_local! {
     /// Set while [`shield`] runs a parser: a panic there is caught and reported as a typed
     /// error, so the panic hook stays quiet.
@@ -340,6 +382,19 @@ mod tests {
         assert!(err.to_string().contains("/x/config.toml"), "{err}");
         assert!(!err.to_string().contains("M.V1."), "{err}");
         assert!(!in_shield());
+    }
+
+    #[test]
+    fn redact_masks_every_token_and_keeps_the_rest() {
+        let t = "M.V1.test-0123456789abcdefTOKEN";
+        let msg = format!("profile {t:?} not found; run `store -p {t}` or -p={t}, m.v1.x+/=y");
+        let shown = redact(&msg);
+        assert!(!shown.contains("0123456789") && !shown.contains("x+/=y"), "{shown}");
+        assert_eq!(shown.matches(REDACTED).count(), 4, "{shown}");
+        assert!(shown.starts_with("profile \"<redacted token>\" not found; run `store -p "));
+        for keep in ["M.V1.… prefix", "plain text, ünïcode", "M.V1.", "M.V1. x"] {
+            assert_eq!(redact(keep), keep);
+        }
     }
 
     #[test]

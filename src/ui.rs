@@ -25,9 +25,11 @@ pub fn stdout(bytes: &[u8]) -> Result<()> {
     out.write_all(bytes).and_then(|()| out.flush()).map_err(Error::Stdout)
 }
 
-/// One line on stderr. A stderr that cannot be written (closed, full) is not worth a panic:
-/// the exit code still tells.
+/// One line on stderr, with anything that looks like a management token redacted
+/// ([`crate::error::redact`]): every message we print passes here. A stderr that cannot be
+/// written (closed, full) is not worth a panic: the exit code still tells.
 pub fn stderr_line(line: &str) {
+    let line = crate::error::redact(line);
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(line.as_bytes()).and_then(|()| err.write_all(b"\n"));
 }

@@ -135,6 +135,11 @@ pub fn validate_profile(profile: &str) -> Result<()> {
             "a profile name must be 1 to 256 characters without control characters".into(),
         ));
     }
+    if crate::error::redact(profile) != profile {
+        return Err(Error::InvalidRequest(
+            "the profile name looks like a management token (M.V1.…); give the profile's name with -p, and the token on stdin".into(),
+        ));
+    }
     Ok(())
 }
 

@@ -145,3 +145,76 @@ fn config_toml_panic_input_is_invalid_request() {
     assert_exit(&out, 2);
     assert_eq!(std::fs::read(&config).unwrap(), PANIC_TOML);
 }
+
+const DUP: &str = "[[profile]]\n  name = \"prod\"\n  mgmt_token = \"M.V1.test-dup-aaaaaaaaaaaa\"\n\n# again\n[[profile]]\n  name = \"prod\"\n  mgmt_token = \"M.V1.test-dup-bbbbbbbbbbbb\"\n";
+
+#[test]
+fn import_duplicate_profiles_refused_with_lines() {
+    let env = TestEnv::new();
+    let config = env.write_influxctl_config(DUP);
+    for args in [&["import", "--all"][..], &["import", "-p", "prod"]] {
+        let out = env.cmd().args(args).args(["--store", "file"]).output().unwrap();
+        assert_exit(&out, 2);
+        let err = text(&out.stderr);
+        assert!(err.contains("lines 1 and 6"), "{err}");
+        assert!(!err.contains("removed") && !err.contains("moved"), "{err}");
+        assert!(!err.contains("test-dup"), "{err}");
+    }
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), DUP);
+    assert!(!env.store_dir().join("prod.age").exists());
+}
+
+#[test]
+fn import_keeps_bom_and_crlf_byte_for_byte() {
+    let env = TestEnv::new();
+    let before = "\u{feff}# mine\r\n[[profile]]\r\n  name = \"prod\"\r\n  # pasted\r\n  mgmt_token = \"M.V1.test-crlf-0123456789\" # note\r\n  product = \"dedicated\"\r\n\r\n[[profile]]\r\n  name = \"other\"\r\n";
+    let after = "\u{feff}# mine\r\n[[profile]]\r\n  name = \"prod\"\r\n  # pasted\r\n  # note\r\n  product = \"dedicated\"\r\n\r\n[[profile]]\r\n  name = \"other\"\r\n";
+    let config = env.write_influxctl_config(before);
+    let out = env.cmd().args(["import", "--all", "--store", "file"]).output().unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), after);
+    let out = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(text(&out.stdout), "M.V1.test-crlf-0123456789\n");
+}
+
+#[test]
+fn exec_token_as_profile_is_redacted() {
+    let env = TestEnv::new();
+    let runs: [&[&str]; 4] = [
+        &["exec", "-p", TOKEN, "--", "influxctl", "cluster", "list"],
+        &["exec", "--", "influxctl", "--profile", TOKEN, "cluster", "list"],
+        &["exec", "--", "influxctl", &format!("--profile={TOKEN}"), "cluster", "list"],
+        &["get", "-p", TOKEN],
+    ];
+    for args in runs {
+        let out = env.cmd().args(args).output().unwrap();
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(!err.contains("0123456789abcdefTOKEN"), "{args:?}: {err}");
+        assert!(err.contains("looks like a management token"), "{args:?}: {err}");
+    }
+    let req = format!("{{\"v\":1,\"id\":1,\"kind\":\"get\",\"profile\":\"{TOKEN}\"}}\n");
+    let out = env.cmd().arg("helper").write_stdin(req).output().unwrap();
+    assert!(!text(&out.stdout).contains("0123456789abcdefTOKEN"), "{}", text(&out.stdout));
+    assert!(!text(&out.stderr).contains("0123456789abcdefTOKEN"));
+}
+
+#[test]
+fn error_naming_a_path_with_a_token_is_redacted() {
+    let env = TestEnv::new();
+    // A token pasted where a path belongs: the error names the path, masked.
+    let dir = env.path().join(TOKEN);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = env
+        .cmd()
+        .args(["--influxctl-config", dir.to_str().unwrap(), "store", "-p", "prod"])
+        .args(["--store", "file"])
+        .write_stdin(TOKEN)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(!err.contains("0123456789abcdefTOKEN"), "{err}");
+    assert!(err.contains("<redacted token>"), "{err}");
+}
