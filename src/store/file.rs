@@ -282,6 +282,10 @@ impl Store for FileStore {
     /// One open, one fstat and one read of the age file, one stat of the folder (only when the
     /// file exists), one decryption. No scan, no sidecar, never creates an identity.
     fn get(&self, profile: &str) -> Result<Option<Entry>> {
+        if !super::file_stem_fits(profile) {
+            // No file can have that name, so none holds it (writes refuse such names).
+            return Ok(None);
+        }
         let path = self.age_path(profile);
         let Some(bytes) = read_store_file(&path)? else { return Ok(None) };
         // The entry exists: a failure from here on is about it, and must not read as "this
@@ -309,6 +313,9 @@ impl Store for FileStore {
     }
 
     fn erase(&self, profile: &str) -> Result<bool> {
+        if !super::file_stem_fits(profile) {
+            return Ok(false);
+        }
         let existed = fsutil::remove(&self.age_path(profile))?;
         fsutil::remove(&self.meta_path(profile))?;
         Ok(existed)
@@ -317,6 +324,14 @@ impl Store for FileStore {
     fn list(&self) -> Result<Vec<EntryMeta>> {
         let mut ids = None;
         Ok(self.entries()?.iter().map(|(p, path)| self.meta_of(&mut ids, p, path)).collect())
+    }
+
+    fn may_hold(&self, profile: &str) -> bool {
+        super::file_stem_fits(profile) && std::fs::symlink_metadata(self.age_path(profile)).is_ok()
+    }
+
+    fn names(&self) -> Result<Vec<String>> {
+        Ok(self.entries()?.into_iter().map(|(profile, _)| profile).collect())
     }
 }
 

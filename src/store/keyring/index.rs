@@ -28,9 +28,9 @@ impl Index {
         self.dir.join(format!("{}{SUFFIX}", encode_profile(profile)))
     }
 
-    /// Whether `profile` has an index file.
+    /// Whether `profile` has an index file (never, for a name too long for a file).
     pub(crate) fn contains(&self, profile: &str) -> bool {
-        self.path(profile).is_file()
+        crate::store::file_stem_fits(profile) && self.path(profile).is_file()
     }
 
     /// Writes (or replaces) the metadata of `meta.profile`, atomically, 0600 in a 0700 folder.
@@ -45,6 +45,9 @@ impl Index {
 
     /// Removes the metadata of `profile`; answers whether there was any.
     pub(crate) fn remove(&self, profile: &str) -> Result<bool> {
+        if !crate::store::file_stem_fits(profile) {
+            return Ok(false);
+        }
         fsutil::remove(&self.path(profile))
     }
 
