@@ -130,16 +130,21 @@ impl Vault {
     }
 
     /// The entry of `profile` from the first store that has it, without binding or expiry
-    /// checks. When no store has it, the first store error met is returned (a locked keyring
-    /// says so rather than "not found"), else `not-found`.
+    /// checks. A store that cannot be searched is skipped on the way to `not-found` only when
+    /// nothing says the entry is there: it was not named (`--store`), is not the profile's
+    /// configured store, and does not say it may hold the profile ([`Store::may_hold`]: the
+    /// keyring's index). Otherwise its failure is the answer (SPEC §3), as is any error about
+    /// the entry itself.
     pub fn find(&self, profile: &str) -> Result<Found> {
         crate::store::validate_profile(profile)?;
-        let configured = self.settings.store_for(profile);
         let mut first_err: Option<Error> = None;
         let mut skipped: Vec<StoreKind> = Vec::new();
         for store in self.read_order(profile) {
             match store.get(profile) {
                 Ok(Some(entry)) => {
+                    if store.kind() == StoreKind::Env {
+                        self.check_env_answer(profile, &entry)?;
+                    }
                     crate::ui::verbose(format!(
                         "found profile {profile:?} in the {} store",
                         store.kind()
@@ -148,14 +153,21 @@ impl Vault {
                 }
                 Ok(None) => {}
                 // A store that cannot be reached at all (no D-Bus on a CI runner, say) only
-                // matters when it is the profile's own store; an error about this profile's
-                // entry (corrupt, wrong identity, too open) always does.
-                Err(e @ Error::StoreUnavailable { .. }) if configured != Some(store.kind()) => {
+                // matters when something says the profile lives there.
+                Err(e @ Error::StoreUnavailable { .. }) if !self.must_search(store, profile) => {
                     crate::ui::verbose(format!("skipped the {} store: {e}", store.kind()));
                     skipped.push(store.kind());
                 }
                 Err(e) => {
                     crate::ui::verbose(format!("the {} store: {e}", store.kind()));
+                    let e = match e {
+                        e @ Error::StoreUnavailable { .. } if store.may_hold(profile) => e
+                            .context(format!(
+                                "the {} store holds an entry of profile {profile:?} but cannot be searched now",
+                                store.kind()
+                            )),
+                        e => e,
+                    };
                     first_err.get_or_insert(e);
                 }
             }
@@ -172,6 +184,60 @@ impl Vault {
                     .context(format!("the {} store could not be searched", names.join(" and ")))
             }
         })
+    }
+
+    /// Whether a failure of `store` about `profile` is the answer rather than a store to skip:
+    /// the user named it, it is the profile's configured store, or it says it may hold it.
+    fn must_search(&self, store: &dyn Store, profile: &str) -> bool {
+        let kind = store.kind();
+        self.read_only_from == Some(kind)
+            || self.settings.store_for(profile) == Some(kind)
+            || store.may_hold(profile)
+    }
+
+    /// The env store answered for `profile` (SPEC §3): its own variable is refused when another
+    /// known profile (influxctl's config, any store) maps to the same variable; the generic
+    /// variable answering while a store holds the profile is worth a warning.
+    fn check_env_answer(&self, profile: &str, entry: &Entry) -> Result<()> {
+        use crate::store::env::{GENERIC_VAR, source_var, var_name};
+        let own = var_name(profile);
+        match source_var(entry) {
+            Some(var) if var == own => {
+                let mut known = std::collections::BTreeSet::new();
+                if let Ok(Some(config)) = self.influxctl_config() {
+                    known.extend(config.profile_names());
+                }
+                for store in self.stores.iter().filter(|s| s.kind() != StoreKind::Env) {
+                    if let Ok(names) = store.names() {
+                        known.extend(names);
+                    }
+                }
+                known.insert(profile.to_owned());
+                let sharing: Vec<String> = known
+                    .into_iter()
+                    .filter(|n| var_name(n) == own)
+                    .map(|n| format!("{n:?}"))
+                    .collect();
+                if sharing.len() > 1 {
+                    return Err(Error::InvalidRequest(format!(
+                        "${own} is ambiguous: profiles {} all map to it, so it is used for none of them; store each profile's token (`influxctl-cred store -p NAME`) and unset ${own}, or rename a profile",
+                        sharing.join(" and ")
+                    )));
+                }
+            }
+            Some(var) if var == GENERIC_VAR => {
+                for store in self.stores.iter().filter(|s| s.kind() != StoreKind::Env) {
+                    if store.may_hold(profile) {
+                        crate::ui::warn(format!(
+                            "${GENERIC_VAR} shadows the token of profile {profile:?} stored in the {} store; unset it to use the stored one",
+                            store.kind()
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// The entry of `profile`, checked for binding (SPEC §4) and expiry (`min_ttl`) against a
@@ -302,10 +368,24 @@ impl Vault {
     }
 
     /// The store a write goes to: `target`, else the profile's configured store, else the
-    /// keyring when its probe answers, else the file store.
+    /// store that already holds the profile (so a second `store` replaces the entry where it
+    /// is), else the keyring when its probe answers, else the file store. When the store that
+    /// holds the profile cannot be reached now (a locked keyring), the write is refused
+    /// (`store-unavailable`) rather than leave that entry behind, stale (SPEC §3).
     pub fn write_target(&self, profile: &str, target: Option<StoreKind>) -> Result<&dyn Store> {
         if let Some(kind) = target.or_else(|| self.settings.store_for(profile)) {
             return self.store(kind);
+        }
+        if let Some(holder) =
+            self.stores.iter().find(|s| s.kind() != StoreKind::Env && s.may_hold(profile))
+        {
+            return match holder.probe() {
+                Ok(()) => Ok(holder.as_ref()),
+                Err(e) => Err(e.context(format!(
+                    "profile {profile:?} already has an entry in the {kind} store, which cannot be reached now; nothing was written, since an entry elsewhere would leave that one behind, stale. Unlock it, or name a store with --store (a second copy is then reported)",
+                    kind = holder.kind()
+                ))),
+            };
         }
         if let Ok(keyring) = self.store(StoreKind::Keyring) {
             match keyring.probe() {
@@ -327,7 +407,7 @@ impl Vault {
     /// Writes `entry`, bound to influxctl's profile of the same name when the entry has no
     /// binding yet, under the store lock.
     pub fn put(&self, entry: Entry, target: Option<StoreKind>) -> Result<Written> {
-        crate::store::validate_profile(&entry.profile)?;
+        crate::store::check_writable_name(&entry.profile)?;
         self.write_target(&entry.profile, target)?;
         let lock = self.lock()?;
         self.put_locked(entry, target, &lock)
@@ -341,9 +421,12 @@ impl Vault {
         target: Option<StoreKind>,
         _lock: &crate::lock::StoreLock,
     ) -> Result<Written> {
-        crate::store::validate_profile(&entry.profile)?;
+        crate::store::check_writable_name(&entry.profile)?;
         if let Some(id) = &entry.token_id {
             crate::entry::validate_token_id(id)?;
+        }
+        if let Some(d) = &entry.description {
+            crate::entry::check_description(d)?;
         }
         if entry.cluster.is_empty()
             && let Some(cluster) = self.configured_cluster(&entry.profile)?
@@ -352,11 +435,23 @@ impl Vault {
         }
         let store = self.write_target(&entry.profile, target)?;
         let replaced = store.set(&entry)?;
+        // Named stores may leave another copy behind: never silently (SPEC §3).
+        for other in self.stores.iter().filter(|s| {
+            s.kind() != StoreKind::Env && s.kind() != store.kind() && s.may_hold(&entry.profile)
+        }) {
+            crate::ui::warn(format!(
+                "the {other} store still holds another token of profile {p:?}, which may be stale; remove it with `influxctl-cred erase -p {p} --store {other}`",
+                other = other.kind(),
+                p = entry.profile
+            ));
+        }
         Ok(Written { store: store.kind(), replaced })
     }
 
     /// Removes the entry of `profile` from `target`, or from every writable store. A store that
-    /// is unavailable is skipped unless it was named or is the profile's configured store.
+    /// is unavailable is skipped only when nothing says it holds the profile (see
+    /// [`Vault::find`]); otherwise the others are still erased and the answer is its failure,
+    /// saying what was and was not erased (SPEC §3: exit 5, never a false "erased").
     pub fn erase(&self, profile: &str, target: Option<StoreKind>) -> Result<bool> {
         crate::store::validate_profile(profile)?;
         let lock = self.lock()?;
@@ -375,20 +470,36 @@ impl Vault {
             return self.store(kind)?.erase(profile);
         }
         let configured = self.settings.store_for(profile);
-        let mut existed = false;
+        let mut erased: Vec<&str> = Vec::new();
+        let mut failed: Vec<(StoreKind, Error)> = Vec::new();
         for store in self.stores.iter().filter(|s| s.kind() != StoreKind::Env) {
+            // Asked before the erase: a failed erase leaves the index as it was anyway.
+            let may_hold = store.may_hold(profile);
             match store.erase(profile) {
-                Ok(e) => existed |= e,
+                Ok(true) => erased.push(store.kind().as_str()),
+                Ok(false) => {}
                 Err(e)
                     if e.kind() == ErrorKind::StoreUnavailable
-                        && configured != Some(store.kind()) =>
+                        && configured != Some(store.kind())
+                        && !may_hold =>
                 {
                     crate::ui::verbose(format!("skipped the {} store: {e}", store.kind()));
                 }
-                Err(e) => return Err(e),
+                Err(e) => failed.push((store.kind(), e)),
             }
         }
-        Ok(existed)
+        let mut failed = failed.into_iter();
+        let Some((kind, first)) = failed.next() else { return Ok(!erased.is_empty()) };
+        let mut not: Vec<&str> = vec![kind.as_str()];
+        not.extend(failed.map(|(k, _)| k.as_str()));
+        let done = match erased.as_slice() {
+            [] => String::new(),
+            done => format!("erased it from the {} store, but ", done.join(" and ")),
+        };
+        Err(first.context(format!(
+            "profile {profile:?}: {done}NOT from the {} store; it is still there",
+            not.join(" and ")
+        )))
     }
 
     /// Every entry's metadata, and the stores that could not be listed (with why).
@@ -578,6 +689,95 @@ mod tests {
         let v = v.reading_only_from(Some(StoreKind::Memory));
         assert_eq!(v.get("prod", None).unwrap_err().kind(), ErrorKind::NotFound);
         assert!(v.list().0.is_empty());
+    }
+
+    /// A store that holds `prod` and then became unreachable (a keyring that got locked).
+    fn locked_holding_prod() -> MemoryStore {
+        let mem = MemoryStore::new();
+        mem.set(&entry("prod", "M.V1.test-locked")).unwrap();
+        mem.set_unavailable(true);
+        mem
+    }
+
+    #[test]
+    fn get_unreachable_store_that_holds_the_profile_is_unavailable() {
+        let (_d, v) = vault(vec![Box::new(locked_holding_prod())]);
+        let err = v.get("prod", None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err}");
+        assert!(err.to_string().contains("holds an entry of profile \"prod\""), "{err}");
+        // Nothing says it holds another profile: that one is not found.
+        assert_eq!(v.get("other", None).unwrap_err().kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn get_named_unreachable_store_is_unavailable() {
+        let (_d, v) = vault(vec![Box::new(MemoryStore::unavailable())]);
+        let v = v.reading_only_from(Some(StoreKind::Memory));
+        assert_eq!(v.get("prod", None).unwrap_err().kind(), ErrorKind::StoreUnavailable);
+    }
+
+    #[test]
+    fn erase_unreachable_store_fails_and_erases_the_others() {
+        let reachable = MemoryStore::new();
+        reachable.set(&entry("prod", "M.V1.test-other")).unwrap();
+        let (_d, v) = vault(vec![Box::new(reachable), Box::new(locked_holding_prod())]);
+        let err = v.erase("prod", None).unwrap_err();
+        assert_eq!(err.exit_code(), 5, "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("erased it from the memory store, but NOT from the memory"), "{msg}");
+        // The reachable one is gone; asking again still fails for the locked one.
+        assert_eq!(v.erase("prod", None).unwrap_err().exit_code(), 5);
+    }
+
+    #[test]
+    fn put_refuses_when_the_holding_store_is_unreachable() {
+        let (_d, v) = vault(vec![Box::new(MemoryStore::new()), Box::new(locked_holding_prod())]);
+        let err = v.put(entry("prod", "M.V1.test-new"), None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err}");
+        // Nothing was written to the reachable store.
+        assert!(v.store(StoreKind::Memory).unwrap().get("prod").unwrap().is_none());
+    }
+
+    #[test]
+    fn put_replaces_where_the_profile_already_is() {
+        let holder = MemoryStore::new();
+        holder.set(&entry("prod", "M.V1.test-old")).unwrap();
+        let (_d, v) = vault(vec![Box::new(MemoryStore::new()), Box::new(holder)]);
+        let w = v.put(entry("prod", "M.V1.test-new"), None).unwrap();
+        assert!(w.replaced, "the second store held it and was replaced");
+        assert_eq!(v.get("prod", None).unwrap().entry.token.expose(), "M.V1.test-new");
+    }
+
+    #[test]
+    fn put_long_profile_name_is_refused_before_writing() {
+        let (_d, v) = vault(vec![Box::new(MemoryStore::new())]);
+        let long = "p".repeat(crate::store::MAX_FILE_STEM + 1);
+        assert_eq!(v.put(entry(&long, "M.V1.test-x"), None).unwrap_err().exit_code(), 2);
+        assert!(v.list().0.is_empty());
+    }
+
+    #[test]
+    fn env_variable_shared_by_two_profiles_is_refused_for_both() {
+        let env = EnvStore::from_vars([(
+            "INFLUXCTL_CRED_TOKEN_A_B".to_string(),
+            "M.V1.test-env".to_string(),
+        )]);
+        let mem = MemoryStore::new();
+        mem.set(&entry("a_b", "M.V1.test-mem")).unwrap();
+        mem.set(&entry("a-b", "M.V1.test-mem2")).unwrap();
+        let (_d, v) = vault(vec![Box::new(env), Box::new(mem)]);
+        for p in ["a-b", "a_b"] {
+            let err = v.get(p, None).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{p}: {err}");
+            let msg = err.to_string();
+            assert!(msg.contains("\"a-b\" and \"a_b\""), "{msg}");
+        }
+        // A profile of its own keeps working.
+        let (_d, v) = vault(vec![Box::new(EnvStore::from_vars([(
+            "INFLUXCTL_CRED_TOKEN_A_B".to_string(),
+            "M.V1.test-env".to_string(),
+        )]))]);
+        assert_eq!(v.get("a-b", None).unwrap().entry.token.expose(), "M.V1.test-env");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! One function per command: turns parsed arguments into calls on [`Vault`] and prints the
 //! result. Output for programs goes to stdout; everything for people goes to stderr.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 
 use clap::CommandFactory;
 use jiff::Timestamp;
@@ -22,18 +22,18 @@ pub fn run(cli: Cli) -> Result<i32> {
     let g = &cli.global;
     match &cli.command {
         Command::Completions { shell } => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "influxctl-cred",
-                &mut std::io::stdout(),
-            );
+            // Generated into memory: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "influxctl-cred", &mut script);
+            ui::stdout(&script)?;
             return Ok(0);
         }
         Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            man.render(&mut std::io::stdout())
-                .map_err(|e| Error::Other(format!("cannot write the man page: {e}")))?;
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| Error::Other(format!("cannot render the man page: {e}")))?;
+            ui::stdout(&page)?;
             return Ok(0);
         }
         Command::ShellInit { shell } => return crate::shell_init::run(*shell),
@@ -116,6 +116,9 @@ fn store(
     if let Some(id) = &args.token_id {
         crate::entry::validate_token_id(id)?;
     }
+    if let Some(d) = &args.description {
+        crate::entry::check_description(d)?;
+    }
     let token = read_token(interactive)?;
     let mut entry = Entry::new(profile, token, Origin::Stored);
     entry.expires_at = args.expires_at;
@@ -165,29 +168,26 @@ fn get(vault: &Vault, profile: &str, args: &GetArgs) -> Result<i32> {
     if let Some(w) = vault.expiry_warning(&found.entry.meta()) {
         ui::warn(w);
     }
-    let mut out = std::io::stdout().lock();
-    let written = match args.format {
+    match args.format {
         GetFormat::Token => {
             let mut line =
                 Zeroizing::new(String::with_capacity(found.entry.token.expose().len() + 1));
             line.push_str(found.entry.token.expose());
             line.push('\n');
-            out.write_all(line.as_bytes())
+            ui::stdout(line.as_bytes())?;
         }
         GetFormat::Json => {
             let mut value =
                 serde_json::to_value(&found.entry).map_err(|e| Error::Other(e.to_string()))?;
             value["store"] = serde_json::Value::String(found.store.to_string());
-            let text = Zeroizing::new(value.to_string());
+            let mut text = Zeroizing::new(value.to_string());
             if let Some(t) = value.get_mut("token") {
                 zeroize_json_string(t);
             }
-            out.write_all(text.as_bytes()).and_then(|()| out.write_all(b"\n"))
+            text.push('\n');
+            ui::stdout(text.as_bytes())?;
         }
-    };
-    written
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
+    }
     Ok(0)
 }
 
@@ -245,7 +245,7 @@ fn rebind(vault: &Vault, profile: &str, yes: bool, interactive: bool) -> Result<
 
 /// Asks a yes/no question on the terminal; `true` for "y" or "yes".
 fn confirm(question: &str) -> Result<bool> {
-    use std::io::BufRead;
+    use std::io::{BufRead, Write};
     let failed = |e: std::io::Error| Error::Other(format!("cannot ask on the terminal: {e}"));
     #[cfg(unix)]
     let (mut input, mut output): (Box<dyn BufRead>, Box<dyn Write>) = {
@@ -289,15 +289,13 @@ fn list(vault: &Vault, args: &FormatArgs) -> Result<i32> {
     for (store, e) in &failed {
         ui::warn(format!("could not list the {store} store: {e}"));
     }
-    let mut out = std::io::stdout().lock();
     let text = match args.format {
         ListFormat::Json => {
             serde_json::to_string_pretty(&rows).map_err(|e| Error::Other(e.to_string()))? + "\n"
         }
         ListFormat::Table => table(&rows),
     };
-    out.write_all(text.as_bytes())
-        .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
+    ui::stdout(text.as_bytes())?;
     Ok(if failed.is_empty() { 0 } else { failed[0].1.exit_code() })
 }
 
@@ -312,10 +310,10 @@ pub fn table(rows: &[ListRow]) -> String {
                 None => "never".to_owned(),
             };
             [
-                r.meta.profile.clone(),
+                cell(&r.meta.profile, MAX_CELL),
                 r.store.to_string(),
-                r.meta.token_id.clone().unwrap_or_else(|| "-".into()),
-                r.meta.description.clone().unwrap_or_else(|| "-".into()),
+                cell(r.meta.token_id.as_deref().unwrap_or("-"), MAX_CELL),
+                cell(r.meta.description.as_deref().unwrap_or("-"), MAX_DESCRIPTION_CELL),
                 short_time(r.meta.created_at),
                 expires,
             ]
@@ -340,17 +338,37 @@ pub fn table(rows: &[ListRow]) -> String {
     out
 }
 
+/// The widest a `list` column gets (a profile name is at most 256 characters).
+const MAX_CELL: usize = 256;
+
+/// The widest the description column gets; `--format json` shows it whole.
+const MAX_DESCRIPTION_CELL: usize = 60;
+
+/// One table cell as shown: control characters (which an entry written by another tool may
+/// hold) become `?`, and a value longer than `max` characters is cut with `…`. Whatever a
+/// store holds, the table stays one line per entry and never panics on its width.
+fn cell(value: &str, max: usize) -> String {
+    let mut out: String =
+        value.chars().take(max).map(|c| if c.is_control() { '?' } else { c }).collect();
+    if value.chars().nth(max).is_some() {
+        out.pop();
+        out.push('…');
+    }
+    out
+}
+
 fn short_time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M").to_string()
 }
 
 /// Prints a clap error (usage, `--help`, `--version`) and gives its exit code. Anything in the
 /// message that looks like a management token is masked, so that a token typed as an argument
-/// by mistake is not echoed back.
+/// by mistake is not echoed back. `--help` into a closed pipe ends quietly (0); into a full
+/// disk, exit 1 with a message.
 pub fn report_usage(err: clap::Error) -> u8 {
-    let code = if err.use_stderr() { 2 } else { 0 };
     let mut text = err.render().to_string();
-    for arg in std::env::args().skip(1) {
+    for arg in std::env::args_os().skip(1) {
+        let arg = arg.to_string_lossy();
         for piece in arg.split('=') {
             if piece.contains("M.V1.") || (piece.len() >= 32 && !piece.contains(['/', ' '])) {
                 text = text.replace(piece, "<redacted>");
@@ -358,20 +376,30 @@ pub fn report_usage(err: clap::Error) -> u8 {
         }
     }
     if err.use_stderr() {
-        eprint!("{text}");
-    } else {
-        print!("{text}");
+        ui::stderr_line(text.trim_end_matches('\n'));
+        return 2;
     }
-    code
+    match ui::stdout(text.as_bytes()) {
+        Ok(()) => 0,
+        Err(e) if e.is_broken_pipe() => 0,
+        Err(e) => {
+            ui::report(&e);
+            u8::try_from(e.exit_code()).unwrap_or(1)
+        }
+    }
 }
 
 /// A panic prints where it happened, never its message (which could quote data).
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
+        // A parser's panic that crate::error::shield catches becomes a typed error instead.
+        if crate::error::in_shield() {
+            return;
+        }
         let at =
             info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!(
+        ui::stderr_line(&format!(
             "influxctl-cred: internal error{at}; please report it (the message is withheld: it could hold a secret)"
-        );
+        ));
     }));
 }

@@ -85,6 +85,6 @@ pub fn run(vault: &Vault, json: bool, online: bool) -> Result<i32> {
             })
             .collect()
     };
-    print!("{text}");
+    crate::ui::stdout(text.as_bytes())?;
     Ok(if all.iter().any(|c| c.status == Status::Fail) { 1 } else { 0 })
 }

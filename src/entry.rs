@@ -180,6 +180,26 @@ pub fn validate_token_id(id: &str) -> Result<()> {
     }
 }
 
+/// The longest description we store, in characters: enough for a sentence, short enough for a
+/// `list` column. Longer ones are refused at `store` (and every other write).
+pub const MAX_DESCRIPTION: usize = 1024;
+
+/// Refuses a description that is too long or holds control characters (a newline would break
+/// `list`'s table; an escape sequence would reach the terminal of whoever lists the store).
+pub fn check_description(d: &str) -> Result<()> {
+    if d.chars().count() > MAX_DESCRIPTION {
+        return Err(Error::InvalidRequest(format!(
+            "a description must be at most {MAX_DESCRIPTION} characters"
+        )));
+    }
+    if d.chars().any(char::is_control) {
+        return Err(Error::InvalidRequest(
+            "a description must be one line of text without control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Metadata of an entry: everything but the token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryMeta {
@@ -260,7 +280,16 @@ impl Entry {
     /// Parses the JSON from inside the encryption. The error names the store and profile, never
     /// the content (serde's message may quote input, so only its position is kept).
     pub fn from_secret_json(bytes: &[u8], store: &'static str, profile: &str) -> Result<Entry> {
-        let entry: Entry = serde_json::from_slice(bytes).map_err(|e| Error::Corrupt {
+        let corrupt = |reason: &str| Error::Corrupt {
+            store,
+            profile: profile.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let parsed = crate::error::shield_or(
+            || Ok(serde_json::from_slice::<Entry>(bytes)),
+            || corrupt("the entry's JSON could not be parsed"),
+        )?;
+        let entry: Entry = parsed.map_err(|e| Error::Corrupt {
             store,
             profile: profile.to_owned(),
             reason: format!(
@@ -392,6 +421,15 @@ mod tests {
         assert!(validate_token_id("0a1b2c3d-0000-4000-8000-00000000beef").is_ok());
         for bad in ["", "--help", "-rf", "a b", "../x", "a/b", "x;y", &"a".repeat(129)] {
             assert!(validate_token_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn check_description_refuses_long_and_control_characters() {
+        assert!(check_description(&"ü".repeat(MAX_DESCRIPTION)).is_ok());
+        for bad in ["x".repeat(MAX_DESCRIPTION + 1), "two\nlines".into(), "esc\u{1b}[2J".into()] {
+            let err = check_description(&bad).unwrap_err();
+            assert_eq!(err.kind(), crate::error::ErrorKind::InvalidRequest, "{bad:?}");
         }
     }
 

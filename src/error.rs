@@ -147,6 +147,10 @@ pub enum Error {
 
     #[error("cannot reach the Management API at {url}: {reason}")]
     ApiUnreachable { url: String, reason: String },
+
+    /// Writing our own stdout failed ([`crate::ui::stdout`]); a broken pipe is a quiet exit.
+    #[error("cannot write to stdout: {0}")]
+    Stdout(std::io::Error),
 }
 
 fn rejected_reason(status: u16, message: &str) -> String {
@@ -183,11 +187,22 @@ impl Error {
             Error::ClusterMismatch { .. } => ErrorKind::ClusterMismatch,
             Error::InfluxctlFailed(_) => ErrorKind::InfluxctlFailed,
             Error::Api { .. } | Error::ApiRejected { .. } => ErrorKind::ApiError,
-            Error::ApiUnreachable { .. } => ErrorKind::Other,
+            Error::ApiUnreachable { .. } | Error::Stdout(_) => ErrorKind::Other,
             Error::OperationNotSupported(_) => ErrorKind::OperationNotSupported,
             Error::UnsupportedVersion(_) => ErrorKind::UnsupportedVersion,
             Error::Locked { .. } => ErrorKind::Locked,
             Error::Context { source, .. } => source.kind(),
+        }
+    }
+
+    /// Whether this is our stdout's reader having gone away (`| head`): the command then ends
+    /// quietly with exit 0, as ripgrep does. Only for stdout: a broken pipe to a child is an
+    /// error like any other.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            Error::Stdout(e) => e.kind() == std::io::ErrorKind::BrokenPipe,
+            Error::Context { source, .. } => source.is_broken_pipe(),
+            _ => false,
         }
     }
 
@@ -243,6 +258,87 @@ impl Error {
 /// Shorthand used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What a redacted management token is shown as.
+pub const REDACTED: &str = "<redacted token>";
+
+/// Whether `c` may continue a management token (any printable ASCII but the characters that
+/// end a word in our messages): being generous here only means redacting a little more.
+fn token_char(c: char) -> bool {
+    c.is_ascii_graphic() && !"\"'`,;()[]{}<>\\".contains(c)
+}
+
+/// `text` with everything that looks like a management token (`M.V1.` followed by token
+/// characters, in any letter case) replaced by [`REDACTED`]. Applied once, where messages
+/// leave us ([`crate::ui`] for stderr, the helper protocol's error bodies), so that a token
+/// pasted where a profile name or an argument belongs is never echoed back.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    const PREFIX: &[u8] = b"m.v1.";
+    let bytes = text.as_bytes();
+    let starts = |i: usize| {
+        bytes.len() > i + PREFIX.len()
+            && bytes[i..i + PREFIX.len()].eq_ignore_ascii_case(PREFIX)
+            && text[i + PREFIX.len()..].chars().next().is_some_and(token_char)
+    };
+    if !(0..bytes.len()).any(starts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if starts(i) {
+            out.push_str(REDACTED);
+            let rest = &text[i + PREFIX.len()..];
+            let len = rest.find(|c: char| !token_char(c)).unwrap_or(rest.len());
+            i += PREFIX.len() + len;
+        } else {
+            // `i` is always on a char boundary: we step by whole chars.
+            let c = text[i..].chars().next().unwrap_or('\u{fffd}');
+            out.push(c);
+            i += c.len_utf8().max(1);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+thread_local! {
+    /// Set while [`shield`] runs a parser: a panic there is caught and reported as a typed
+    /// error, so the panic hook stays quiet.
+    static SHIELDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is inside [`shield`] (the panic hook prints nothing then).
+pub fn in_shield() -> bool {
+    SHIELDED.with(std::cell::Cell::get)
+}
+
+/// Runs one parser of a dependency (toml_edit, toml, serde_json, age) on data we read from
+/// `path`. A panic in it becomes `invalid-request` naming the file (SPEC §10.6), never exit
+/// 101; the panic's message is dropped (it could quote the input).
+pub fn shield<T>(path: &std::path::Path, parse: impl FnOnce() -> Result<T>) -> Result<T> {
+    shield_or(parse, || Error::ParseConfig {
+        path: path.to_owned(),
+        message: "the parser failed on this input (it is malformed)".into(),
+    })
+}
+
+/// [`shield`] with the error to answer when `parse` panics.
+pub fn shield_or<T, E>(
+    parse: impl FnOnce() -> std::result::Result<T, E>,
+    on_panic: impl FnOnce() -> E,
+) -> std::result::Result<T, E> {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SHIELDED.with(|s| s.set(self.0));
+        }
+    }
+    let caught = {
+        let _restore = Restore(SHIELDED.with(|s| s.replace(true)));
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
+    };
+    caught.unwrap_or_else(|_| Err(on_panic()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +370,31 @@ mod tests {
     fn unknown_kind_deserializes() {
         let k: ErrorKind = serde_json::from_str("\"from-the-future\"").unwrap();
         assert_eq!(k, ErrorKind::Unknown);
+    }
+
+    #[test]
+    fn shield_turns_a_parser_panic_into_invalid_request() {
+        let err = shield(std::path::Path::new("/x/config.toml"), || -> Result<()> {
+            panic!("M.V1.test-0123456789abcdefTOKEN")
+        })
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        assert!(err.to_string().contains("/x/config.toml"), "{err}");
+        assert!(!err.to_string().contains("M.V1."), "{err}");
+        assert!(!in_shield());
+    }
+
+    #[test]
+    fn redact_masks_every_token_and_keeps_the_rest() {
+        let t = "M.V1.test-0123456789abcdefTOKEN";
+        let msg = format!("profile {t:?} not found; run `store -p {t}` or -p={t}, m.v1.x+/=y");
+        let shown = redact(&msg);
+        assert!(!shown.contains("0123456789") && !shown.contains("x+/=y"), "{shown}");
+        assert_eq!(shown.matches(REDACTED).count(), 4, "{shown}");
+        assert!(shown.starts_with("profile \"<redacted token>\" not found; run `store -p "));
+        for keep in ["M.V1.… prefix", "plain text, ünïcode", "M.V1.", "M.V1. x"] {
+            assert_eq!(redact(keep), keep);
+        }
     }
 
     #[test]

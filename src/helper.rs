@@ -172,6 +172,9 @@ fn get(vault: &Vault, r: GetRequest) -> Result<OkBody> {
 
 /// `store` writes through [`Vault::put`], which binds the entry and takes the store lock.
 fn store(vault: &Vault, r: StoreRequest) -> Result<OkBody> {
+    if let Some(d) = &r.description {
+        crate::entry::check_description(d)?;
+    }
     let mut entry = Entry::new(&r.profile, r.token, Origin::Stored);
     entry.expires_at = r.expires_at;
     entry.token_id = r.token_id;

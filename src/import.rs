@@ -42,6 +42,7 @@ pub fn run(
         message: format!("not UTF-8 (at byte {})", e.valid_up_to()),
     })?;
     let config = InfluxConfig::parse(text, &path)?;
+    refuse_duplicates(text, &path)?;
     let names = select(&config, profile, args.all)?;
     if names.is_empty() {
         ui::note(format!("no profile in {} holds a plaintext mgmt_token", path.display()));
@@ -74,7 +75,7 @@ pub fn run(
         ui::note(format!("left {} as it was (--keep-plaintext)", path.display()));
         return Ok(0);
     }
-    let new_text = without_mgmt_token(&config, &names);
+    let new_text = keep_line_endings(text, &without_mgmt_token(&config, &names));
     let check = InfluxConfig::parse(&new_text, &path)?;
     if names.iter().any(|n| check.has_plaintext_token(n)) {
         return Err(Error::Other(
@@ -90,6 +91,58 @@ pub fn run(
     crate::fsutil::write_atomic(&path, new_text.as_bytes())?;
     ui::note(format!("removed {} mgmt_token line(s) from {}", names.len(), path.display()));
     Ok(0)
+}
+
+/// Refuses a config in which two `[[profile]]` tables have the same name, naming both lines:
+/// which one influxctl uses is not documented, so moving "the" token of that profile could
+/// store one and leave the other in plaintext. Nothing is changed.
+fn refuse_duplicates(text: &str, path: &Path) -> Result<()> {
+    // Parsed again with spans (the editable document has none); it parsed a moment ago.
+    let doc = crate::error::shield(path, || {
+        toml_edit::Document::parse(text).map_err(|_| Error::ParseConfig {
+            path: path.to_owned(),
+            message: "invalid TOML".into(),
+        })
+    })?;
+    let line_of = |at: Option<std::ops::Range<usize>>| {
+        at.map(|r| text[..r.start.min(text.len())].matches('\n').count() + 1)
+    };
+    let tables = doc.get("profile").and_then(Item::as_array_of_tables).into_iter().flatten();
+    let mut seen: Vec<(&str, Option<usize>)> = Vec::new();
+    for table in tables {
+        let Some(name) = table.get("name").and_then(Item::as_str) else { continue };
+        let line = line_of(table.span()).or_else(|| line_of(table.get("name")?.span()));
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            let show = |l: Option<usize>| l.map_or_else(|| "?".to_owned(), |l| l.to_string());
+            return Err(Error::ParseConfig {
+                path: path.to_owned(),
+                message: format!(
+                    "profile {name:?} is defined twice (lines {} and {}); which one influxctl uses is not defined, so nothing was imported or changed. Rename or remove one of them",
+                    show(*first),
+                    show(line)
+                ),
+            });
+        }
+        seen.push((name, line));
+    }
+    Ok(())
+}
+
+/// `new` (as toml_edit writes it: no byte-order mark, `\n` line ends) in the conventions of
+/// `original`: its byte-order mark, and CRLF line ends when every line of it ended so.
+fn keep_line_endings(original: &str, new: &str) -> String {
+    const BOM: char = '\u{feff}';
+    let mut out = String::with_capacity(new.len() + new.len() / 16 + 3);
+    if original.starts_with(BOM) && !new.starts_with(BOM) {
+        out.push(BOM);
+    }
+    let newlines = original.matches('\n').count();
+    if newlines > 0 && original.matches("\r\n").count() == newlines {
+        out.push_str(&new.replace("\r\n", "\n").replace('\n', "\r\n"));
+    } else {
+        out.push_str(new);
+    }
+    out
 }
 
 /// The config to import from; a symlink is followed, so that the file it points at is
@@ -158,7 +211,12 @@ fn store_and_verify(vault: &Vault, config: &InfluxConfig, path: &Path, m: &Move)
     if !m.already_stored {
         let mut entry = Entry::new(&m.profile, m.token.clone(), Origin::Imported);
         entry.cluster = config.cluster(&m.profile)?.unwrap_or_default();
-        entry.description = Some(format!("imported from {}", path.display()));
+        let from = format!("imported from {}", path.display());
+        // A path too long (or odd) for a description still imports, described shortly.
+        entry.description = Some(match crate::entry::check_description(&from) {
+            Ok(()) => from,
+            Err(_) => "imported from influxctl's config".to_owned(),
+        });
         vault.put(entry, Some(m.store))?;
     }
     let back = vault.store(m.store)?.get(&m.profile)?;

@@ -12,6 +12,8 @@ fn main() -> ExitCode {
     };
     let code = match influxctl_cred::commands::run(cli) {
         Ok(code) => code,
+        // Whoever read our stdout has gone (`| head`): nothing left to say (as ripgrep).
+        Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
             influxctl_cred::ui::report(&e);
             e.exit_code()

@@ -415,7 +415,13 @@ pub struct ErrorBody {
 
 impl From<&Error> for ErrorBody {
     fn from(err: &Error) -> ErrorBody {
-        ErrorBody { kind: err.kind(), message: err.to_string(), hint: err.hint() }
+        // A token pasted where a profile name belongs is never echoed back.
+        let redact = |s: String| crate::error::redact(&s).into_owned();
+        ErrorBody {
+            kind: err.kind(),
+            message: redact(err.to_string()),
+            hint: err.hint().map(redact),
+        }
     }
 }
 

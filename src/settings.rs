@@ -114,7 +114,8 @@ impl Settings {
     /// Parses settings text; `path` is only used in messages and to resolve relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Settings> {
         let bad = |message: String| Error::ParseConfig { path: path.to_owned(), message };
-        let raw: Raw = toml::from_str(text).map_err(|e| bad(e.message().to_owned()))?;
+        let parsed = crate::error::shield(path, || Ok(toml::from_str::<Raw>(text)))?;
+        let raw: Raw = parsed.map_err(|e| bad(e.message().to_owned()))?;
         let defaults = Settings::default();
         let dur =
             |v: Option<String>, key: &str, default: SignedDuration| -> Result<SignedDuration> {

@@ -3,10 +3,8 @@
 //! token. Profiles with no stored token run unchanged (`--allow-missing`), so OAuth logins keep
 //! working. `command influxctl …` bypasses the function.
 
-use std::io::Write;
-
 use crate::cli::InitShell;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The text for `shell`.
 pub fn script(shell: InitShell) -> String {
@@ -31,10 +29,7 @@ pub fn script(shell: InitShell) -> String {
 
 /// Prints the function.
 pub fn run(shell: InitShell) -> Result<i32> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(script(shell).as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
+    crate::ui::stdout(script(shell).as_bytes())?;
     Ok(0)
 }
 

@@ -1,6 +1,11 @@
-//! What we say on stderr. Never a token: callers pass only metadata.
+//! What we say: stderr for people (never a token: callers pass only metadata), and the one
+//! writer of stdout ([`stdout`]), whose failures are typed (a closed pipe is a quiet exit, a
+//! full disk exit 1 with a message) instead of the panic of `print!`.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::{Error, Result};
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
@@ -14,28 +19,43 @@ pub fn is_verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)
 }
 
+/// Writes `bytes` to stdout and flushes. Every command's stdout goes through here.
+pub fn stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).and_then(|()| out.flush()).map_err(Error::Stdout)
+}
+
+/// One line on stderr, with anything that looks like a management token redacted
+/// ([`crate::error::redact`]): every message we print passes here. A stderr that cannot be
+/// written (closed, full) is not worth a panic: the exit code still tells.
+pub fn stderr_line(line: &str) {
+    let line = crate::error::redact(line);
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(line.as_bytes()).and_then(|()| err.write_all(b"\n"));
+}
+
 /// A line the user should see (which store was written, a warning).
 pub fn note(msg: impl AsRef<str>) {
-    eprintln!("influxctl-cred: {}", msg.as_ref());
+    stderr_line(&format!("influxctl-cred: {}", msg.as_ref()));
 }
 
 /// A warning.
 pub fn warn(msg: impl AsRef<str>) {
-    eprintln!("influxctl-cred: warning: {}", msg.as_ref());
+    stderr_line(&format!("influxctl-cred: warning: {}", msg.as_ref()));
 }
 
 /// A line shown only with `-v`.
 pub fn verbose(msg: impl AsRef<str>) {
     if is_verbose() {
-        eprintln!("influxctl-cred: {}", msg.as_ref());
+        stderr_line(&format!("influxctl-cred: {}", msg.as_ref()));
     }
 }
 
 /// Prints an error and its hint, as the one-shot commands do before exiting.
 pub fn report(err: &crate::error::Error) {
-    eprintln!("influxctl-cred: error: {err}");
-    eprintln!("influxctl-cred: kind: {}", err.kind().as_str());
+    stderr_line(&format!("influxctl-cred: error: {err}"));
+    stderr_line(&format!("influxctl-cred: kind: {}", err.kind().as_str()));
     if let Some(hint) = err.hint() {
-        eprintln!("influxctl-cred: hint: {hint}");
+        stderr_line(&format!("influxctl-cred: hint: {hint}"));
     }
 }

@@ -14,8 +14,6 @@
 //!
 //! `doctor --online` asks the same of every stored entry ([`doctor_checks`]).
 
-use std::io::Write;
-
 use serde::Serialize;
 
 use jiff::Timestamp;
@@ -200,10 +198,7 @@ pub fn run(vault: &Vault, profile: &str, json: bool) -> Result<i32> {
             other => format!("{profile}: {}", other.status()),
         }
     };
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}")
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))?;
+    crate::ui::stdout(format!("{line}\n").as_bytes())?;
     if let Some(e) = verdict.error()
         && !json
     {

@@ -29,7 +29,8 @@ impl InfluxConfig {
 
     /// Parses config text. The error carries a line number and toml's short message only.
     pub fn parse(text: &str, path: &Path) -> Result<InfluxConfig> {
-        let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        let parsed = crate::error::shield(path, || Ok(text.parse::<DocumentMut>()))?;
+        let doc: DocumentMut = parsed.map_err(|e: toml_edit::TomlError| {
             let line = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1));
             let first = e.message().lines().next().unwrap_or("invalid TOML").to_owned();
             Error::ParseConfig {

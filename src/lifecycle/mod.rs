@@ -203,13 +203,9 @@ fn unstored(e: Error, id: Option<&str>) -> Error {
 
 /// The id and expiry on stdout (for scripts); never the token.
 fn print_created(id: Option<&str>, expires_at: Option<Timestamp>) -> Result<()> {
-    use std::io::Write;
     let expires = expires_at.map_or_else(|| "never".to_owned(), |t| t.to_string());
     let text = format!("token_id: {}\nexpires_at: {expires}\n", id.unwrap_or("unknown"));
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::Other(format!("cannot write to stdout: {e}")))
+    crate::ui::stdout(text.as_bytes())
 }
 
 /// `erase --revoke`: revokes the stored token on the server with itself, then erases it. A
@@ -266,6 +262,7 @@ fn checked_description(d: &str) -> Result<String> {
     if d.chars().any(char::is_control) {
         return Err(Error::Usage("--description must be one line of text".into()));
     }
+    crate::entry::check_description(d)?;
     Ok(d.to_owned())
 }
 

@@ -34,6 +34,11 @@ pub fn var_name(profile: &str) -> String {
     format!("{GENERIC_VAR}_{suffix}")
 }
 
+/// The variable an entry of the env store came from (its description says `from $VAR`).
+pub fn source_var(entry: &Entry) -> Option<&str> {
+    entry.description.as_deref()?.strip_prefix("from $")
+}
+
 impl EnvStore {
     /// Snapshots the process environment.
     pub fn from_process() -> Self {

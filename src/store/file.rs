@@ -66,7 +66,9 @@ impl FileStore {
     /// The identities in use; prompting for a passphrase only when `interactive`.
     fn identities(&self, interactive: bool) -> Result<Option<Identities>> {
         let prompt = (interactive && crate::app::prompts_allowed()).then(identity::tty_prompt);
-        Identities::find(&self.default_identity, &self.identities, prompt)
+        crate::error::shield(&self.default_identity, || {
+            Identities::find(&self.default_identity, &self.identities, prompt)
+        })
     }
 
     fn need_identities(&self, interactive: bool) -> Result<Identities> {
@@ -129,7 +131,11 @@ impl FileStore {
         path: &Path,
         bytes: &[u8],
     ) -> Result<(SecretBytes, Entry)> {
-        let plain = ids.decrypt(bytes).map_err(|f| match f {
+        let decrypted = crate::error::shield_or(
+            || ids.decrypt(bytes),
+            || Failure::Corrupt("could not be parsed as an age file"),
+        );
+        let plain = decrypted.map_err(|f| match f {
             Failure::Corrupt(why) => corrupt(profile, format!("{} {why}", path.display())),
             Failure::Rejected | Failure::ExcessiveWork => {
                 corrupt(profile, format!("{} has a damaged header", path.display()))
@@ -185,7 +191,10 @@ impl FileStore {
         };
         let hash = sha256_hex(&bytes);
         if let Ok(json) = std::fs::read(self.meta_path(profile))
-            && let Ok(s) = serde_json::from_slice::<Sidecar>(&json)
+            && let Ok(s) = crate::error::shield_or(
+                || serde_json::from_slice::<Sidecar>(&json).map_err(drop),
+                || (),
+            )
             && s.v == 1
             && s.age_sha256 == hash
             && s.meta.profile == profile
@@ -273,6 +282,10 @@ impl Store for FileStore {
     /// One open, one fstat and one read of the age file, one stat of the folder (only when the
     /// file exists), one decryption. No scan, no sidecar, never creates an identity.
     fn get(&self, profile: &str) -> Result<Option<Entry>> {
+        if !super::file_stem_fits(profile) {
+            // No file can have that name, so none holds it (writes refuse such names).
+            return Ok(None);
+        }
         let path = self.age_path(profile);
         let Some(bytes) = read_store_file(&path)? else { return Ok(None) };
         // The entry exists: a failure from here on is about it, and must not read as "this
@@ -300,6 +313,9 @@ impl Store for FileStore {
     }
 
     fn erase(&self, profile: &str) -> Result<bool> {
+        if !super::file_stem_fits(profile) {
+            return Ok(false);
+        }
         let existed = fsutil::remove(&self.age_path(profile))?;
         fsutil::remove(&self.meta_path(profile))?;
         Ok(existed)
@@ -308,6 +324,14 @@ impl Store for FileStore {
     fn list(&self) -> Result<Vec<EntryMeta>> {
         let mut ids = None;
         Ok(self.entries()?.iter().map(|(p, path)| self.meta_of(&mut ids, p, path)).collect())
+    }
+
+    fn may_hold(&self, profile: &str) -> bool {
+        super::file_stem_fits(profile) && std::fs::symlink_metadata(self.age_path(profile)).is_ok()
+    }
+
+    fn names(&self) -> Result<Vec<String>> {
+        Ok(self.entries()?.into_iter().map(|(profile, _)| profile).collect())
     }
 }
 

@@ -254,4 +254,9 @@ impl Store for KeyringStore {
     fn list(&self) -> Result<Vec<EntryMeta>> {
         self.index.list()
     }
+
+    /// The index says so: every entry this tool wrote or read has an index file.
+    fn may_hold(&self, profile: &str) -> bool {
+        self.index.contains(profile)
+    }
 }

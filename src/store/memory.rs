@@ -1,7 +1,7 @@
 //! An in-memory store for tests, which can be told to fail its next call (as keyring-core's
 //! mock does with `set_error`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use super::{Store, StoreKind};
@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 pub struct MemoryStore {
     entries: RefCell<BTreeMap<String, Entry>>,
     fail: RefCell<Option<Error>>,
-    unavailable: bool,
+    unavailable: Cell<bool>,
 }
 
 impl MemoryStore {
@@ -23,7 +23,13 @@ impl MemoryStore {
 
     /// A store whose every call answers `store-unavailable`.
     pub fn unavailable() -> Self {
-        MemoryStore { unavailable: true, ..Self::default() }
+        MemoryStore { unavailable: Cell::new(true), ..Self::default() }
+    }
+
+    /// Makes every later call answer `store-unavailable` (a keyring that got locked), or
+    /// answer again; the entries stay.
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.unavailable.set(unavailable);
     }
 
     /// The next call (any verb) fails with `err`.
@@ -32,7 +38,7 @@ impl MemoryStore {
     }
 
     fn check(&self) -> Result<()> {
-        if self.unavailable {
+        if self.unavailable.get() {
             return Err(Error::StoreUnavailable {
                 store: "memory",
                 reason: "told to be unavailable".into(),
@@ -73,5 +79,10 @@ impl Store for MemoryStore {
     fn list(&self) -> Result<Vec<EntryMeta>> {
         self.check()?;
         Ok(self.entries.borrow().values().map(Entry::meta).collect())
+    }
+
+    /// Known without a call, as the keyring's index is.
+    fn may_hold(&self, profile: &str) -> bool {
+        self.entries.borrow().contains_key(profile)
     }
 }

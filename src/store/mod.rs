@@ -87,6 +87,42 @@ pub trait Store {
 
     /// The metadata of every entry, without decrypting when the store keeps an index.
     fn list(&self) -> Result<Vec<EntryMeta>>;
+
+    /// Whether this store may hold an entry of `profile`, answered without reaching the store
+    /// itself (the file store looks for the file, the keyring at its index), so it also answers
+    /// while the store is locked. Used to avoid a second, stale copy in another store and to
+    /// tell "cannot reach it" from "nothing there".
+    fn may_hold(&self, _profile: &str) -> bool {
+        false
+    }
+
+    /// The profile names this store holds, as cheaply as it can (no decryption).
+    fn names(&self) -> Result<Vec<String>> {
+        Ok(self.list()?.into_iter().map(|m| m.profile).collect())
+    }
+}
+
+/// The longest file-name stem ([`encode_profile`]) a profile may have, so that its longest file
+/// name (`<stem>.meta.json`) fits the 255 bytes of common file systems.
+pub const MAX_FILE_STEM: usize = 240;
+
+/// Whether the files of `profile` can have names on disk (see [`MAX_FILE_STEM`]).
+pub fn file_stem_fits(profile: &str) -> bool {
+    encode_profile(profile).len() <= MAX_FILE_STEM
+}
+
+/// Refuses, before anything is written in any store, a profile whose file names would be too
+/// long: a name that one store can hold and another cannot would be stored, then fail, and
+/// could never be erased cleanly.
+pub fn check_writable_name(profile: &str) -> Result<()> {
+    validate_profile(profile)?;
+    if !file_stem_fits(profile) {
+        return Err(Error::InvalidRequest(format!(
+            "the profile name is too long to store: it needs a {}-byte file name, at most {MAX_FILE_STEM} fit (each character outside A-Z, a-z, 0-9, `_`, `-`, `.` takes 3 bytes per UTF-8 byte)",
+            encode_profile(profile).len()
+        )));
+    }
+    Ok(())
 }
 
 /// Error for a write to a read-only store.
@@ -135,6 +171,11 @@ pub fn validate_profile(profile: &str) -> Result<()> {
             "a profile name must be 1 to 256 characters without control characters".into(),
         ));
     }
+    if crate::error::redact(profile) != profile {
+        return Err(Error::InvalidRequest(
+            "the profile name looks like a management token (M.V1.…); give the profile's name with -p, and the token on stdin".into(),
+        ));
+    }
     Ok(())
 }
 
@@ -151,6 +192,17 @@ mod tests {
         }
         assert_eq!(decode_profile("%4"), None);
         assert_eq!(decode_profile("%41"), None, "not canonical: we would have written A");
+    }
+
+    #[test]
+    fn long_names_are_refused_for_writes_only() {
+        let fits = "a".repeat(MAX_FILE_STEM);
+        assert!(check_writable_name(&fits).is_ok());
+        let long = "a".repeat(MAX_FILE_STEM + 1);
+        assert!(validate_profile(&long).is_ok());
+        assert_eq!(check_writable_name(&long).unwrap_err().exit_code(), 2);
+        // 41 two-byte characters: 82 bytes, 246 once encoded.
+        assert_eq!(check_writable_name(&"ü".repeat(41)).unwrap_err().exit_code(), 2);
     }
 
     #[test]

@@ -20,5 +20,6 @@ mod file_store;
 mod full_disk;
 mod helper;
 mod import;
+mod integrity;
 mod keyring;
 mod lifecycle;

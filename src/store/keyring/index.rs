@@ -28,9 +28,9 @@ impl Index {
         self.dir.join(format!("{}{SUFFIX}", encode_profile(profile)))
     }
 
-    /// Whether `profile` has an index file.
+    /// Whether `profile` has an index file (never, for a name too long for a file).
     pub(crate) fn contains(&self, profile: &str) -> bool {
-        self.path(profile).is_file()
+        crate::store::file_stem_fits(profile) && self.path(profile).is_file()
     }
 
     /// Writes (or replaces) the metadata of `meta.profile`, atomically, 0600 in a 0700 folder.
@@ -45,6 +45,9 @@ impl Index {
 
     /// Removes the metadata of `profile`; answers whether there was any.
     pub(crate) fn remove(&self, profile: &str) -> Result<bool> {
+        if !crate::store::file_stem_fits(profile) {
+            return Ok(false);
+        }
         fsutil::remove(&self.path(profile))
     }
 
@@ -77,7 +80,8 @@ impl Index {
 fn read_meta(path: &Path, profile: &str) -> Result<EntryMeta> {
     let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
     let bad = |message: String| Error::ParseConfig { path: path.to_owned(), message };
-    let meta: EntryMeta = serde_json::from_slice(&bytes).map_err(|e| {
+    let parsed = crate::error::shield(path, || Ok(serde_json::from_slice::<EntryMeta>(&bytes)))?;
+    let meta: EntryMeta = parsed.map_err(|e| {
         bad(format!("not keyring metadata (JSON error at line {} column {})", e.line(), e.column()))
     })?;
     if meta.profile != profile {
