@@ -83,12 +83,23 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Loads `path`; a missing file gives the defaults.
+    /// Loads `path`; a missing file gives the defaults. Strict modes (SPEC §2): our home (the
+    /// settings file's folder) and every folder above it must be ours or root's and not
+    /// writable by others (else exit 5); the file must be a regular file of ours, not writable
+    /// by others, at most 1 MiB, UTF-8 (else exit 2).
     pub fn load(path: &Path) -> Result<Settings> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Settings::parse(&text, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-            Err(e) => Err(Error::io("cannot read settings", path, e)),
+        if let Some(home) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::fsutil::check_folders(home, crate::error::ErrorKind::StoreUnavailable)?;
+        }
+        match crate::fsutil::read(path, crate::fsutil::FileKind::Settings)? {
+            None => Ok(Settings::default()),
+            Some(bytes) => {
+                let text = std::str::from_utf8(&bytes).map_err(|_| Error::ParseConfig {
+                    path: path.to_owned(),
+                    message: "it is not UTF-8 text".into(),
+                })?;
+                Settings::parse(text, path)
+            }
         }
     }
 
