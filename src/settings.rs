@@ -11,6 +11,7 @@
 //! keyring_timeout = "5s"
 //! lock_timeout = "10s"
 //! api_url = "https://console.influxdata.com/api/v0"
+//! allow_disk = false             # exec --inject file may write on a disk file system
 //! [profiles.prod]
 //! store = "keyring"
 //! ```
@@ -37,6 +38,8 @@ pub struct Settings {
     pub keyring_timeout: Duration,
     pub lock_timeout: Duration,
     pub api_url: Option<String>,
+    /// `exec --inject file` may write the derived config on a disk file system.
+    pub allow_disk: bool,
     pub profiles: BTreeMap<String, ProfileSettings>,
 }
 
@@ -61,6 +64,7 @@ struct Raw {
     keyring_timeout: Option<String>,
     lock_timeout: Option<String>,
     api_url: Option<String>,
+    allow_disk: Option<bool>,
     #[serde(default)]
     profiles: BTreeMap<String, ProfileSettings>,
 }
@@ -77,6 +81,7 @@ impl Default for Settings {
             keyring_timeout: Duration::from_secs(5),
             lock_timeout: Duration::from_secs(10),
             api_url: None,
+            allow_disk: false,
             profiles: BTreeMap::new(),
         }
     }
@@ -137,6 +142,7 @@ impl Settings {
                 SignedDuration::from_secs(10),
             )?),
             api_url: raw.api_url.filter(|s| !s.is_empty()),
+            allow_disk: raw.allow_disk.unwrap_or(false),
             profiles: raw.profiles,
         })
     }

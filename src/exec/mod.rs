@@ -145,7 +145,7 @@ fn run(opts: &ExecOptions) -> Result<i32> {
         return database::run(&plan, &vault, found, spec, opts.database_token_ttl, opts.inject);
     }
     let secrets = Secrets { keys: vec![("mgmt_token", found.entry.token)], env: Vec::new() };
-    plan.run(&found.entry.cluster, &secrets, opts.inject)
+    plan.run(&found.entry.cluster, secrets, opts.inject)
 }
 
 impl Plan {
@@ -208,7 +208,7 @@ impl Plan {
     }
 
     /// Writes the derived config, runs the child, cleans up; the child's exit code.
-    pub fn run(&self, cluster: &Cluster, secrets: &Secrets, inject: Inject) -> Result<i32> {
+    pub fn run(&self, cluster: &Cluster, secrets: Secrets, inject: Inject) -> Result<i32> {
         // Signals are caught from here on, so none can kill us while the derived config exists.
         let forwarder = child::Forwarder::install()?;
         self.run_caught(cluster, secrets, inject, &forwarder)
@@ -216,11 +216,12 @@ impl Plan {
 
     /// [`Plan::run`] under a [`child::Forwarder`] the caller installed earlier (before making
     /// a secret that must be cleaned up, as `--database-token` does). A signal caught before
-    /// the child is spawned stops the run without starting it.
+    /// the child is spawned stops the run without starting it. The profile keys are dropped
+    /// (zeroized) as soon as the derived config holds them (SPEC §10.8).
     pub fn run_caught(
         &self,
         cluster: &Cluster,
-        secrets: &Secrets,
+        secrets: Secrets,
         inject: Inject,
         forwarder: &child::Forwarder,
     ) -> Result<i32> {
@@ -230,9 +231,12 @@ impl Plan {
         let root = place::Root::choose()?;
         root.sweep();
         let derived = place::Derived::create(&root, inject, text)?;
+        drop(keys);
+        let Secrets { keys: owned_keys, env } = secrets;
+        drop(owned_keys);
         let args = self.args.rewrite(Some(derived.path()), self.add_profile.as_deref());
         ui::verbose(format!("derived config at {}", derived.path().display()));
-        let code = child::run(&self.program, &args, &secrets.env, forwarder);
+        let code = child::run(&self.program, &args, &env, forwarder);
         drop(derived);
         Ok(code)
     }

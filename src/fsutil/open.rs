@@ -185,12 +185,12 @@ fn check_file(path: &Path, meta: &std::fs::Metadata, kind: FileKind) -> Result<(
 fn copy_hint(path: &Path, kind: FileKind) -> String {
     if kind.ours() {
         format!(
-            "replace it with a copy you own: `cp {p} {p}.new && chmod 600 {p}.new && mv {p}.new {p}`",
+            "replace it with a copy you own: `install -m 600 {p} {p}.new && mv {p}.new {p}`",
             p = path.display()
         )
     } else {
         format!(
-            "copy it to a file you own in a folder you own (`cp {} NEW; chmod 600 NEW`) and use the copy",
+            "copy it to a file you own in a folder you own (`install -m 600 {} NEW`) and use the copy",
             path.display()
         )
     }
