@@ -12,7 +12,8 @@
 //! environment variables:
 //! - `FAKE_INFLUXCTL_REPORT=PATH`  write the report there (atomically)
 //! - `FAKE_INFLUXCTL_READY=PATH`   create this file once the report is written
-//! - `FAKE_INFLUXCTL_READS=N`      read the config N times (a FIFO must serve each read)
+//! - `FAKE_INFLUXCTL_READS=N`      read the config N times, opening the path each time (a FIFO
+//!   must serve each read, a memfd's `/dev/fd/N` must reopen at offset 0)
 //! - `FAKE_INFLUXCTL_SCAN_PROC=1`  look for the token in every `/proc/*/cmdline` while alive
 //! - `FAKE_INFLUXCTL_SLEEP_MS=N`   sleep before exiting (so a test can signal the helper)
 //! - `FAKE_INFLUXCTL_CRASH=abort`  die by SIGABRT instead of exiting
@@ -269,6 +270,15 @@ fn read_profile(g: &Globals, report: &mut serde_json::Value) -> Result<Profile, 
         }
         if let Some(meta) = path.parent().and_then(|d| std::fs::metadata(d).ok()) {
             report["dir_mode"] = json!(meta.permissions().mode() & 0o7777);
+        }
+        // Where the config lives: `/memfd:…` for /dev/fd/N of a memfd; whether on a tmpfs.
+        if let Ok(link) = std::fs::read_link(&path) {
+            report["config_link"] = json!(link.to_string_lossy());
+        }
+        #[cfg(target_os = "linux")]
+        if let Ok(fs) = nix::sys::statfs::statfs(&path) {
+            report["config_on_tmpfs"] =
+                json!(fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC);
         }
     }
     let reads: usize =

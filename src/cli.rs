@@ -202,9 +202,10 @@ pub enum VerifyFormat {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// How the derived config reaches influxctl: a 0600 file in a private folder on tmpfs
-    /// (file), or a named pipe that holds nothing on disk (fifo, Unix)
-    #[arg(long, value_enum, default_value_t = Inject::File)]
+    /// How the derived config reaches influxctl: a sealed memory file passed as /dev/fd/N
+    /// (memfd, Linux, the default there), a 0600 file in a private folder on tmpfs (file, the
+    /// default elsewhere), or a named pipe that holds nothing on disk (fifo, Unix)
+    #[arg(long, value_enum, default_value_t = Inject::DEFAULT)]
     pub inject: Inject,
 
     /// Refuse a token with less than this left (90s, 15m, 12h, 30d)
@@ -250,8 +251,15 @@ pub struct ExecArgs {
 /// Where `exec` puts the derived config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Inject {
+    Memfd,
     File,
     Fifo,
+}
+
+impl Inject {
+    /// `memfd` on Linux, `file` elsewhere.
+    pub const DEFAULT: Inject =
+        if cfg!(target_os = "linux") { Inject::Memfd } else { Inject::File };
 }
 
 #[derive(Debug, Args)]

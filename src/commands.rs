@@ -19,6 +19,7 @@ use crate::ui;
 /// Runs one parsed command line; the `Ok` value is the exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     ui::set_verbose(cli.global.verbose);
+    crate::harden::report();
     let g = &cli.global;
     match &cli.command {
         Command::Completions { shell } => {

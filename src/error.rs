@@ -151,6 +151,11 @@ pub enum Error {
     /// Writing our own stdout failed ([`crate::ui::stdout`]); a broken pipe is a quiet exit.
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
+
+    /// A file or folder that strict modes (SPEC §2) do not trust: `kind` is `store-unavailable`
+    /// for store, identity and home, `invalid-request` for a config file.
+    #[error("refusing {}: {reason}", path.display())]
+    Untrusted { path: PathBuf, reason: String, fix: String, kind: ErrorKind },
 }
 
 fn rejected_reason(status: u16, message: &str) -> String {
@@ -192,6 +197,7 @@ impl Error {
             Error::UnsupportedVersion(_) => ErrorKind::UnsupportedVersion,
             Error::Locked { .. } => ErrorKind::Locked,
             Error::Context { source, .. } => source.kind(),
+            Error::Untrusted { kind, .. } => *kind,
         }
     }
 
@@ -240,6 +246,7 @@ impl Error {
                 "check the network, the profile's host and port, [profile.tls] (ca, insecure), and INFLUXCTL_CRED_API_URL / api_url".to_owned(),
             ),
             Error::Context { source, .. } => source.hint(),
+            Error::Untrusted { fix, .. } => Some(fix.clone()),
             _ => None,
         }
     }

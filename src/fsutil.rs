@@ -1,12 +1,16 @@
 //! File-system primitives for secret files: private folders (0700), private files (0600),
 //! refusing files that are too open, and atomic replacement (temp file, fsync, rename, fsync of
-//! the folder) so that a writer killed at any moment leaves the old or the new file.
+//! the folder) so that a writer killed at any moment leaves the old or the new file. Every file
+//! we read goes through [`read`] ([`open`]: strict modes, no FIFO, size caps).
 
 use std::fs;
 use std::io::Write;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+
+mod open;
+pub use open::{CONFIG_CAP, ENTRY_CAP, FileKind, SMALL_CAP, check_folders, read};
 
 /// Creates `dir` (and parents) if missing; the folders we create are 0700 on Unix.
 pub fn private_dir(dir: &Path) -> Result<()> {
@@ -38,14 +42,6 @@ pub fn check_private(path: &Path) -> Result<()> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
-}
-
-/// Reads a secret file after checking its permissions.
-pub fn read_private(path: &Path) -> Result<crate::secret::SecretBytes> {
-    check_private(path)?;
-    fs::read(path)
-        .map(crate::secret::SecretBytes::new)
-        .map_err(|e| Error::io("cannot read", path, e))
 }
 
 /// Replaces `path` with `bytes` atomically: a 0600 temp file in the same folder, written and

@@ -20,7 +20,7 @@ use crate::secret::SecretBytes;
 
 mod keyfile;
 mod recipient;
-pub use keyfile::{generate_default, read_private_file};
+pub use keyfile::generate_default;
 use keyfile::{load_file, parse_file, parse_lines, read_identity};
 pub use recipient::{Recipient, configured_recipients, encrypt, merge_recipients};
 
@@ -179,7 +179,7 @@ impl Identities {
             }
             return found(Source::Settings(configured.to_vec()), keys);
         }
-        match read_identity(default)? {
+        match read_identity(default, true)? {
             None => Ok(None),
             Some(bytes) => found(Source::Default(default.to_owned()), parse_file(default, &bytes)?),
         }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    influxctl_cred::harden::apply();
     influxctl_cred::commands::install_panic_hook();
     let cli = match influxctl_cred::cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -12,9 +12,33 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 /// What every management token starts with.
 pub const MANAGEMENT_PREFIX: &str = "M.V1.";
 
-/// A management (or database) token.
-#[derive(Clone, PartialEq, Eq)]
+mod memlock;
+
+/// A management (or database) token. Its buffer is `mlock`ed while it lives (best effort).
+#[derive(PartialEq, Eq)]
 pub struct Token(Zeroizing<String>);
+
+impl Token {
+    /// Wraps a checked value, locking its buffer into memory.
+    fn locked(value: Zeroizing<String>) -> Token {
+        memlock::lock(value.as_ptr(), value.capacity());
+        Token(value)
+    }
+}
+
+impl Clone for Token {
+    fn clone(&self) -> Token {
+        Token::locked(self.0.clone())
+    }
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        // Zeroized first (Zeroizing does it again, harmlessly), then unlocked.
+        self.0.zeroize();
+        memlock::unlock(self.0.as_ptr(), self.0.capacity());
+    }
+}
 
 impl Token {
     /// Wraps a token after checking it: not empty, no whitespace, no control characters, not
@@ -22,7 +46,7 @@ impl Token {
     pub fn new(value: String) -> Result<Self, Error> {
         let value = Zeroizing::new(value);
         validate(&value)?;
-        Ok(Token(value))
+        Ok(Token::locked(value))
     }
 
     /// Like [`Token::new`] for input read from a user: surrounding whitespace (a trailing

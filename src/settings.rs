@@ -12,6 +12,7 @@
 //! lock_timeout = "10s"
 //! api_url = "https://console.influxdata.com/api/v0"
 //! activation_timeout = "2m"     # how long `rotate` retries a new token before giving up
+//! allow_disk = false             # exec --inject file may write on a disk file system
 //! [profiles.prod]
 //! store = "keyring"
 //! insecure_http = false          # allow sending this profile's token over plain http://
@@ -41,6 +42,8 @@ pub struct Settings {
     pub api_url: Option<String>,
     /// How long `rotate` keeps testing a new token that is not active yet.
     pub activation_timeout: Duration,
+    /// `exec --inject file` may write the derived config on a disk file system.
+    pub allow_disk: bool,
     pub profiles: BTreeMap<String, ProfileSettings>,
     /// Profiles with `insecure_http = true`: their token may go over plain `http://` to a host
     /// that is not loopback (SPEC §9), with a warning every time.
@@ -78,6 +81,7 @@ struct Raw {
     lock_timeout: Option<String>,
     api_url: Option<String>,
     activation_timeout: Option<String>,
+    allow_disk: Option<bool>,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
 }
@@ -95,6 +99,7 @@ impl Default for Settings {
             lock_timeout: Duration::from_secs(10),
             api_url: None,
             activation_timeout: Duration::from_secs(120),
+            allow_disk: false,
             profiles: BTreeMap::new(),
             insecure_http: Default::default(),
         }
@@ -102,12 +107,23 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Loads `path`; a missing file gives the defaults.
+    /// Loads `path`; a missing file gives the defaults. Strict modes (SPEC §2): our home (the
+    /// settings file's folder) and every folder above it must be ours or root's and not
+    /// writable by others (else exit 5); the file must be a regular file of ours, not writable
+    /// by others, at most 1 MiB, UTF-8 (else exit 2).
     pub fn load(path: &Path) -> Result<Settings> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Settings::parse(&text, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-            Err(e) => Err(Error::io("cannot read settings", path, e)),
+        if let Some(home) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::fsutil::check_folders(home, crate::error::ErrorKind::StoreUnavailable)?;
+        }
+        match crate::fsutil::read(path, crate::fsutil::FileKind::Settings)? {
+            None => Ok(Settings::default()),
+            Some(bytes) => {
+                let text = std::str::from_utf8(&bytes).map_err(|_| Error::ParseConfig {
+                    path: path.to_owned(),
+                    message: "it is not UTF-8 text".into(),
+                })?;
+                Settings::parse(text, path)
+            }
         }
     }
 
@@ -151,6 +167,7 @@ impl Settings {
                 "activation_timeout",
                 SignedDuration::from_secs(120),
             )?),
+            allow_disk: raw.allow_disk.unwrap_or(false),
             insecure_http: raw
                 .profiles
                 .iter()

@@ -1,5 +1,5 @@
 //! The child process of `exec`: spawned with stdio inherited and without our secret variables
-//! in its environment; SIGINT, SIGTERM and SIGHUP forwarded to it while it runs; its exit
+//! in its environment; SIGINT, SIGTERM, SIGHUP and SIGQUIT forwarded to it while it runs; its exit
 //! status turned into our exit code (128+N when signal N killed it).
 //!
 //! Signals are caught by a [`Forwarder`] installed *before* the derived config is written, so
@@ -100,7 +100,7 @@ mod unix {
 
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     use signal_hook::iterator::{Handle, Signals};
 
     use super::Spawned;
@@ -116,7 +116,8 @@ mod unix {
         state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Catches SIGINT, SIGTERM and SIGHUP and sends them on to the child.
+    /// Catches SIGINT, SIGTERM, SIGHUP and SIGQUIT (handled as SIGTERM is: no core dump of
+    /// ours, the derived config removed) and sends them on to the child.
     pub struct Forwarder {
         state: Arc<Mutex<State>>,
         handle: Handle,
@@ -126,7 +127,7 @@ mod unix {
     impl Forwarder {
         /// Starts catching the signals.
         pub fn install() -> Result<Forwarder> {
-            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])
+            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
                 .map_err(|e| Error::Other(format!("cannot catch signals: {e}")))?;
             let handle = signals.handle();
             let state = Arc::new(Mutex::new(State::default()));

@@ -71,8 +71,7 @@ pub fn run(
         keys: vec![("token", guard.token().clone())],
         env: vec![(OsString::from(INFLUX_TOKEN_VAR), guard.token().clone())],
     };
-    let code = plan.run_caught(snap, &found.entry.cluster, &secrets, inject, &forwarder);
-    drop(secrets);
+    let code = plan.run_caught(snap, &found.entry.cluster, secrets, inject, &forwarder);
     // Deleted (or warned about) while signals are still caught; `Drop` covers a panic above.
     drop(guard);
     drop(forwarder);

@@ -155,7 +155,7 @@ fn run(opts: &ExecOptions) -> Result<i32> {
         );
     }
     let secrets = Secrets { keys: vec![("mgmt_token", found.entry.token)], env: Vec::new() };
-    plan.run(&snap, &found.entry.cluster, &secrets, opts.inject)
+    plan.run(&snap, &found.entry.cluster, secrets, opts.inject)
 }
 
 impl Plan {
@@ -233,12 +233,13 @@ impl Plan {
     }
 
     /// Writes the derived config (from `snap`), runs the child, cleans up; the child's exit
-    /// code.
+    /// code. The
+    /// profile keys are dropped as soon as the derived config holds them.
     pub fn run(
         &self,
         snap: &Snapshot,
         cluster: &Cluster,
-        secrets: &Secrets,
+        secrets: Secrets,
         inject: Inject,
     ) -> Result<i32> {
         // Signals are caught from here on, so none can kill us while the derived config exists.
@@ -248,12 +249,13 @@ impl Plan {
 
     /// [`Plan::run`] under a [`child::Forwarder`] the caller installed earlier (before making
     /// a secret that must be cleaned up, as `--database-token` does). A signal caught before
-    /// the child is spawned stops the run without starting it.
+    /// the child is spawned stops the run without starting it. The profile keys are dropped
+    /// (zeroized) as soon as the derived config holds them (SPEC §10.8).
     pub fn run_caught(
         &self,
         snap: &Snapshot,
         cluster: &Cluster,
-        secrets: &Secrets,
+        secrets: Secrets,
         inject: Inject,
         forwarder: &child::Forwarder,
     ) -> Result<i32> {
@@ -263,9 +265,12 @@ impl Plan {
         let root = place::Root::choose()?;
         root.sweep();
         let derived = place::Derived::create(&root, inject, text)?;
+        drop(keys);
+        let Secrets { keys: owned_keys, env } = secrets;
+        drop(owned_keys);
         let args = self.args.rewrite(Some(derived.path()), self.add_profile.as_deref());
         ui::verbose(format!("derived config at {}", derived.path().display()));
-        let code = child::run(&self.program, &args, &secrets.env, forwarder);
+        let code = child::run(&self.program, &args, &env, forwarder);
         drop(derived);
         Ok(code)
     }

@@ -1,9 +1,21 @@
-//! Where the derived config of `exec` lives, and its removal. Each run gets a fresh 0700 folder
-//! named after its process id, `$XDG_RUNTIME_DIR/influxctl-cred/exec-<pid>-<random>/` (tmpfs,
-//! private to the user) when that is set, else `<temp>/influxctl-cred-exec-<pid>-<random>/`.
-//! Inside it `config.toml` is a 0600 file (`--inject file`) or a FIFO (`--inject fifo`).
-//! [`Derived`] removes it on drop, which runs on every way out of `exec` including a panic; a
-//! helper that was SIGKILLed cannot, so [`Root::sweep`] removes folders whose process is gone.
+//! Where the derived config of `exec` lives, and its removal (SPEC §7.4-6).
+//!
+//! `--inject memfd` (the default on Linux): a sealed anonymous memory file (`memfd_create`,
+//! sealed against writes, growth, shrinking and further seals), inherited by the child as an
+//! extra fd and named `/dev/fd/N`: on no file system, readable as often as influxctl likes (each
+//! open of `/dev/fd/N` starts at offset 0), gone when the last fd closes, even if we are killed.
+//!
+//! `--inject file` and `--inject fifo`: each run gets a fresh 0700 folder whose name records the
+//! process id and the PID namespace of the run, `exec-<pid>-<pidns>-<random>`, in
+//! `$XDG_RUNTIME_DIR/influxctl-cred/` when `$XDG_RUNTIME_DIR` is a private tmpfs folder of ours
+//! (0700, our uid, `statfs` says tmpfs), else `influxctl-cred-exec-<pid>-<pidns>-<random>` in
+//! `/dev/shm` (tmpfs), else in the temp dir, which is a disk file system: a file holding the
+//! token is written there only with `allow_disk = true` in our settings (a FIFO holds no
+//! bytes, so it may). Inside the folder `config.toml` is a 0600 file or a FIFO. [`Derived`]
+//! removes it on drop, which runs on every way out of `exec` including a panic; a helper that
+//! was SIGKILLed cannot, so [`Root::sweep`] removes folders whose process is gone: only folders
+//! recorded with *our* PID namespace (a pid seen from another namespace, a container's, says
+//! nothing about liveness here), and never folders without a recorded namespace.
 
 use std::fs;
 use std::io::Write;
@@ -23,46 +35,100 @@ const FILE_NAME: &str = "config.toml";
 pub struct Root {
     dir: PathBuf,
     prefix: &'static str,
+    /// Whether `dir` is on a tmpfs (RAM), where `--inject file` may write.
+    tmpfs: bool,
+    /// `allow_disk` when known (tests); else read from our settings when it matters.
+    allow_disk: Option<bool>,
 }
 
 impl Root {
-    /// `$XDG_RUNTIME_DIR/influxctl-cred` when `$XDG_RUNTIME_DIR` is an existing folder, else
-    /// the temp dir.
+    /// `$XDG_RUNTIME_DIR/influxctl-cred` when `$XDG_RUNTIME_DIR` is a private tmpfs folder of
+    /// ours, else `/dev/shm` when it is a tmpfs, else the temp dir (a disk).
     pub fn choose() -> Result<Root> {
         if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
             let run = PathBuf::from(run);
-            if run.is_dir() {
-                let dir = run.join("influxctl-cred");
-                crate::fsutil::private_dir(&dir)?;
-                check_ours(&dir)?;
-                return Ok(Root { dir, prefix: "exec-" });
+            match private_tmpfs(&run) {
+                Ok(()) => {
+                    let dir = run.join("influxctl-cred");
+                    crate::fsutil::private_dir(&dir)?;
+                    check_ours(&dir)?;
+                    return Ok(Root { dir, prefix: "exec-", tmpfs: true, allow_disk: None });
+                }
+                Err(why) => {
+                    ui::verbose(format!("not using $XDG_RUNTIME_DIR {}: {why}", run.display()))
+                }
             }
-            ui::verbose(format!("$XDG_RUNTIME_DIR {} is not a folder", run.display()));
         }
-        Ok(Root { dir: std::env::temp_dir(), prefix: "influxctl-cred-exec-" })
+        let shm = Path::new("/dev/shm");
+        if is_tmpfs(shm) && shm.is_dir() {
+            return Ok(Root {
+                dir: shm.to_owned(),
+                prefix: "influxctl-cred-exec-",
+                tmpfs: true,
+                allow_disk: None,
+            });
+        }
+        Ok(Root {
+            dir: std::env::temp_dir(),
+            prefix: "influxctl-cred-exec-",
+            tmpfs: false,
+            allow_disk: None,
+        })
     }
 
-    /// A root at `dir` (tests).
+    /// A root at `dir` (tests), with `allow_disk` given.
     #[cfg(test)]
-    pub fn at(dir: PathBuf) -> Root {
-        Root { dir, prefix: "exec-" }
+    pub fn at(dir: PathBuf, allow_disk: bool) -> Root {
+        let tmpfs = is_tmpfs(&dir);
+        Root { dir, prefix: "exec-", tmpfs, allow_disk: Some(allow_disk) }
+    }
+
+    /// Refuses to write a token file on a disk file system unless `allow_disk = true`.
+    fn check_disk(&self) -> Result<()> {
+        if self.tmpfs {
+            return Ok(());
+        }
+        let allowed = match self.allow_disk {
+            Some(a) => a,
+            None => {
+                let paths = crate::paths::Paths::from_env()?;
+                crate::settings::Settings::load(&paths.settings())?.allow_disk
+            }
+        };
+        if allowed {
+            ui::verbose(format!(
+                "writing the derived config on disk in {} (allow_disk)",
+                self.dir.display()
+            ));
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "--inject file would write the token to a disk file system ({}): there is no private tmpfs ($XDG_RUNTIME_DIR, /dev/shm); use --inject memfd or --inject fifo, or set `allow_disk = true` in influxctl-cred's config.toml",
+            self.dir.display()
+        )))
     }
 
     /// Removes the per-run folders of helpers that no longer run. Best effort: a folder that
-    /// cannot be removed is left for the next run.
+    /// cannot be removed is left for the next run. A folder is ours only when its recorded PID
+    /// namespace is ours and its process is gone.
     pub fn sweep(&self) {
         let Ok(read) = fs::read_dir(&self.dir) else { return };
         let me = std::process::id();
+        let ns = pid_namespace();
         for item in read.flatten() {
             let name = item.file_name();
-            let Some(pid) = name
-                .to_str()
-                .and_then(|n| n.strip_prefix(self.prefix))
-                .and_then(|rest| rest.split_once('-'))
-                .and_then(|(pid, _)| pid.parse::<u32>().ok())
+            let Some((pid, their_ns)) =
+                name.to_str().and_then(|n| n.strip_prefix(self.prefix)).and_then(parse_run_name)
             else {
                 continue;
             };
+            if their_ns != ns {
+                ui::verbose(format!(
+                    "keeping {}: it belongs to another PID namespace",
+                    item.path().display()
+                ));
+                continue;
+            }
             if pid == me || process_alive(pid) || check_ours(&item.path()).is_err() {
                 continue;
             }
@@ -71,6 +137,68 @@ impl Root {
                 Err(e) => ui::verbose(format!("cannot remove {}: {e}", item.path().display())),
             }
         }
+    }
+}
+
+/// `<pid>-<pidns>-<random>` → (pid, pidns); `None` for any other name (older versions wrote
+/// `<pid>-<random>`, with no namespace: never swept).
+fn parse_run_name(rest: &str) -> Option<(u32, String)> {
+    let mut parts = rest.splitn(3, '-');
+    let pid = parts.next()?.parse::<u32>().ok()?;
+    let ns = parts.next()?;
+    let random = parts.next()?;
+    if ns.is_empty() || !ns.bytes().all(|b| b.is_ascii_digit()) || random.is_empty() {
+        return None;
+    }
+    Some((pid, ns.to_owned()))
+}
+
+/// The inode number of our PID namespace (`/proc/self/ns/pid` → `pid:[4026531836]`), or `0`
+/// where there is none to read (off Linux, or /proc not mounted).
+fn pid_namespace() -> String {
+    std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .and_then(|l| {
+            let l = l.to_string_lossy().into_owned();
+            l.strip_prefix("pid:[").and_then(|r| r.strip_suffix(']')).map(str::to_owned)
+        })
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| "0".to_owned())
+}
+
+/// Why `dir` is not a private tmpfs folder of ours, if it is not.
+fn private_tmpfs(dir: &Path) -> std::result::Result<(), String> {
+    let meta = fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+    if !meta.is_dir() {
+        return Err("not a folder".into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.uid() != nix::unistd::geteuid().as_raw() {
+            return Err(format!("it belongs to uid {}", meta.uid()));
+        }
+        if meta.mode() & 0o077 != 0 {
+            return Err(format!("others may use it (mode {:04o})", meta.mode() & 0o7777));
+        }
+    }
+    if !is_tmpfs(dir) {
+        return Err("it is not a tmpfs".into());
+    }
+    Ok(())
+}
+
+/// Whether `dir` is on a tmpfs (Linux; elsewhere never said).
+fn is_tmpfs(dir: &Path) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        nix::sys::statfs::statfs(dir)
+            .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = dir;
+        false
     }
 }
 
@@ -105,7 +233,8 @@ fn process_alive(_pid: u32) -> bool {
     true
 }
 
-/// The derived config of one run: a private folder and `config.toml` in it, removed on drop.
+/// The derived config of one run: a sealed memfd, or a private folder and `config.toml` in
+/// it; removed (closed) on drop.
 pub struct Derived {
     dir: Option<tempfile::TempDir>,
     path: PathBuf,
@@ -113,13 +242,41 @@ pub struct Derived {
     file: Option<(fs::File, usize)>,
     #[cfg(unix)]
     fifo: Option<super::fifo::FifoServer>,
+    /// The memfd; the child inherits it (it is not close-on-exec) and reads `/dev/fd/N`.
+    #[cfg(target_os = "linux")]
+    memfd: Option<std::os::fd::OwnedFd>,
 }
 
 impl Derived {
-    /// Creates the folder and the file or FIFO holding `text`.
+    /// Creates the memfd, or the folder and the file or FIFO, holding `text`; `text` is
+    /// dropped (zeroized) here unless a FIFO must go on serving it.
     pub fn create(root: &Root, inject: Inject, text: Zeroizing<String>) -> Result<Derived> {
+        let mut derived = Derived {
+            dir: None,
+            path: PathBuf::new(),
+            file: None,
+            #[cfg(unix)]
+            fifo: None,
+            #[cfg(target_os = "linux")]
+            memfd: None,
+        };
+        if inject == Inject::Memfd {
+            #[cfg(target_os = "linux")]
+            {
+                use std::os::fd::AsRawFd;
+                let fd = memfd::sealed(text.as_bytes())?;
+                derived.path = PathBuf::from(format!("/dev/fd/{}", fd.as_raw_fd()));
+                derived.memfd = Some(fd);
+                return Ok(derived);
+            }
+            #[cfg(not(target_os = "linux"))]
+            return Err(Error::OperationNotSupported("--inject memfd off Linux".into()));
+        }
+        if inject == Inject::File {
+            root.check_disk()?;
+        }
         let mut builder = tempfile::Builder::new();
-        let prefix = format!("{}{}-", root.prefix, std::process::id());
+        let prefix = format!("{}{}-{}-", root.prefix, std::process::id(), pid_namespace());
         builder.prefix(&prefix);
         #[cfg(unix)]
         {
@@ -130,14 +287,8 @@ impl Derived {
             .tempdir_in(&root.dir)
             .map_err(|e| Error::io("cannot create a private folder in", &root.dir, e))?;
         crate::fsutil::check_private(dir.path())?;
-        let path = dir.path().join(FILE_NAME);
-        let mut derived = Derived {
-            dir: Some(dir),
-            path,
-            file: None,
-            #[cfg(unix)]
-            fifo: None,
-        };
+        derived.path = dir.path().join(FILE_NAME);
+        derived.dir = Some(dir);
         match inject {
             Inject::File => {
                 derived.file = Some((write_private(&derived.path, text.as_bytes())?, text.len()));
@@ -150,6 +301,7 @@ impl Derived {
             Inject::Fifo => {
                 return Err(Error::OperationNotSupported("--inject fifo off Unix".into()));
             }
+            Inject::Memfd => unreachable!("handled above"),
         }
         Ok(derived)
     }
@@ -157,6 +309,35 @@ impl Derived {
     /// The path to give influxctl as `--config`.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod memfd {
+    use std::io::Write;
+    use std::os::fd::OwnedFd;
+
+    use nix::fcntl::{FcntlArg, SealFlag, fcntl};
+    use nix::sys::memfd::{MFdFlags, memfd_create};
+
+    use crate::error::{Error, Result};
+
+    /// A memfd holding `bytes`, sealed against writes, growth, shrinking and further seals.
+    /// Not close-on-exec: the child inherits it.
+    pub fn sealed(bytes: &[u8]) -> Result<OwnedFd> {
+        let fail = |what: &str, e: std::io::Error| {
+            Error::Other(format!("--inject memfd: cannot {what} the memory file: {e}"))
+        };
+        let fd = memfd_create(c"influxctl-cred-config", MFdFlags::MFD_ALLOW_SEALING)
+            .map_err(|e| fail("create", e.into()))?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(bytes).map_err(|e| fail("write", e))?;
+        let seals = SealFlag::F_SEAL_WRITE
+            | SealFlag::F_SEAL_GROW
+            | SealFlag::F_SEAL_SHRINK
+            | SealFlag::F_SEAL_SEAL;
+        fcntl(&file, FcntlArg::F_ADD_SEALS(seals)).map_err(|e| fail("seal", e.into()))?;
+        Ok(OwnedFd::from(file))
     }
 }
 
@@ -176,6 +357,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<fs::File> {
 
 impl Drop for Derived {
     fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        drop(self.memfd.take());
         #[cfg(unix)]
         drop(self.fifo.take());
         if let Some((mut file, len)) = self.file.take() {
@@ -209,7 +392,7 @@ mod tests {
     #[test]
     fn derived_file_is_private_and_removed_on_drop() {
         let root_dir = tempfile::tempdir().unwrap();
-        let root = Root::at(root_dir.path().to_owned());
+        let root = Root::at(root_dir.path().to_owned(), true);
         let d = Derived::create(&root, Inject::File, Zeroizing::new("x = 1\n".into())).unwrap();
         assert_eq!(fs::read_to_string(d.path()).unwrap(), "x = 1\n");
         assert_eq!(mode(d.path()), 0o600);
@@ -220,18 +403,70 @@ mod tests {
     }
 
     #[test]
-    fn sweep_removes_folders_of_dead_processes_only() {
+    fn derived_file_on_disk_without_allow_disk_is_refused() {
         let root_dir = tempfile::tempdir().unwrap();
-        let root = Root::at(root_dir.path().to_owned());
-        // A pid that cannot exist (above the Linux maximum), ours, and one not of our naming.
-        for name in ["exec-99999999-abc", &format!("exec-{}-abc", std::process::id()), "other"] {
+        let root = Root::at(root_dir.path().to_owned(), false);
+        if root.tmpfs {
+            return; // the temp dir is a tmpfs here: nothing is on disk
+        }
+        let err = Derived::create(&root, Inject::File, Zeroizing::new("x = 1\n".into()))
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("allow_disk"), "{err}");
+        assert!(fs::read_dir(root_dir.path()).unwrap().next().is_none(), "nothing written");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn derived_memfd_is_sealed_and_readable_twice() {
+        let root = Root::at(std::env::temp_dir(), false);
+        let d = Derived::create(&root, Inject::Memfd, Zeroizing::new("x = 1\n".into())).unwrap();
+        let p = d.path().to_owned();
+        assert!(p.starts_with("/dev/fd/"), "{}", p.display());
+        let link = fs::read_link(&p).unwrap();
+        assert!(link.to_string_lossy().starts_with("/memfd:"), "{}", link.display());
+        for _ in 0..2 {
+            assert_eq!(fs::read_to_string(&p).unwrap(), "x = 1\n");
+        }
+        if let Ok(mut w) = fs::OpenOptions::new().write(true).open(&p) {
+            assert!(w.write_all(b"y = 2\n").is_err(), "a sealed memfd takes no write");
+        }
+        assert_eq!(fs::read_to_string(&p).unwrap(), "x = 1\n");
+        drop(d);
+        assert!(fs::read_link(&p).is_err() || !fs::read_link(&p).unwrap().starts_with("/memfd:"));
+    }
+
+    #[test]
+    fn sweep_removes_folders_of_dead_processes_in_our_namespace_only() {
+        let root_dir = tempfile::tempdir().unwrap();
+        let root = Root::at(root_dir.path().to_owned(), true);
+        let ns = pid_namespace();
+        let other_ns = format!("{}1", ns);
+        let me = std::process::id();
+        // A pid that cannot exist (above the Linux maximum): in our namespace it is gone; in
+        // another it may be a live run seen from outside. Also ours, an old-style name without
+        // a namespace, and one not of our naming.
+        let dead = format!("exec-99999999-{ns}-abc");
+        let foreign = format!("exec-99999999-{other_ns}-abc");
+        let mine = format!("exec-{me}-{ns}-abc");
+        for name in [dead.as_str(), &foreign, &mine, "exec-99999999-abc", "other"] {
             let p = root_dir.path().join(name);
             fs::create_dir(&p).unwrap();
             fs::set_permissions(&p, fs::Permissions::from_mode(0o700)).unwrap();
         }
         root.sweep();
-        assert!(!root_dir.path().join("exec-99999999-abc").exists());
-        assert!(root_dir.path().join(format!("exec-{}-abc", std::process::id())).exists());
+        assert!(!root_dir.path().join(&dead).exists());
+        assert!(root_dir.path().join(&foreign).exists(), "another namespace's run was removed");
+        assert!(root_dir.path().join(&mine).exists());
+        assert!(root_dir.path().join("exec-99999999-abc").exists());
         assert!(root_dir.path().join("other").exists());
+    }
+
+    #[test]
+    fn parse_run_name_needs_pid_namespace_and_random() {
+        assert_eq!(parse_run_name("12-4026531836-Ab3"), Some((12, "4026531836".into())));
+        for bad in ["12-abc", "x-1-abc", "12--abc", "12-1-", "12-1x-abc"] {
+            assert_eq!(parse_run_name(bad), None, "{bad}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! identity in `age-keygen`'s format. Errors name a file and a line number, never a line.
 
 use std::cell::OnceCell;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -12,40 +12,19 @@ use zeroize::Zeroizing;
 
 use super::{Key, Lock, Unlocked, unavailable};
 use crate::error::{Error, Result};
+use crate::fsutil::FileKind;
 use crate::secret::SecretBytes;
 
-/// Reads a secret file (identity or store file) with one open, one fstat and one read: `None`
-/// when it does not exist, `TooOpen` when group or others may use it, an error past `max` bytes.
-pub fn read_private_file(path: &Path, max: u64) -> Result<Option<SecretBytes>> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("cannot open", path, e)),
-    };
-    let meta = file.metadata().map_err(|e| Error::io("cannot read", path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o7777;
-        if mode & 0o077 != 0 {
-            return Err(Error::TooOpen { path: path.to_owned(), mode });
-        }
-    }
-    let mut bytes = SecretBytes::new(Vec::with_capacity(meta.len().min(max) as usize));
-    file.take(max + 1).read_to_end(&mut bytes).map_err(|e| Error::io("cannot read", path, e))?;
-    if bytes.len() as u64 > max {
-        return Err(Error::Other(format!("{} is too large; refusing it", path.display())));
-    }
-    Ok(Some(bytes))
-}
-
-pub(super) fn read_identity(path: &Path) -> Result<Option<SecretBytes>> {
-    read_private_file(path, 1 << 20)
+/// Reads an identity file through [`crate::fsutil::read`] (strict modes, no FIFO, 64 KiB):
+/// `own` for our default identity (never through a symlink), else a file the user named.
+pub(super) fn read_identity(path: &Path, own: bool) -> Result<Option<SecretBytes>> {
+    let kind = if own { FileKind::OwnIdentity } else { FileKind::Identity };
+    crate::fsutil::read(path, kind)
 }
 
 /// Reads and parses an identity file that must exist; `named_by` says where its name came from.
 pub(super) fn load_file(path: &Path, named_by: &str) -> Result<Vec<Key>> {
-    let bytes = read_identity(path)?.ok_or_else(|| {
+    let bytes = read_identity(path, false)?.ok_or_else(|| {
         unavailable(format!("identity file {} (from {named_by}) does not exist", path.display()))
     })?;
     parse_file(path, &bytes)

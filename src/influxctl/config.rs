@@ -20,11 +20,16 @@ pub struct InfluxConfig {
 impl InfluxConfig {
     /// Reads `path`; `Ok(None)` when it does not exist.
     pub fn load(path: &Path) -> Result<Option<InfluxConfig>> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => InfluxConfig::parse(&text, path).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io("cannot read influxctl config", path, e)),
-        }
+        // Strict modes, no FIFO, 1 MiB (SPEC §2); the text may hold a plaintext token.
+        let Some(bytes) = crate::fsutil::read(path, crate::fsutil::FileKind::InfluxctlConfig)?
+        else {
+            return Ok(None);
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|_| Error::ParseConfig {
+            path: path.to_owned(),
+            message: "it is not UTF-8 text".into(),
+        })?;
+        InfluxConfig::parse(text, path).map(Some)
     }
 
     /// Parses config text. The error carries a line number and toml's short message only.

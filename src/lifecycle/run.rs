@@ -111,7 +111,7 @@ impl Runner {
         let root = Root::choose()?;
         root.sweep();
         let forwarder = Forwarder::install()?;
-        let derived = Derived::create(&root, Inject::File, text)?;
+        let derived = Derived::create(&root, Inject::DEFAULT, text)?;
         let mut cmd = Command::new(&self.program);
         cmd.arg("--config")
             .arg(derived.path())

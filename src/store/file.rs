@@ -20,9 +20,6 @@ use crate::secret::SecretBytes;
 use crate::settings::Settings;
 use crate::ui;
 
-/// Largest store file we read (entries are a few hundred bytes).
-const MAX_FILE: u64 = 1 << 20;
-
 /// The age files of one store folder.
 pub struct FileStore {
     dir: PathBuf,
@@ -185,12 +182,19 @@ impl FileStore {
         profile: &str,
         path: &Path,
     ) -> EntryMeta {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => return unavailable_meta(profile, path, &Error::io("cannot read", path, e)),
+        let bytes = match read_store_file(path) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                return unavailable_meta(
+                    profile,
+                    path,
+                    &Error::NotFound { profile: profile.to_owned() },
+                );
+            }
+            Err(e) => return unavailable_meta(profile, path, &e),
         };
         let hash = sha256_hex(&bytes);
-        if let Ok(json) = std::fs::read(self.meta_path(profile))
+        if let Ok(Some(json)) = fsutil::read(&self.meta_path(profile), fsutil::FileKind::Sidecar)
             && let Ok(s) = crate::error::shield_or(
                 || serde_json::from_slice::<Sidecar>(&json).map_err(drop),
                 || (),
@@ -204,9 +208,7 @@ impl FileStore {
         ui::verbose(format!("no current sidecar for {}; decrypting it", path.display()));
         let ids = ids.get_or_insert_with(|| self.need_identities(false));
         let opened = match ids {
-            Ok(ids) => {
-                fsutil::check_private(path).and_then(|()| self.open(ids, profile, path, &bytes))
-            }
+            Ok(ids) => self.open(ids, profile, path, &bytes),
             Err(e) => Err(Error::Other(e.to_string())),
         };
         match opened {
@@ -335,12 +337,14 @@ impl Store for FileStore {
     }
 }
 
-/// The bytes of a store file, `None` when it does not exist; refused when too open.
+/// The bytes of a store file, `None` when it does not exist; refused when too open, not a
+/// regular file of ours, or over 256 KiB ([`fsutil::read`]).
 fn read_store_file(path: &Path) -> Result<Option<SecretBytes>> {
-    identity::read_private_file(path, MAX_FILE)
+    fsutil::read(path, fsutil::FileKind::StoreEntry)
 }
 
-/// Refuses a store folder that group or others may use (its fix is `chmod 700`).
+/// Refuses a store folder that group or others may use (its fix is `chmod 700`), or one in a
+/// folder that strict modes do not trust (SPEC §2).
 fn check_dir(dir: &Path) -> Result<()> {
     match fsutil::check_private(dir) {
         Err(Error::TooOpen { mode, .. }) => Err(Error::StoreUnavailable {
@@ -351,7 +355,8 @@ fn check_dir(dir: &Path) -> Result<()> {
             ),
             hint: Some(format!("run `chmod 700 {}`", dir.display())),
         }),
-        other => other,
+        Err(e) => Err(e),
+        Ok(()) => fsutil::check_folders(dir, crate::error::ErrorKind::StoreUnavailable),
     }
 }
 

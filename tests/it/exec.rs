@@ -39,24 +39,25 @@ const CONFIG: &str = r#"# my clusters
 const PROD: &str = "M.V1.test-prod-0123456789";
 const STAGE: &str = "M.V1.test-stage-0123456789";
 
-/// A test home with influxctl's config, a private runtime dir and a report path.
+/// A test home with influxctl's config, a private runtime dir (on the tmpfs /dev/shm, as
+/// `$XDG_RUNTIME_DIR` is) and a report path.
 struct Setup {
     env: TestEnv,
+    run: tempfile::TempDir,
 }
 
 impl Setup {
     fn new() -> Setup {
         let env = TestEnv::new();
         env.write_influxctl_config(CONFIG);
-        let run = env.path().join("run");
-        std::fs::create_dir(&run).unwrap();
+        let run = tempfile::Builder::new().prefix("icred-run-").tempdir_in("/dev/shm").unwrap();
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
-        Setup { env }
+        std::fs::set_permissions(run.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        Setup { env, run }
     }
 
     fn run_dir(&self) -> PathBuf {
-        self.env.path().join("run")
+        self.run.path().to_owned()
     }
 
     fn report_path(&self) -> PathBuf {
@@ -85,7 +86,7 @@ impl Setup {
         let ready = self.env.path().join("ready");
         let ready_s = ready.to_string_lossy().into_owned();
         let helper = self.spawn(
-            &["exec", "--", &fake(), "database", "list"],
+            &["exec", "--inject", "file", "--", &fake(), "database", "list"],
             &[("FAKE_INFLUXCTL_SLEEP_MS", "20000"), ("FAKE_INFLUXCTL_READY", &ready_s)],
         );
         wait_for(&ready);
@@ -139,11 +140,12 @@ fn exec_token_reaches_child_only_through_private_derived_config() {
         .cmd()
         .env("FAKE_INFLUXCTL_SCAN_PROC", "1")
         .env("INFLUXCTL_CRED_TOKEN", TOKEN)
-        .args(["-v", "exec", "--", &fake(), "database", "list"])
+        .args(["-v", "exec", "--inject", "file", "--", &fake(), "database", "list"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let r = s.report().expect("the stand-in ran");
+    assert_eq!(r["config_on_tmpfs"], true, "the derived config is on a tmpfs");
     assert_eq!(r["mgmt_token_sha256"], sha256(TOKEN));
     assert_eq!(r["proc_hits"], serde_json::json!([]), "the token is in some process's argv");
     assert_eq!(r["env_holds_token"], false);
@@ -157,7 +159,7 @@ fn exec_token_reaches_child_only_through_private_derived_config() {
     assert_eq!(r["dir_mode"], 0o700);
     assert_eq!(r["config_is_fifo"], false);
     let derived = r["config_path"].as_str().unwrap();
-    assert!(derived.starts_with(s.run_dir().to_str().unwrap()), "{derived}");
+    assert!(derived.starts_with(s.run_dir().to_str().unwrap()), "{derived}: {}", text(&out.stderr));
     assert!(!r["argv"].to_string().contains(TOKEN));
     assert!(s.leftovers().is_empty(), "{:?}", s.leftovers());
     assert!(!Path::new(derived).exists());
@@ -206,7 +208,7 @@ fn exec_passes_exit_codes_and_cleans_up_after_a_crash() {
 
 #[test]
 fn exec_forwards_signals_then_removes_derived_config() {
-    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+    for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
         let s = Setup::new();
         let mut helper = s.spawn_running_child();
         assert_eq!(s.leftovers().len(), 1, "the derived config exists while the child runs");

@@ -23,3 +23,4 @@ mod import;
 mod integrity;
 mod keyring;
 mod lifecycle;
+mod trust;

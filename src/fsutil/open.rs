@@ -1,0 +1,398 @@
+//! The one way we read a file (SPEC §2, strict modes as ssh's `StrictModes`). [`read`] opens
+//! without blocking (`O_NONBLOCK`, so a FIFO is never waited on) and without following a final
+//! symlink where the file is ours (`O_NOFOLLOW`), checks the open file itself (`fstat`): a
+//! regular file, owned by us or root, not writable by group or others (secret files: not
+//! readable either), in folders that are owned by us or root and not writable by group or others
+//! up to `/` (a root-owned sticky folder such as `/tmp` is fine), and reads at most a size cap.
+//! Every refusal names the path and a fix that the user can apply: a `chmod` only on something
+//! the user owns, else "copy it to a file you own" or "move it to a folder you own".
+
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::secret::SecretBytes;
+
+/// Cap of configuration files (our settings, influxctl's config.toml).
+pub const CONFIG_CAP: u64 = 1 << 20;
+/// Cap of identity files and sidecars.
+pub const SMALL_CAP: u64 = 64 << 10;
+/// Cap of store entry files: an entry is a few hundred bytes plus about 200 bytes per
+/// recipient, so 256 KiB leaves room for a thousand recipients.
+pub const ENTRY_CAP: u64 = 256 << 10;
+
+/// What a file is, which decides its cap, whether a final symlink is followed and how a
+/// refusal is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Our settings (`config.toml` in our home): ours, refused with exit 2.
+    Settings,
+    /// influxctl's `config.toml`: the user's (a symlink is followed, its target checked).
+    InfluxctlConfig,
+    /// A file-store entry (`*.age`): ours, secret.
+    StoreEntry,
+    /// The metadata sidecar of an entry: ours.
+    Sidecar,
+    /// Our default identity (`identity.txt`): ours, secret.
+    OwnIdentity,
+    /// An identity file the user named (settings, `INFLUXCTL_CRED_AGE_IDENTITY_FILE`): secret.
+    Identity,
+}
+
+impl FileKind {
+    fn cap(self) -> u64 {
+        match self {
+            FileKind::Settings | FileKind::InfluxctlConfig => CONFIG_CAP,
+            FileKind::StoreEntry => ENTRY_CAP,
+            FileKind::Sidecar | FileKind::OwnIdentity | FileKind::Identity => SMALL_CAP,
+        }
+    }
+
+    /// Ours: opened with `O_NOFOLLOW`, and its path is fixed (the fix replaces it in place).
+    fn ours(self) -> bool {
+        !matches!(self, FileKind::InfluxctlConfig | FileKind::Identity)
+    }
+
+    /// Secret: group and others may not read it either.
+    fn secret(self) -> bool {
+        matches!(self, FileKind::StoreEntry | FileKind::OwnIdentity | FileKind::Identity)
+    }
+
+    /// The kind of a refusal: a config file is `invalid-request` (2), the rest
+    /// `store-unavailable` (5).
+    pub fn refusal(self) -> ErrorKind {
+        match self {
+            FileKind::Settings | FileKind::InfluxctlConfig => ErrorKind::InvalidRequest,
+            _ => ErrorKind::StoreUnavailable,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            FileKind::Settings => "settings file",
+            FileKind::InfluxctlConfig => "influxctl config",
+            FileKind::StoreEntry => "store file",
+            FileKind::Sidecar => "store sidecar",
+            FileKind::OwnIdentity | FileKind::Identity => "identity file",
+        }
+    }
+}
+
+/// Reads `path` as a `kind` file: `None` when it does not exist, a typed refusal when strict
+/// modes do not trust it, never a wait on a FIFO or device, never more than the cap.
+pub fn read(path: &Path, kind: FileKind) -> Result<Option<SecretBytes>> {
+    let Some(file) = open(path, kind)? else { return Ok(None) };
+    let meta = file.metadata().map_err(|e| Error::io("cannot read", path, e))?;
+    check_file(path, &meta, kind)?;
+    check_parents(path, kind)?;
+    let cap = kind.cap();
+    let mut bytes = SecretBytes::new(Vec::with_capacity(meta.len().min(cap) as usize));
+    file.take(cap + 1).read_to_end(&mut bytes).map_err(|e| Error::io("cannot read", path, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(refuse(
+            path,
+            kind.refusal(),
+            format!("it is larger than {} KiB, too large for a {}", cap >> 10, kind.what()),
+            "check that the path names the right file".to_owned(),
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+fn open(path: &Path, kind: FileKind) -> Result<Option<File>> {
+    let mut opts = OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+        if kind.ours() {
+            flags |= libc::O_NOFOLLOW;
+        }
+        opts.custom_flags(flags);
+    }
+    match opts.open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        #[cfg(unix)]
+        Err(e) if kind.ours() && e.raw_os_error() == Some(libc::ELOOP) => Err(refuse(
+            path,
+            kind.refusal(),
+            "it is a symbolic link; influxctl-cred never reads its own files through one".into(),
+            format!("replace the link with a regular file of yours at {}", path.display()),
+        )),
+        // A socket cannot be opened; say what it is rather than "no such device".
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => Err(not_regular(path, kind, "a socket")),
+        Err(e) => Err(Error::io("cannot open", path, e)),
+    }
+}
+
+fn not_regular(path: &Path, kind: FileKind, what: &str) -> Error {
+    refuse(
+        path,
+        kind.refusal(),
+        format!("it is {what}, not a regular file"),
+        format!("put a regular {} at {}", kind.what(), path.display()),
+    )
+}
+
+/// The checks on the opened file itself.
+fn check_file(path: &Path, meta: &std::fs::Metadata, kind: FileKind) -> Result<()> {
+    if !meta.is_file() {
+        return Err(not_regular(path, kind, describe_type(meta)));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (uid, mode) = (meta.uid(), meta.mode() & 0o7777);
+        let me = euid();
+        let copy_fix = || copy_hint(path, kind);
+        if uid != me && uid != 0 {
+            return Err(refuse(
+                path,
+                kind.refusal(),
+                format!("it belongs to uid {uid}, not to you (uid {me}) or root"),
+                copy_fix(),
+            ));
+        }
+        if kind.secret() && mode & 0o077 != 0 {
+            if uid == me {
+                return Err(Error::TooOpen { path: path.to_owned(), mode });
+            }
+            return Err(refuse(
+                path,
+                kind.refusal(),
+                format!("group or others may use it (mode {mode:04o})"),
+                copy_fix(),
+            ));
+        }
+        if mode & 0o022 != 0 {
+            let fix =
+                if uid == me { format!("run `chmod go-w {}`", path.display()) } else { copy_fix() };
+            return Err(refuse(
+                path,
+                kind.refusal(),
+                format!("group or others may write to it (mode {mode:04o})"),
+                fix,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn copy_hint(path: &Path, kind: FileKind) -> String {
+    if kind.ours() {
+        format!(
+            "replace it with a copy you own: `install -m 600 {p} {p}.new && mv {p}.new {p}`",
+            p = path.display()
+        )
+    } else {
+        format!(
+            "copy it to a file you own in a folder you own (`install -m 600 {} NEW`) and use the copy",
+            path.display()
+        )
+    }
+}
+
+fn describe_type(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() { "a folder" } else { "not a regular file" }
+}
+
+/// The folders that hold `path` (and, for a followed symlink, its target).
+fn check_parents(path: &Path, kind: FileKind) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    check_folders_for(parent, Some(path), kind.refusal())?;
+    if !kind.ours()
+        && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+        && let Ok(target) = std::fs::canonicalize(path)
+        && let Some(dir) = target.parent()
+    {
+        check_folders_for(dir, Some(path), kind.refusal())?;
+    }
+    Ok(())
+}
+
+/// Refuses `dir` or any folder above it (up to `/`) that is not owned by us or root, or that
+/// group or others may write to (a root-owned sticky folder such as `/tmp` is fine). A `dir`
+/// that does not exist yet is checked from its nearest existing ancestor. `kind` is the error
+/// kind of a refusal.
+pub fn check_folders(dir: &Path, kind: ErrorKind) -> Result<()> {
+    check_folders_for(dir, None, kind)
+}
+
+#[cfg(unix)]
+fn check_folders_for(dir: &Path, file: Option<&Path>, kind: ErrorKind) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mut start: PathBuf = dir.to_owned();
+    let canonical = loop {
+        match std::fs::canonicalize(&start) {
+            Ok(c) => break c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match start.parent() {
+                Some(p) if !p.as_os_str().is_empty() => start = p.to_owned(),
+                _ => return Ok(()),
+            },
+            Err(e) => return Err(Error::io("cannot resolve", &start, e)),
+        }
+    };
+    let me = euid();
+    let move_fix = || match file {
+        Some(f) => format!("move {} to a folder you own", f.display()),
+        None => format!("use a folder you own instead of {}", dir.display()),
+    };
+    for folder in canonical.ancestors() {
+        let meta = std::fs::metadata(folder).map_err(|e| Error::io("cannot read", folder, e))?;
+        let (uid, mode) = (meta.uid(), meta.mode() & 0o7777);
+        if uid != me && uid != 0 {
+            return Err(refuse(
+                folder,
+                kind,
+                format!("the folder belongs to uid {uid}, not to you (uid {me}) or root"),
+                move_fix(),
+            ));
+        }
+        let sticky_root = uid == 0 && mode & 0o1000 != 0;
+        if mode & 0o022 != 0 && !sticky_root {
+            let fix = if uid == me {
+                format!("run `chmod go-w {}`", folder.display())
+            } else {
+                move_fix()
+            };
+            return Err(refuse(
+                folder,
+                kind,
+                format!("group or others may write to this folder (mode {mode:04o})"),
+                fix,
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_folders_for(_dir: &Path, _file: Option<&Path>, _kind: ErrorKind) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn euid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+fn refuse(path: &Path, kind: ErrorKind, reason: String, fix: String) -> Error {
+    Error::Untrusted { path: path.to_owned(), reason, fix, kind }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn chmod(p: &Path, mode: u32) {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn private_tempdir() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
+    }
+
+    #[test]
+    fn read_missing_file_is_none() {
+        let d = private_tempdir();
+        assert!(read(&d.path().join("nope"), FileKind::Settings).unwrap().is_none());
+    }
+
+    #[test]
+    fn read_fifo_is_refused_without_waiting() {
+        let d = private_tempdir();
+        let p = d.path().join("fifo");
+        nix::unistd::mkfifo(&p, nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR)
+            .unwrap();
+        for kind in [FileKind::Settings, FileKind::InfluxctlConfig, FileKind::StoreEntry] {
+            let err = read(&p, kind).unwrap_err();
+            assert!(err.to_string().contains("a FIFO"), "{err}");
+            assert_eq!(err.kind(), kind.refusal());
+        }
+    }
+
+    #[test]
+    fn read_symlink_to_dev_zero_is_refused() {
+        let d = private_tempdir();
+        let p = d.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &p).unwrap();
+        let err = read(&p, FileKind::Identity).unwrap_err();
+        assert!(err.to_string().contains("a device"), "{err}");
+        let err = read(&p, FileKind::Settings).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+    }
+
+    #[test]
+    fn read_group_writable_config_is_refused_with_chmod_go_w() {
+        let d = private_tempdir();
+        let p = d.path().join("config.toml");
+        std::fs::write(&p, "x = 1\n").unwrap();
+        chmod(&p, 0o666);
+        let err = read(&p, FileKind::Settings).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.hint().unwrap().contains("chmod go-w"), "{:?}", err.hint());
+        chmod(&p, 0o644);
+        assert_eq!(&read(&p, FileKind::Settings).unwrap().unwrap()[..], b"x = 1\n");
+    }
+
+    #[test]
+    fn read_world_writable_folder_is_refused_without_chmod_on_tmp() {
+        let d = private_tempdir();
+        let sub = d.path().join("open");
+        std::fs::create_dir(&sub).unwrap();
+        chmod(&sub, 0o777);
+        let p = sub.join("config.toml");
+        std::fs::write(&p, "x = 1\n").unwrap();
+        let err = read(&p, FileKind::InfluxctlConfig).unwrap_err();
+        assert!(err.to_string().contains(&sub.display().to_string()), "{err}");
+        assert!(err.hint().unwrap().contains("chmod go-w"));
+        // /tmp itself (root-owned, sticky) is fine.
+        check_folders(&std::env::temp_dir(), ErrorKind::StoreUnavailable).unwrap();
+    }
+
+    #[test]
+    fn read_file_of_another_user_is_refused_with_copy_hint() {
+        if euid() != 0 {
+            return; // only root can give a file away
+        }
+        let d = private_tempdir();
+        let p = d.path().join("config.toml");
+        std::fs::write(&p, "x = 1\n").unwrap();
+        nix::unistd::chown(&p, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let err = read(&p, FileKind::InfluxctlConfig).unwrap_err();
+        assert!(err.to_string().contains("uid 65534"), "{err}");
+        assert!(!err.hint().unwrap().contains("chmod go-w"), "{:?}", err.hint());
+    }
+
+    #[test]
+    fn read_over_cap_is_refused() {
+        let d = private_tempdir();
+        let p = d.path().join("identity.txt");
+        std::fs::write(&p, vec![b'#'; (SMALL_CAP + 1) as usize]).unwrap();
+        chmod(&p, 0o600);
+        let err = read(&p, FileKind::OwnIdentity).unwrap_err();
+        assert!(err.to_string().contains("larger than 64 KiB"), "{err}");
+    }
+}
