@@ -21,3 +21,4 @@ mod helper;
 mod import;
 mod keyring;
 mod lifecycle;
+mod properties;
