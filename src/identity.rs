@@ -243,6 +243,14 @@ impl Identities {
     }
 }
 
+/// Parses the text of an identity file as a configured one is parsed, answering how many keys
+/// it holds (a passphrase-encrypted file counts as one, still locked). An entry point for the
+/// fuzz targets in fuzz/, not an API.
+#[doc(hidden)]
+pub fn parse_identity_file(bytes: &[u8]) -> Result<usize> {
+    parse_file(Path::new("identity.txt"), bytes).map(|keys| keys.len())
+}
+
 fn unavailable(reason: String) -> Error {
     Error::StoreUnavailable { store: "file", reason, hint: Some(LOOKUP.to_owned()) }
 }

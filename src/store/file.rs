@@ -337,6 +337,14 @@ impl Store for FileStore {
     }
 }
 
+/// Decodes a sidecar as `list` reads it (`None` unless it is a v1 sidecar). An entry point for
+/// the fuzz targets in fuzz/, not an API.
+#[doc(hidden)]
+pub fn decode_sidecar(json: &[u8]) -> Option<(String, EntryMeta)> {
+    let s = serde_json::from_slice::<Sidecar>(json).ok().filter(|s| s.v == 1)?;
+    Some((s.age_sha256, s.meta))
+}
+
 /// The bytes of a store file, `None` when it does not exist; refused when too open, not a
 /// regular file of ours, or over 256 KiB ([`fsutil::read`]).
 fn read_store_file(path: &Path) -> Result<Option<SecretBytes>> {

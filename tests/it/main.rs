@@ -23,4 +23,5 @@ mod import;
 mod integrity;
 mod keyring;
 mod lifecycle;
+mod properties;
 mod trust;
