@@ -104,6 +104,7 @@ fn run_inner(g: &Globals, args: &[String]) -> Result<i32, String> {
         "auth": who.as_ref().ok(),
         "config_mode": scratch.get("config_mode"),
         "dir_mode": scratch.get("dir_mode"),
+        "config_link": scratch.get("config_link"),
         "argv": std::env::args().collect::<Vec<_>>(),
     }));
     let outcome = match who {

@@ -25,13 +25,24 @@ fn store(env: &TestEnv, profile: &str, extra: &[&str]) -> std::process::Output {
 fn list_long_description_does_not_panic() {
     let env = TestEnv::new();
     assert_exit(&store(&env, "prod", &[]), 0);
-    // A sidecar written by another tool (or an older version) with a 70 000-character
-    // description: `list` must still print its table.
-    let sidecar = env.store_dir().join("prod.meta.json");
-    let mut json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&sidecar).unwrap()).unwrap();
-    json["meta"]["description"] = serde_json::Value::String("d".repeat(70_000));
-    std::fs::write(&sidecar, serde_json::to_vec(&json).unwrap()).unwrap();
+    // An entry written by another tool (or an older version, before the cap) with a
+    // 70 000-character description, with no sidecar to speak for it: `list` decrypts it and
+    // must still print its table. (A sidecar that large is over its 64 KiB cap and ignored.)
+    let identity: age::x25519::Identity =
+        std::fs::read_to_string(env.cred_home().join("identity.txt"))
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    let entry_path = env.store_dir().join("prod.age");
+    let plain = age::decrypt(&identity, &std::fs::read(&entry_path).unwrap()).unwrap();
+    let mut json: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    json["description"] = serde_json::Value::String("d".repeat(70_000));
+    let sealed = age::encrypt(&identity.to_public(), &serde_json::to_vec(&json).unwrap()).unwrap();
+    std::fs::write(&entry_path, sealed).unwrap();
+    std::fs::remove_file(env.store_dir().join("prod.meta.json")).unwrap();
     let out = env.cmd().args(["list"]).output().unwrap();
     assert_exit(&out, 0);
     let table = text(&out.stdout);

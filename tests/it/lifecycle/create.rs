@@ -1,6 +1,6 @@
 //! `create`: both output forms, the device prompt passed on, failures that store nothing.
 
-use super::Setup;
+use super::{Setup, assert_config_private};
 
 #[test]
 fn create_table_form_stores_token_and_prints_only_id_and_expiry() {
@@ -32,10 +32,7 @@ fn create_table_form_stores_token_and_prints_only_id_and_expiry() {
     // influxctl used the OAuth login, through a private derived config that is gone now.
     let call = &s.calls("create")[0];
     assert_eq!(call["auth"], "oauth:fake-user");
-    assert_eq!(
-        (call["config_mode"].as_u64(), call["dir_mode"].as_u64()),
-        (Some(0o600), Some(0o700))
-    );
+    assert_config_private(call);
     assert!(s.leftovers().is_empty(), "{:?}", s.leftovers());
     let token = tokens[0]["token"].as_str().unwrap();
     assert!(s.env.files_containing(token).iter().all(|p| !p.starts_with(s.run_dir())));

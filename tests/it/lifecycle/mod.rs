@@ -192,3 +192,19 @@ impl Setup {
         c.assert().success();
     }
 }
+
+/// The derived config influxctl was given for a lifecycle call never touched a file system: on
+/// Linux a sealed memfd (`/dev/fd/N` linking to `/memfd:…`), elsewhere a 0600 file in a 0700
+/// folder.
+pub fn assert_config_private(call: &Value) {
+    if cfg!(target_os = "linux") {
+        let link = call["config_link"].as_str().unwrap_or_default();
+        assert!(link.starts_with("/memfd:"), "derived config not on a memfd: {call}");
+    } else {
+        assert_eq!(
+            (call["config_mode"].as_u64(), call["dir_mode"].as_u64()),
+            (Some(0o600), Some(0o700)),
+            "{call}"
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! `rotate` and `erase --revoke`: the order of the steps, how each authenticates, and a
 //! working token in the store after a failure at any step.
 
-use super::Setup;
+use super::{Setup, assert_config_private};
 
 const OAUTH: (&str, &str) = ("FAKE_INFLUXCTL_OAUTH", "1");
 
@@ -51,10 +51,7 @@ fn rotate_with_current_token_needs_no_login_and_revokes_with_the_new_token() {
         assert_eq!(s.env.files_containing(&s.secret_of(id)), [s.state_path()]);
     }
     let call = &s.calls("create")[1];
-    assert_eq!(
-        (call["config_mode"].as_u64(), call["dir_mode"].as_u64()),
-        (Some(0o600), Some(0o700))
-    );
+    assert_config_private(call);
 }
 
 #[test]
