@@ -112,3 +112,24 @@ fn create_refuses_to_replace_a_stored_token_and_bad_input() {
     }
     assert_eq!(s.tokens().len(), 1, "no token was created for refused input");
 }
+
+/// Two `create` runs for one profile at once: the second waits for the store lock, sees the
+/// entry the first stored and refuses (use `rotate`) before asking influxctl for anything, so
+/// exactly one token exists on the server and it is the stored one: none is created and lost.
+#[test]
+fn create_twice_in_parallel_stores_one_token_and_orphans_none() {
+    let s = Setup::new();
+    let oauth = [("FAKE_INFLUXCTL_OAUTH", "1")];
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let a = scope.spawn(|| s.run(&["create", "-p", "prod", "--ttl", "30d"], &oauth));
+        let b = scope.spawn(|| s.run(&["create", "-p", "prod", "--ttl", "30d"], &oauth));
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    let codes: Vec<i32> = runs.iter().map(|r| r.code).collect();
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}: {runs:?}");
+    let refused = runs.iter().find(|r| r.code != 0).unwrap();
+    assert!(refused.stderr.contains("rotate"), "{}", refused.stderr);
+    let tokens = s.tokens();
+    assert_eq!(tokens.len(), 1, "a token was created and lost: {tokens:?}");
+    assert_eq!(s.stored("prod").unwrap(), tokens[0]["token"].as_str().unwrap());
+}

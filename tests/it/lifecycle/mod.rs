@@ -36,6 +36,7 @@ pub struct Setup {
 }
 
 /// The result of one run.
+#[derive(Debug)]
 pub struct Run {
     pub code: i32,
     pub stdout: String,
