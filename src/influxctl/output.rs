@@ -162,8 +162,11 @@ pub fn parse_list_json(stdout: &str) -> Result<Vec<Listed>> {
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
-            let record: Listed =
-                serde_json::from_value(v).map_err(|e| bad(format!("record {}: {e}", i + 1)))?;
+            // serde's message quotes the offending value, which may be (part of) a token: name
+            // the record only.
+            let record: Listed = serde_json::from_value(v).map_err(|_| {
+                bad(format!("record {}: a field is missing or has the wrong type", i + 1))
+            })?;
             crate::entry::validate_token_id(&record.id)
                 .map_err(|_| bad(format!("record {}: the id is not a plain id", i + 1)))?;
             Ok(record)
