@@ -203,19 +203,10 @@ fn rebind(vault: &Vault, profile: &str, yes: bool, interactive: bool) -> Result<
             "rebinding the token of profile {profile:?}, which comes from the env store (it is not bound and cannot be written)"
         )));
     }
-    let now = match &snap.config {
-        Some(config) => {
-            config.cluster(profile)?.ok_or_else(|| config.profile_not_found(profile))?
-        }
-        None => {
-            return Err(Error::ProfileNotFound {
-                name: profile.to_owned(),
-                path: snap.path_or_default(),
-                available: Vec::new(),
-            }
-            .context("`rebind` binds the token to that profile of influxctl's config"));
-        }
-    };
+    let now = snap.required_cluster(
+        profile,
+        "`rebind` binds the token to that profile of influxctl's config",
+    )?;
     let old = found.entry.cluster.clone();
     if matches!(old.check(profile, &now), Ok(crate::entry::Binding::Matches)) {
         ui::note(format!("profile {profile:?} is already bound to {}", now.describe()));

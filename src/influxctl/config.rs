@@ -195,6 +195,22 @@ impl Snapshot {
     pub fn path_or_default(&self) -> PathBuf {
         self.path.clone().unwrap_or_default()
     }
+
+    /// The endpoint of `profile` in this snapshot; `profile-not-found` (with `why` as its
+    /// context when there is no config at all) otherwise.
+    pub fn required_cluster(&self, profile: &str, why: &str) -> Result<Cluster> {
+        match &self.config {
+            Some(config) => {
+                config.cluster(profile)?.ok_or_else(|| config.profile_not_found(profile))
+            }
+            None => Err(Error::ProfileNotFound {
+                name: profile.to_owned(),
+                path: self.path_or_default(),
+                available: Vec::new(),
+            }
+            .context(why)),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -95,19 +95,7 @@ pub fn create_command(
     };
     // One read of influxctl's config for the whole command.
     let snap = vault.snapshot()?;
-    let cluster = match &snap.config {
-        Some(config) => {
-            config.cluster(profile)?.ok_or_else(|| config.profile_not_found(profile))?
-        }
-        None => {
-            return Err(Error::ProfileNotFound {
-                name: profile.to_owned(),
-                path: snap.path_or_default(),
-                available: Vec::new(),
-            }
-            .context("`create` runs influxctl with that profile"));
-        }
-    };
+    let cluster = snap.required_cluster(profile, "`create` runs influxctl with that profile")?;
     let runner = run::Runner::new(vault, &snap, true)?;
     // Under the store lock from the check to the write: a second `create` for the same profile
     // waits here, then sees the entry and refuses, so no token is created and then lost.
