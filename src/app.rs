@@ -15,7 +15,8 @@ use crate::settings::Settings;
 use crate::store::env::EnvStore;
 use crate::store::file::FileStore;
 use crate::store::keyring::KeyringStore;
-use crate::store::{Store, StoreKind};
+use crate::settings::StoreKind;
+use crate::store::Store;
 
 /// Switches that change how the driver behaves.
 #[derive(Debug, Clone, Default)]
@@ -535,27 +536,8 @@ impl Vault {
     /// allows them only for a `get` that asks for interaction). Restored afterwards, also when
     /// `f` panics. A vault opened non-interactive never prompts either way.
     pub fn with_prompts<T>(&self, allow: bool, f: impl FnOnce() -> T) -> T {
-        struct Restore(bool);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                PROMPTS_OFF.with(|off| off.set(self.0));
-            }
-        }
-        let _restore = Restore(PROMPTS_OFF.with(|off| off.replace(!allow)));
-        f()
+        crate::ui::with_prompts(allow, f)
     }
-}
-
-thread_local! {
-    /// Set while [`Vault::with_prompts`] runs a request that may not prompt.
-    static PROMPTS_OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Whether a store built interactive may prompt now (for an identity's passphrase, say). Every
-/// store that prompts asks this first: the helper protocol turns prompts off for each request
-/// that did not ask for interaction.
-pub fn prompts_allowed() -> bool {
-    !PROMPTS_OFF.with(std::cell::Cell::get)
 }
 
 /// Refuses an expired token, or one with less than `min_ttl` left.

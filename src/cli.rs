@@ -28,7 +28,7 @@ pub struct Global {
 
     /// Store to write to (or to read only from): keyring, file or env
     #[arg(long, global = true, value_name = "NAME", value_parser = parse_store)]
-    pub store: Option<crate::store::StoreKind>,
+    pub store: Option<crate::settings::StoreKind>,
 
     /// influxctl's config.toml [default: influxctl's own default path]
     #[arg(long, global = true, value_name = "PATH")]
@@ -43,7 +43,7 @@ pub struct Global {
     pub non_interactive: bool,
 }
 
-fn parse_store(s: &str) -> Result<crate::store::StoreKind, String> {
+fn parse_store(s: &str) -> Result<crate::settings::StoreKind, String> {
     s.parse().map_err(|e: crate::error::Error| e.to_string())
 }
 

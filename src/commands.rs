@@ -13,7 +13,7 @@ use crate::entry::{Entry, Origin};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 use crate::secret::Token;
-use crate::store::StoreKind;
+use crate::settings::StoreKind;
 use crate::ui;
 
 /// Runs one parsed command line; the `Ok` value is the exit code.

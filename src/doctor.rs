@@ -1,32 +1,8 @@
 //! `doctor`: one line per check, each `ok`, `warn` or `fail`, as text or JSON.
 
-use serde::Serialize;
-
 use crate::app::Vault;
+use crate::check::{Check, Status};
 use crate::error::{Error, Result};
-
-/// The verdict of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Ok,
-    Warn,
-    Fail,
-}
-
-/// One line of the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub name: String,
-    pub status: Status,
-    pub detail: String,
-}
-
-impl Check {
-    pub fn new(name: impl Into<String>, status: Status, detail: impl Into<String>) -> Check {
-        Check { name: name.into(), status, detail: detail.into() }
-    }
-}
 
 /// Every check this version knows.
 pub fn checks(vault: &Vault) -> Vec<Check> {
@@ -36,7 +12,7 @@ pub fn checks(vault: &Vault) -> Vec<Check> {
         out.push(match store.probe() {
             Ok(()) => Check::new(format!("store {kind}"), Status::Ok, "usable"),
             // An empty env store is the normal case off CI: not in use, nothing wrong.
-            Err(_) if kind == crate::store::StoreKind::Env => Check::new(
+            Err(_) if kind == crate::settings::StoreKind::Env => Check::new(
                 "store env",
                 Status::Ok,
                 "not in use (neither INFLUXCTL_CRED_TOKEN nor INFLUXCTL_CRED_TOKEN_<PROFILE> is set)",

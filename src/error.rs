@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// How identities are found, for hints.
+pub const IDENTITY_LOOKUP: &str = "age identities come from INFLUXCTL_CRED_AGE_IDENTITY, else INFLUXCTL_CRED_AGE_IDENTITY_FILE, else `identities` in config.toml, else the default identity.txt (first found wins); `influxctl-cred doctor` shows which is in use";
+
 /// The published error kinds. Their names are wire format; their exit codes are a contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -227,7 +230,7 @@ impl Error {
                 "run `influxctl-cred rotate -p {profile}`, or store a fresh token with `influxctl-cred store -p {profile}`"
             )),
             Error::TooOpen { path, .. } => Some(format!("run `chmod 600 {}`", path.display())),
-            Error::Decrypt { .. } => Some(crate::identity::LOOKUP.to_owned()),
+            Error::Decrypt { .. } => Some(IDENTITY_LOOKUP.to_owned()),
             Error::StoreUnavailable { hint, .. } => hint.clone(),
             Error::ClusterMismatch { profile, .. } => Some(format!(
                 "if the profile was moved on purpose, review and accept the new endpoint with `influxctl-cred rebind -p {profile}` (or store a token for it: `influxctl-cred store -p {profile}`); otherwise restore influxctl's config"

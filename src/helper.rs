@@ -24,7 +24,7 @@ use crate::protocol::{
     self, EraseOk, GetOk, GetRequest, HelloOk, ListOk, MAX_LINE, OkBody, Request, Response,
     StoreOk, StoreRequest,
 };
-use crate::store::StoreKind;
+use crate::settings::StoreKind;
 use crate::ui;
 
 /// Answers requests from `input` on `output` until EOF (then `Ok`). Fails only when the streams

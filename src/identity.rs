@@ -15,7 +15,7 @@ use age::secrecy::SecretString;
 use age::{DecryptError, Decryptor, armor::ArmoredReader};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, IDENTITY_LOOKUP, Result};
 use crate::secret::SecretBytes;
 
 mod keyfile;
@@ -28,8 +28,6 @@ pub use recipient::{Recipient, configured_recipients, encrypt, merge_recipients}
 pub const IDENTITY_ENV: &str = "INFLUXCTL_CRED_AGE_IDENTITY";
 /// Names an identity file.
 pub const IDENTITY_FILE_ENV: &str = "INFLUXCTL_CRED_AGE_IDENTITY_FILE";
-/// How identities are found, for hints.
-pub const LOOKUP: &str = "age identities come from INFLUXCTL_CRED_AGE_IDENTITY, else INFLUXCTL_CRED_AGE_IDENTITY_FILE, else `identities` in config.toml, else the default identity.txt (first found wins); `influxctl-cred doctor` shows which is in use";
 
 /// Largest plaintext we accept from an age file (entries and identity files are small).
 const MAX_PLAINTEXT: u64 = 1 << 20;
@@ -252,7 +250,7 @@ pub fn parse_identity_file(bytes: &[u8]) -> Result<usize> {
 }
 
 fn unavailable(reason: String) -> Error {
-    Error::StoreUnavailable { store: "file", reason, hint: Some(LOOKUP.to_owned()) }
+    Error::StoreUnavailable { store: "file", reason, hint: Some(IDENTITY_LOOKUP.to_owned()) }
 }
 
 fn unlock(path: &Path, lock: &Lock, prompt: Option<&Prompt>) -> Result<Unlocked> {

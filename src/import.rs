@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::influxctl::config::InfluxConfig;
 use crate::influxctl::derive::without_mgmt_token;
 use crate::secret::Token;
-use crate::store::StoreKind;
+use crate::settings::StoreKind;
 use crate::ui;
 
 /// One profile to move.

@@ -33,6 +33,7 @@
 
 pub mod api;
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod doctor;

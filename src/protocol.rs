@@ -17,7 +17,7 @@ use crate::app::ListRow;
 use crate::entry::Cluster;
 use crate::error::{Error, ErrorKind};
 use crate::secret::Token;
-use crate::store::StoreKind;
+use crate::settings::StoreKind;
 
 /// The protocol version this helper speaks.
 pub const VERSION: u64 = 1;

@@ -59,3 +59,28 @@ pub fn report(err: &crate::error::Error) {
         stderr_line(&format!("influxctl-cred: hint: {hint}"));
     }
 }
+
+/// Runs `f` with prompts turned off on this thread unless `allow` ([`prompts_allowed`]);
+/// restored afterwards, also when `f` panics.
+pub fn with_prompts<T>(allow: bool, f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PROMPTS_OFF.with(|off| off.set(self.0));
+        }
+    }
+    let _restore = Restore(PROMPTS_OFF.with(|off| off.replace(!allow)));
+    f()
+}
+
+thread_local! {
+    /// Set while [`with_prompts`] runs a request that may not prompt.
+    static PROMPTS_OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a store built interactive may prompt now (for an identity's passphrase, say). Every
+/// store that prompts asks this first: the helper protocol turns prompts off for each request
+/// that did not ask for interaction.
+pub fn prompts_allowed() -> bool {
+    !PROMPTS_OFF.with(std::cell::Cell::get)
+}

@@ -20,7 +20,7 @@ use jiff::Timestamp;
 
 use super::client::ApiClient;
 use crate::app::Vault;
-use crate::doctor::{Check, Status};
+use crate::check::{Check, Status};
 use crate::entry::Entry;
 use crate::error::{Error, ErrorKind, Result};
 use crate::influxctl::config::Snapshot;

@@ -33,7 +33,7 @@ use crate::influxctl::config::Snapshot;
 use crate::influxctl::derive;
 use crate::paths::Paths;
 use crate::secret::Token;
-use crate::store::StoreKind;
+use crate::settings::StoreKind;
 use crate::ui;
 
 pub use child::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, is_secret_var};

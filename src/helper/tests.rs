@@ -36,7 +36,7 @@ impl Store for Shared {
         self.mem.probe()
     }
     fn get(&self, profile: &str) -> Result<Option<Entry>> {
-        self.prompts_seen.set(Some(crate::app::prompts_allowed()));
+        self.prompts_seen.set(Some(crate::ui::prompts_allowed()));
         assert!(!self.panic.get(), "test store told to panic");
         self.mem.get(profile)
     }
@@ -207,7 +207,7 @@ fn requests_on_unavailable_store_are_store_unavailable() {
     // own only turns "absent" into not-found).
     v.settings.profiles.insert(
         "prod".into(),
-        crate::settings::ProfileSettings { store: Some(crate::store::StoreKind::Memory) },
+        crate::settings::ProfileSettings { store: Some(crate::settings::StoreKind::Memory) },
     );
     let answers = session(
         &v,
@@ -403,7 +403,7 @@ fn get_prompts_only_when_asked_and_the_vault_is_interactive() {
         let line = format!(r#"{{"v":1,"id":1,"kind":"get","profile":"p","interactive":{ask}}}"#);
         assert_eq!(error_kind(&one(&v, &line)), "not-found");
         assert_eq!(probe.prompts_seen.get(), allowed, "{non_interactive} {ask}");
-        assert!(crate::app::prompts_allowed(), "restored after the request");
+        assert!(crate::ui::prompts_allowed(), "restored after the request");
     }
 }
 

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::app::Vault;
-use crate::doctor::{Check, Status};
+use crate::check::{Check, Status};
 use crate::influxctl::config::InfluxConfig;
 
 /// How long `influxctl version` may take.

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use super::run::Runner;
 use super::{Auth, Influxctl};
 use crate::app::Vault;
-use crate::doctor::{Check, Status};
+use crate::check::{Check, Status};
 use crate::entry::Entry;
 use crate::influxctl::config::Snapshot;
 

@@ -26,7 +26,7 @@ use crate::entry::{Cluster, Entry, Origin};
 use crate::error::{Error, ErrorKind, Result};
 use crate::influxctl::output::{Created, Listed};
 use crate::secret::Token;
-use crate::store::StoreKind;
+use crate::settings::StoreKind;
 use crate::ui;
 
 pub use doctor::{expiry_checks, online_checks};

@@ -33,7 +33,7 @@ use crate::entry::{EntryMeta, Origin};
 use crate::error::{Error, Result};
 use crate::influxctl::config::Snapshot;
 use crate::lock::StoreLock;
-use crate::store::StoreKind;
+use crate::settings::StoreKind;
 use crate::ui;
 
 /// What a rotation is asked to do.

@@ -8,13 +8,14 @@ use jiff::{SignedDuration, Timestamp};
 use super::rotate::{Plan, auto_rotate_with, rotate_locked};
 use super::*;
 use crate::app::Options;
-use crate::doctor::Status;
+use crate::check::Status;
 use crate::entry::{Entry, EntryMeta};
 use crate::influxctl::output::Listed;
 use crate::paths::Paths;
 use crate::settings::Settings;
 use crate::store::memory::MemoryStore;
-use crate::store::{Store, StoreKind};
+use crate::settings::StoreKind;
+use crate::store::Store;
 
 /// A scripted influxctl: a token list, a call log, and switches to fail.
 #[derive(Default)]

@@ -62,7 +62,7 @@ impl FileStore {
 
     /// The identities in use; prompting for a passphrase only when `interactive`.
     fn identities(&self, interactive: bool) -> Result<Option<Identities>> {
-        let prompt = (interactive && crate::app::prompts_allowed()).then(identity::tty_prompt);
+        let prompt = (interactive && crate::ui::prompts_allowed()).then(identity::tty_prompt);
         crate::error::shield(&self.default_identity, || {
             Identities::find(&self.default_identity, &self.identities, prompt)
         })
@@ -74,7 +74,7 @@ impl FileStore {
             reason: "no age identity found".into(),
             hint: Some(format!(
                 "{}; the first `influxctl-cred store` creates {}",
-                identity::LOOKUP,
+                crate::error::IDENTITY_LOOKUP,
                 self.default_identity.display()
             )),
         })
@@ -418,7 +418,7 @@ pub fn rekey_command(vault: &crate::app::Vault) -> Result<i32> {
 }
 
 /// Identity, recipient, permission and decryption checks for `doctor`.
-pub fn doctor_checks(vault: &crate::app::Vault) -> Vec<crate::doctor::Check> {
+pub fn doctor_checks(vault: &crate::app::Vault) -> Vec<crate::check::Check> {
     doctor::checks(&FileStore::new(&vault.paths, &vault.settings, false))
 }
 

@@ -148,10 +148,10 @@ impl KeyringStore {
     }
 
     /// Whether calls must first prove the keyring is unlocked: unless prompts were allowed at
-    /// construction and are allowed for the request at hand ([`crate::app::prompts_allowed`],
+    /// construction and are allowed for the request at hand ([`crate::ui::prompts_allowed`],
     /// read on the caller's thread).
     fn check_first(&self) -> bool {
-        !(self.allow_prompts && crate::app::prompts_allowed())
+        !(self.allow_prompts && crate::ui::prompts_allowed())
     }
 }
 

@@ -16,56 +16,11 @@ pub mod file;
 pub mod keyring;
 pub mod memory;
 
-use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
 
 use crate::entry::{Entry, EntryMeta};
 use crate::error::{Error, Result};
-
-/// The names of the stores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreKind {
-    Keyring,
-    File,
-    Env,
-    /// In-memory, for tests only; never offered to users.
-    Memory,
-}
-
-impl StoreKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreKind::Keyring => "keyring",
-            StoreKind::File => "file",
-            StoreKind::Env => "env",
-            StoreKind::Memory => "memory",
-        }
-    }
-}
-
-impl fmt::Display for StoreKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for StoreKind {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "keyring" => Ok(StoreKind::Keyring),
-            "file" => Ok(StoreKind::File),
-            "env" => Ok(StoreKind::Env),
-            _ => Err(Error::InvalidValue {
-                what: "store",
-                message: format!("{s:?} (choose keyring, file or env)"),
-            }),
-        }
-    }
-}
+use crate::settings::StoreKind;
 
 /// One place where entries live.
 pub trait Store {

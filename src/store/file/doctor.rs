@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::{FileStore, check_dir, read_store_file};
-use crate::doctor::{Check, Status};
+use crate::check::{Check, Status};
 use crate::error::{Error, ErrorKind};
 use crate::fsutil;
 use crate::identity;
@@ -37,7 +37,7 @@ pub fn checks(store: &FileStore) -> Vec<Check> {
         Ok(None) if have_entries => Check::new(
             "file identities",
             Status::Fail,
-            format!("none found, but the store holds entries ({})", identity::LOOKUP),
+            format!("none found, but the store holds entries ({})", crate::error::IDENTITY_LOOKUP),
         ),
         Ok(None) => Check::new(
             "file identities",

@@ -1,7 +1,7 @@
 //! Unit tests of the file store's layout: age files, sidecars, list, errors.
 
 use super::*;
-use crate::doctor::Status;
+use crate::check::Status;
 use crate::error::ErrorKind;
 use crate::secret::Token;
 
