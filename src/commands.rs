@@ -58,14 +58,14 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Erase(_) => erase(&vault, &profile, g.store),
         Command::List(args) => list(&vault, args),
-        Command::Rekey => crate::store::file::rekey_command(&vault),
+        Command::Rekey => vault.rekey(),
         Command::Doctor(args) => {
             crate::doctor::run(&vault, args.format.format == ListFormat::Json, args.online)
         }
         Command::Create(args) => crate::lifecycle::create_command(&vault, &profile, g.store, args),
         Command::Rotate(args) => crate::lifecycle::rotate_command(&vault, &profile, args),
         Command::Verify(args) => {
-            crate::api::verify::run(&vault, &profile, args.format == crate::cli::VerifyFormat::Json)
+            crate::verify::run(&vault, &profile, args.format == crate::cli::VerifyFormat::Json)
         }
         Command::Helper => {
             let stdin = std::io::stdin();

@@ -26,8 +26,8 @@ pub fn checks(vault: &Vault) -> Vec<Check> {
             }
         });
     }
-    out.extend(crate::store::file::doctor_checks(vault));
-    out.extend(crate::influxctl::doctor::checks(vault));
+    out.extend(crate::store::file::doctor_checks(&vault.paths, &vault.settings));
+    out.extend(crate::exec::doctor::checks(vault));
     out.extend(crate::lifecycle::expiry_checks(vault));
     out
 }
@@ -36,7 +36,7 @@ pub fn checks(vault: &Vault) -> Vec<Check> {
 pub fn online_checks(vault: &Vault) -> Vec<Check> {
     let mut out = Vec::new();
     out.extend(crate::lifecycle::online_checks(vault));
-    out.extend(crate::api::verify::doctor_checks(vault));
+    out.extend(crate::verify::doctor_checks(vault));
     out
 }
 

@@ -54,5 +54,7 @@ pub mod protocol;
 pub mod secret;
 pub mod settings;
 pub mod shell_init;
+pub mod spawn;
 pub mod store;
 pub mod ui;
+pub mod verify;

@@ -4,33 +4,24 @@
 //!
 //! [`endpoint`] turns an influxctl profile into a URL and TLS options, [`client`] speaks HTTP
 //! and maps failures to typed errors, [`types`] holds the wire format of InfluxData's OpenAPI
-//! documents, [`dbtoken`] the ephemeral database tokens of `exec`, and [`verify`] the command of
-//! that name. [`client_for`] ties them to the [`Vault`].
+//! documents, and [`dbtoken`] the ephemeral database tokens of `exec`. A client takes a token
+//! and where to send it; the driver is not known here (`verify` lives in [`crate::verify`]).
 
 pub mod client;
 pub mod dbtoken;
 pub mod endpoint;
 pub mod types;
-pub mod verify;
 
 pub use client::{ApiClient, Timeouts};
 pub use dbtoken::{DatabaseToken, DatabaseTokenSpec};
-pub use endpoint::{Endpoint, Product, TlsOptions};
+pub use endpoint::{Endpoint, Product};
 
-use crate::app::Vault;
 use crate::entry::Cluster;
 use crate::error::Result;
 use crate::influxctl::config::Snapshot;
+use crate::influxctl::tls::TlsOptions;
 use crate::secret::Token;
-
-/// A client for `profile`: its management token as `get` hands it out (binding and expiry
-/// checked against one [`Snapshot`] of influxctl's config), sent where that same snapshot says.
-pub fn client_for(vault: &Vault, profile: &str) -> Result<ApiClient> {
-    let snap = vault.snapshot()?;
-    let found = vault.get_in(&snap, profile, None)?;
-    let binding = found.entry.cluster.clone();
-    client_with(vault, &snap, profile, found.entry.token, &binding)
-}
+use crate::settings::Settings;
 
 /// A client that sends `token` (already fetched and checked against `snap` by the caller, as
 /// `exec` has it) to the Management API of `profile`: the cluster of the snapshot's profile
@@ -38,20 +29,20 @@ pub fn client_for(vault: &Vault, profile: &str) -> Result<ApiClient> {
 /// when the config lacks the profile), and the API base override (`INFLUXCTL_CRED_API_URL`,
 /// else `api_url` in our settings).
 pub fn client_with(
-    vault: &Vault,
+    settings: &Settings,
     snap: &Snapshot,
     profile: &str,
     token: Token,
     binding: &Cluster,
 ) -> Result<ApiClient> {
-    client_targeting(vault, snap, profile, token, &Cluster::default(), binding)
+    client_targeting(settings, snap, profile, token, &Cluster::default(), binding)
 }
 
 /// [`client_with`], where the fields set in `overrides` win over influxctl's profile: `exec`
 /// passes influxctl's `--account`/`--cluster` there, so that a database token is made on the
 /// cluster the child will really talk to.
 pub fn client_targeting(
-    vault: &Vault,
+    settings: &Settings,
     snap: &Snapshot,
     profile: &str,
     token: Token,
@@ -67,9 +58,9 @@ pub fn client_targeting(
         Some(t) => TlsOptions::from_profile(t, &snap.path_or_default(), profile)?,
         None => TlsOptions::from_trust(binding.tls.as_ref()),
     };
-    let api_url = endpoint::api_url_override(vault.settings.api_url.as_deref());
+    let api_url = endpoint::api_url_override(settings.api_url.as_deref());
     let endpoint = Endpoint::resolve(profile, &cluster, tls, api_url.as_deref())?;
-    endpoint::check_plain_url(&vault.settings, profile, &endpoint.base)?;
+    endpoint::check_plain_url(settings, profile, &endpoint.base)?;
     ApiClient::new(endpoint, token, profile, Timeouts::from_env()?)
 }
 

@@ -15,13 +15,14 @@ use std::ffi::OsString;
 
 use jiff::SignedDuration;
 
-use super::{Plan, Secrets, child};
+use super::{Plan, Secrets};
 use crate::api::{DatabaseToken, DatabaseTokenSpec};
 use crate::app::{Found, Vault};
 use crate::cli::Inject;
 use crate::entry::Cluster;
 use crate::error::Result;
 use crate::influxctl::config::Snapshot;
+use crate::spawn::child;
 
 /// The variable the child finds the database token in (what InfluxDB 3 clients read).
 pub const INFLUX_TOKEN_VAR: &str = "INFLUX_TOKEN";
@@ -46,7 +47,7 @@ pub fn run(
     };
     let mgmt = found.entry.token;
     let client = crate::api::client_targeting(
-        vault,
+        &vault.settings,
         snap,
         &plan.profile,
         mgmt.clone(),

@@ -12,11 +12,8 @@
 //! child's environment (`exec --database-token` adds `token` and `INFLUX_TOKEN` there:
 //! [`database`]).
 
-pub mod child;
 pub mod database;
-#[cfg(unix)]
-mod fifo;
-pub mod place;
+pub mod doctor;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -36,7 +33,7 @@ use crate::secret::Token;
 use crate::settings::StoreKind;
 use crate::ui;
 
-pub use child::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, is_secret_var};
+use crate::spawn::{child, place};
 
 /// Exit code of our own failures before the child runs.
 pub const EXIT_OWN_FAILURE: i32 = 125;

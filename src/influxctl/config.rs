@@ -146,7 +146,7 @@ pub fn cluster_of(table: &Table) -> Cluster {
 /// The whole binding of one profile table (SPEC §4): its cluster fields and its TLS trust.
 /// `path` and `profile` name it in errors.
 pub fn binding_of(table: &Table, path: &Path, profile: &str) -> Result<Cluster> {
-    let tls = crate::api::endpoint::TlsOptions::from_profile(table, path, profile)?;
+    let tls = super::tls::TlsOptions::from_profile(table, path, profile)?;
     let mut cluster = cluster_of(table);
     cluster.tls = Some(Trust {
         disable: tls.disable,

@@ -13,9 +13,9 @@ use crate::entry::{Entry, EntryMeta};
 use crate::influxctl::output::Listed;
 use crate::paths::Paths;
 use crate::settings::Settings;
-use crate::store::memory::MemoryStore;
 use crate::settings::StoreKind;
 use crate::store::Store;
+use crate::store::memory::MemoryStore;
 
 /// A scripted influxctl: a token list, a call log, and switches to fail.
 #[derive(Default)]

@@ -218,7 +218,7 @@ impl FileStore {
     }
 
     /// `rekey` under the store lock: every entry re-encrypted to the current recipients.
-    fn rekey(&self) -> Result<i32> {
+    pub fn rekey(&self) -> Result<i32> {
         let entries = self.entries()?;
         if entries.is_empty() {
             ui::note("the file store holds no entries; nothing to re-encrypt");
@@ -410,16 +410,9 @@ fn short_reason(err: &Error) -> String {
     }
 }
 
-/// `rekey`: re-encrypts every file-store entry to the current recipients, under the store lock.
-pub fn rekey_command(vault: &crate::app::Vault) -> Result<i32> {
-    let store = FileStore::new(&vault.paths, &vault.settings, !vault.opts.non_interactive);
-    let _lock = vault.lock()?;
-    store.rekey()
-}
-
 /// Identity, recipient, permission and decryption checks for `doctor`.
-pub fn doctor_checks(vault: &crate::app::Vault) -> Vec<crate::check::Check> {
-    doctor::checks(&FileStore::new(&vault.paths, &vault.settings, false))
+pub fn doctor_checks(paths: &crate::paths::Paths, settings: &Settings) -> Vec<crate::check::Check> {
+    doctor::checks(&FileStore::new(paths, settings, false))
 }
 
 mod doctor;

@@ -16,8 +16,6 @@ pub mod file;
 pub mod keyring;
 pub mod memory;
 
-
-
 use crate::entry::{Entry, EntryMeta};
 use crate::error::{Error, Result};
 use crate::settings::StoreKind;

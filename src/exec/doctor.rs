@@ -115,7 +115,7 @@ fn version(bin: &Path, timeout: Duration) -> Result<String, String> {
     let mut cmd = Command::new(bin);
     cmd.arg("version").stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
     for (name, _) in std::env::vars_os() {
-        if crate::exec::is_secret_var(&name) {
+        if crate::spawn::child::is_secret_var(&name) {
             cmd.env_remove(&name);
         }
     }

@@ -18,13 +18,22 @@ use serde::Serialize;
 
 use jiff::Timestamp;
 
-use super::client::ApiClient;
+use crate::api::ApiClient;
 use crate::app::Vault;
 use crate::check::{Check, Status};
 use crate::entry::Entry;
 use crate::error::{Error, ErrorKind, Result};
 use crate::influxctl::config::Snapshot;
 use crate::store::env::GENERIC_VAR;
+
+/// A client for `profile`: its management token as `get` hands it out (binding and expiry
+/// checked against one [`Snapshot`] of influxctl's config), sent where that same snapshot says.
+pub fn client_for(vault: &Vault, profile: &str) -> Result<ApiClient> {
+    let snap = vault.snapshot()?;
+    let found = vault.get_in(&snap, profile, None)?;
+    let binding = found.entry.cluster.clone();
+    crate::api::client_with(&vault.settings, &snap, profile, found.entry.token, &binding)
+}
 
 /// What `verify` found out about one profile.
 #[derive(Debug)]
@@ -79,7 +88,7 @@ impl Verdict {
 /// Verifies the token of `profile`: the token as `get` would hand it out (binding and expiry
 /// checked), sent to the profile's Management API.
 pub fn check(vault: &Vault, profile: &str) -> Verdict {
-    Verdict::from_result(super::client_for(vault, profile).and_then(|client| probe(&client)))
+    Verdict::from_result(client_for(vault, profile).and_then(|client| probe(&client)))
 }
 
 /// Verifies one stored entry (the token of that store, not the first in lookup order), with
@@ -91,7 +100,7 @@ pub fn check_entry(vault: &Vault, snap: &Snapshot, entry: Entry) -> Verdict {
         .and_then(|_| crate::app::check_expiry(&entry.meta(), None, Timestamp::now()))
         .and_then(|()| {
             let binding = entry.cluster.clone();
-            super::client_with(vault, snap, &entry.profile, entry.token, &binding)
+            crate::api::client_with(&vault.settings, snap, &entry.profile, entry.token, &binding)
         })
         .and_then(|client| probe(&client));
     Verdict::from_result(result)

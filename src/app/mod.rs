@@ -1,0 +1,153 @@
+//! The shared driver over the stores: the lookup chain, the choice of store for writes, the
+//! store lock, cluster binding and expiry. The command line and the helper protocol both call
+//! [`Vault`]; neither talks to a store directly.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::entry::{Cluster, Entry, EntryMeta};
+use crate::error::{Error, Result};
+use crate::influxctl::config::{InfluxConfig, Snapshot};
+use crate::paths::Paths;
+use crate::settings::Settings;
+use crate::settings::StoreKind;
+use crate::store::Store;
+use crate::store::env::EnvStore;
+use crate::store::file::FileStore;
+use crate::store::keyring::KeyringStore;
+
+mod binding;
+mod lookup;
+mod writes;
+
+pub use lookup::check_expiry;
+
+/// Switches that change how the driver behaves.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// No prompts: a passphrase-encrypted identity or a keyring prompt gives
+    /// `interaction-required`.
+    pub non_interactive: bool,
+    /// influxctl's config to bind against (`--influxctl-config`, or exec's `--config`).
+    pub influxctl_config: Option<PathBuf>,
+}
+
+/// An entry and the store it came from.
+#[derive(Debug)]
+pub struct Found {
+    pub entry: Entry,
+    pub store: StoreKind,
+}
+
+/// Where a write went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub store: StoreKind,
+    pub replaced: bool,
+}
+
+/// One row of `list` (also the helper's `list` entries). Never a token.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListRow {
+    pub store: StoreKind,
+    #[serde(flatten)]
+    pub meta: EntryMeta,
+    pub expiry: String,
+}
+
+/// The stores, our settings and paths.
+pub struct Vault {
+    pub paths: Paths,
+    pub settings: Settings,
+    pub opts: Options,
+    /// In preference order for reads after env and the configured store.
+    stores: Vec<Box<dyn Store>>,
+    /// `--store` given to a command that reads: only that store is read.
+    read_only_from: Option<StoreKind>,
+}
+
+impl Vault {
+    /// The real stores: env (snapshot of the process environment), file, keyring.
+    pub fn open(paths: Paths, opts: Options) -> Result<Vault> {
+        let settings = Settings::load(&paths.settings())?;
+        let env = EnvStore::from_process();
+        let file = FileStore::new(&paths, &settings, !opts.non_interactive);
+        let keyring = KeyringStore::new(&paths, &settings);
+        let stores: Vec<Box<dyn Store>> = vec![Box::new(env), Box::new(file), Box::new(keyring)];
+        Ok(Vault { paths, settings, opts, stores, read_only_from: None })
+    }
+
+    /// Any stores (tests).
+    pub fn with_stores(
+        paths: Paths,
+        settings: Settings,
+        opts: Options,
+        stores: Vec<Box<dyn Store>>,
+    ) -> Vault {
+        Vault { paths, settings, opts, stores, read_only_from: None }
+    }
+
+    /// The store named `kind`, if this vault has it.
+    pub fn store(&self, kind: StoreKind) -> Result<&dyn Store> {
+        self.stores.iter().find(|s| s.kind() == kind).map(|s| s.as_ref()).ok_or_else(|| {
+            Error::StoreUnavailable {
+                store: kind.as_str(),
+                reason: "not available in this run".into(),
+                hint: None,
+            }
+        })
+    }
+
+    /// The kinds of the stores this vault has, in order.
+    pub fn kinds(&self) -> Vec<StoreKind> {
+        self.stores.iter().map(|s| s.kind()).collect()
+    }
+
+    /// The stores that answer their probe now.
+    pub fn usable(&self) -> Vec<StoreKind> {
+        self.stores.iter().filter(|s| s.probe().is_ok()).map(|s| s.kind()).collect()
+    }
+
+    /// Read order: env, the profile's configured store, then the rest.
+    /// Makes reads (`get`, `find`, `list`) use only `store` when it is `Some` (`--store`).
+    pub fn reading_only_from(mut self, store: Option<StoreKind>) -> Vault {
+        self.read_only_from = store;
+        self
+    }
+
+    /// influxctl's config, read once ([`Snapshot`]).
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        Snapshot::read(self.influxctl_config_path())
+    }
+
+    /// The path of influxctl's config we bind against.
+    pub fn influxctl_config_path(&self) -> Option<PathBuf> {
+        self.opts.influxctl_config.clone().or_else(crate::paths::influxctl_default_config)
+    }
+
+    /// influxctl's config, when it exists.
+    pub fn influxctl_config(&self) -> Result<Option<InfluxConfig>> {
+        Ok(self.snapshot()?.config)
+    }
+
+    /// Where profile `profile` of influxctl's config points, when there is such a profile.
+    pub fn configured_cluster(&self, profile: &str) -> Result<Option<Cluster>> {
+        self.snapshot()?.cluster(profile)
+    }
+
+    /// Takes the store lock (bounded by `lock_timeout`).
+    pub fn lock(&self) -> Result<crate::lock::StoreLock> {
+        crate::lock::lock(&self.paths.store_dir(), self.settings.lock_timeout)
+    }
+
+    /// Runs `f` with prompts turned off on this thread unless `allow` (the helper protocol
+    /// allows them only for a `get` that asks for interaction). Restored afterwards, also when
+    /// `f` panics. A vault opened non-interactive never prompts either way.
+    pub fn with_prompts<T>(&self, allow: bool, f: impl FnOnce() -> T) -> T {
+        crate::ui::with_prompts(allow, f)
+    }
+}
+
+#[cfg(test)]
+mod tests;

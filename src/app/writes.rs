@@ -1,0 +1,154 @@
+//! Writing: the choice of store for a write, `put`, `erase` and `rekey`, each under the store
+//! lock.
+
+use super::{Vault, Written};
+use crate::entry::Entry;
+use crate::error::{Error, ErrorKind, Result};
+use crate::settings::StoreKind;
+use crate::store::Store;
+use crate::store::file::FileStore;
+
+impl Vault {
+    /// The store a write goes to: `target`, else the profile's configured store, else the
+    /// store that already holds the profile (so a second `store` replaces the entry where it
+    /// is), else the keyring when its probe answers, else the file store. When the store that
+    /// holds the profile cannot be reached now (a locked keyring), the write is refused
+    /// (`store-unavailable`) rather than leave that entry behind, stale (SPEC §3).
+    pub fn write_target(&self, profile: &str, target: Option<StoreKind>) -> Result<&dyn Store> {
+        if let Some(kind) = target.or_else(|| self.settings.store_for(profile)) {
+            return self.store(kind);
+        }
+        if let Some(holder) =
+            self.stores.iter().find(|s| s.kind() != StoreKind::Env && s.may_hold(profile))
+        {
+            return match holder.probe() {
+                Ok(()) => Ok(holder.as_ref()),
+                Err(e) => Err(e.context(format!(
+                    "profile {profile:?} already has an entry in the {kind} store, which cannot be reached now; nothing was written, since an entry elsewhere would leave that one behind, stale. Unlock it, or name a store with --store (a second copy is then reported)",
+                    kind = holder.kind()
+                ))),
+            };
+        }
+        if let Ok(keyring) = self.store(StoreKind::Keyring) {
+            match keyring.probe() {
+                Ok(()) => return Ok(keyring),
+                Err(e) => crate::ui::verbose(format!("not writing to the keyring: {e}")),
+            }
+        }
+        self.store(StoreKind::File).or_else(|_| {
+            self.stores.iter().find(|s| s.kind() != StoreKind::Env).map(|s| s.as_ref()).ok_or_else(
+                || Error::StoreUnavailable {
+                    store: "any",
+                    reason: "no writable store".into(),
+                    hint: None,
+                },
+            )
+        })
+    }
+
+    /// Writes `entry`, bound to influxctl's profile of the same name when the entry has no
+    /// binding yet, under the store lock.
+    pub fn put(&self, entry: Entry, target: Option<StoreKind>) -> Result<Written> {
+        crate::store::check_writable_name(&entry.profile)?;
+        self.write_target(&entry.profile, target)?;
+        let lock = self.lock()?;
+        self.put_locked(entry, target, &lock)
+    }
+
+    /// [`Vault::put`] for a caller that already holds the store lock (taking it twice in one
+    /// process would wait for itself): `lock` is the proof.
+    pub fn put_locked(
+        &self,
+        mut entry: Entry,
+        target: Option<StoreKind>,
+        _lock: &crate::lock::StoreLock,
+    ) -> Result<Written> {
+        crate::store::check_writable_name(&entry.profile)?;
+        if let Some(id) = &entry.token_id {
+            crate::entry::validate_token_id(id)?;
+        }
+        if let Some(d) = &entry.description {
+            crate::entry::check_description(d)?;
+        }
+        if entry.cluster.is_empty()
+            && let Some(cluster) = self.configured_cluster(&entry.profile)?
+        {
+            entry.cluster = cluster;
+        }
+        let store = self.write_target(&entry.profile, target)?;
+        let replaced = store.set(&entry)?;
+        // Named stores may leave another copy behind: never silently (SPEC §3).
+        for other in self.stores.iter().filter(|s| {
+            s.kind() != StoreKind::Env && s.kind() != store.kind() && s.may_hold(&entry.profile)
+        }) {
+            crate::ui::warn(format!(
+                "the {other} store still holds another token of profile {p:?}, which may be stale; remove it with `influxctl-cred erase -p {p} --store {other}`",
+                other = other.kind(),
+                p = entry.profile
+            ));
+        }
+        Ok(Written { store: store.kind(), replaced })
+    }
+
+    /// Removes the entry of `profile` from `target`, or from every writable store. A store that
+    /// is unavailable is skipped only when nothing says it holds the profile (see
+    /// [`Vault::find`]); otherwise the others are still erased and the answer is its failure,
+    /// saying what was and was not erased (SPEC §3: exit 5, never a false "erased").
+    pub fn erase(&self, profile: &str, target: Option<StoreKind>) -> Result<bool> {
+        crate::store::validate_profile(profile)?;
+        let lock = self.lock()?;
+        self.erase_locked(profile, target, &lock)
+    }
+
+    /// [`Vault::erase`] for a caller that already holds the store lock.
+    pub fn erase_locked(
+        &self,
+        profile: &str,
+        target: Option<StoreKind>,
+        _lock: &crate::lock::StoreLock,
+    ) -> Result<bool> {
+        crate::store::validate_profile(profile)?;
+        if let Some(kind) = target {
+            return self.store(kind)?.erase(profile);
+        }
+        let configured = self.settings.store_for(profile);
+        let mut erased: Vec<&str> = Vec::new();
+        let mut failed: Vec<(StoreKind, Error)> = Vec::new();
+        for store in self.stores.iter().filter(|s| s.kind() != StoreKind::Env) {
+            // Asked before the erase: a failed erase leaves the index as it was anyway.
+            let may_hold = store.may_hold(profile);
+            match store.erase(profile) {
+                Ok(true) => erased.push(store.kind().as_str()),
+                Ok(false) => {}
+                Err(e)
+                    if e.kind() == ErrorKind::StoreUnavailable
+                        && configured != Some(store.kind())
+                        && !may_hold =>
+                {
+                    crate::ui::verbose(format!("skipped the {} store: {e}", store.kind()));
+                }
+                Err(e) => failed.push((store.kind(), e)),
+            }
+        }
+        let mut failed = failed.into_iter();
+        let Some((kind, first)) = failed.next() else { return Ok(!erased.is_empty()) };
+        let mut not: Vec<&str> = vec![kind.as_str()];
+        not.extend(failed.map(|(k, _)| k.as_str()));
+        let done = match erased.as_slice() {
+            [] => String::new(),
+            done => format!("erased it from the {} store, but ", done.join(" and ")),
+        };
+        Err(first.context(format!(
+            "profile {profile:?}: {done}NOT from the {} store; it is still there",
+            not.join(" and ")
+        )))
+    }
+
+    /// `rekey`: re-encrypts every file-store entry to the current recipients, under the store
+    /// lock.
+    pub fn rekey(&self) -> Result<i32> {
+        let store = FileStore::new(&self.paths, &self.settings, !self.opts.non_interactive);
+        let _lock = self.lock()?;
+        store.rekey()
+    }
+}
