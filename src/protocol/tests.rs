@@ -2,7 +2,9 @@
 //! serialize to literal lines.
 
 use super::*;
-use crate::entry::{EntryMeta, Origin};
+use crate::app::ListRow;
+use crate::entry::{Cluster, EntryMeta, Origin};
+use crate::error::ErrorKind;
 
 fn parse(line: &str) -> (Value, Result<Request, Error>) {
     parse_request(line.as_bytes())
