@@ -9,22 +9,7 @@ pub fn checks(vault: &Vault) -> Vec<Check> {
     let mut out = Vec::new();
     for kind in vault.kinds() {
         let store = vault.store(kind).expect("kinds() lists only stores the vault has");
-        out.push(match store.probe() {
-            Ok(()) => Check::new(format!("store {kind}"), Status::Ok, "usable"),
-            // An empty env store is the normal case off CI: not in use, nothing wrong.
-            Err(_) if kind == crate::settings::StoreKind::Env => Check::new(
-                "store env",
-                Status::Ok,
-                "not in use (neither INFLUXCTL_CRED_TOKEN nor INFLUXCTL_CRED_TOKEN_<PROFILE> is set)",
-            ),
-            Err(e) => {
-                let detail = match e.hint() {
-                    Some(h) => format!("{e} ({h})"),
-                    None => e.to_string(),
-                };
-                Check::new(format!("store {kind}"), Status::Warn, detail)
-            }
-        });
+        out.push(crate::store::probe_check(kind, store));
     }
     out.extend(crate::store::file::doctor_checks(&vault.paths, &vault.settings));
     out.extend(crate::exec::doctor::checks(vault));

@@ -3,15 +3,20 @@
 //! ([`store::file`]) — or arrive from CI's environment ([`store::env`]), and are handed out only
 //! after their cluster binding and expiry are checked ([`app::Vault::get`]).
 //!
-//! Rooms: [`cli`] (clap definitions), [`commands`] (one function per command), [`app`] (the
-//! driver over the stores), [`store`] (the backends), [`entry`] (what is stored), [`secret`]
-//! (the token type), [`error`] (kinds and exit codes), [`helper`] and [`protocol`] (the JSON
-//! Lines protocol), [`influxctl`] (its config file), [`settings`], [`paths`], [`fsutil`],
-//! [`lock`], [`api`] (the Management API: `verify`, ephemeral database tokens).
-//! Running influxctl: [`exec`] (the token for one process), [`import`] (plaintext tokens out of
-//! its config), [`shell_init`] (a shell function around `exec`), [`lifecycle`] (`create`,
-//! `rotate`, `erase --revoke`, expiry and auto-rotation).
-//!
+//! Rooms, in layers (a module imports only from layers below it; `scripts/check-layers` keeps
+//! it so, and `docs/architecture.md` draws it):
+//! - vocabulary: [`error`] (kinds and exit codes), [`check`] (one `doctor` line), [`ui`],
+//!   [`secret`] (the token type), [`duration`], [`paths`], [`fsutil`], [`lock`], [`harden`];
+//! - what is stored and read: [`entry`], [`identity`], [`settings`], [`influxctl`] (its
+//!   config file, flags and output);
+//! - [`store`] (the backends behind the `Store` trait) and [`api`] (the Management API client:
+//!   a token and an endpoint);
+//! - the driver: [`app`] (lookup, writes, binding over the stores); [`cli`] (clap definitions);
+//! - actions: [`spawn`] (influxctl as a child), [`verify`], [`import`], [`shell_init`],
+//!   [`lifecycle`] (`create`, `rotate`, `erase --revoke`, expiry), [`exec`];
+//! - front doors: [`protocol`] and [`helper`] (the JSON Lines protocol), [`doctor`] (collects
+//!   the checks), [`commands`] (one function per command).
+
 //! # Exit codes
 //!
 //! | code | kind |

@@ -16,6 +16,7 @@ pub mod file;
 pub mod keyring;
 pub mod memory;
 
+use crate::check::{Check, Status};
 use crate::entry::{Entry, EntryMeta};
 use crate::error::{Error, Result};
 use crate::settings::StoreKind;
@@ -130,6 +131,26 @@ pub fn validate_profile(profile: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The `doctor` line of one store: usable, or why not (with the way out).
+pub fn probe_check(kind: StoreKind, store: &dyn Store) -> Check {
+    match store.probe() {
+        Ok(()) => Check::new(format!("store {kind}"), Status::Ok, "usable"),
+        // An empty env store is the normal case off CI: not in use, nothing wrong.
+        Err(_) if kind == StoreKind::Env => Check::new(
+            "store env",
+            Status::Ok,
+            "not in use (neither INFLUXCTL_CRED_TOKEN nor INFLUXCTL_CRED_TOKEN_<PROFILE> is set)",
+        ),
+        Err(e) => {
+            let detail = match e.hint() {
+                Some(h) => format!("{e} ({h})"),
+                None => e.to_string(),
+            };
+            Check::new(format!("store {kind}"), Status::Warn, detail)
+        }
+    }
 }
 
 #[cfg(test)]
