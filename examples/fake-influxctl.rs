@@ -243,6 +243,9 @@ fn authenticated(g: &Globals, argv: &[String]) -> i32 {
             .collect::<Vec<_>>()
     );
     if let Ok(p) = outcome {
+        // Where the derived profile points.
+        report["host"] = json!(p.host);
+        report["port"] = json!(p.port);
         report["token_sha256"] = json!(p.token.as_deref().map(sha256));
     }
     report["env_influx_token_sha256"] =

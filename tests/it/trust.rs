@@ -352,3 +352,90 @@ fn exec_is_undumpable_with_core_limit_0_while_its_child_runs() {
     assert_eq!(child_owner, 65534);
     assert_eq!(child_limit, "0", "the child's core limit");
 }
+
+/// influxctl's config swapped atomically, in a loop, between the bound profile and one pointing
+/// at an attacker's listener, while 300 `exec` runs: each run reads the config once, so it
+/// either derives for the bound host (and influxctl gets the token) or is refused with
+/// `cluster-mismatch` (and influxctl never runs). No run ever hands influxctl a profile for the
+/// other port, and the listener hears nothing. (Before the single read, 2 in 300 did.)
+#[test]
+fn config_swapped_in_a_loop_during_300_execs_never_derives_for_the_other_host() {
+    use crate::apiserver::{ApiServer, Reply};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let good = ApiServer::start(|_| Reply::json(200, "[]"));
+    let evil = ApiServer::start(|_| Reply::json(200, "[]"));
+    let profile = |port: u16| {
+        format!(
+            "[[profile]]\n  name = \"prod\"\n  product = \"clustered\"\n  host = \"127.0.0.1\"\n  port = \"{port}\"\n  [profile.tls]\n    disable = true\n"
+        )
+    };
+    let (good_port, evil_port) = (good.addr.port(), evil.addr.port());
+    let env = TestEnv::new();
+    let config = env.write_influxctl_config(&profile(good_port));
+    store_prod(&env);
+    // Bound on first use, to the good port.
+    let (code, err, _) = exec_prod(&env, &env.path().join("first.json"));
+    assert_eq!(code, 0, "{err}");
+
+    let dir = config.parent().unwrap().to_owned();
+    let versions = [profile(good_port), profile(evil_port)];
+    let stop = Arc::new(AtomicBool::new(false));
+    let swaps = Arc::new(AtomicUsize::new(0));
+    let swapper = {
+        let (stop, swaps, dir, config) = (stop.clone(), swaps.clone(), dir.clone(), config.clone());
+        std::thread::spawn(move || {
+            let mut i = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let tmp = dir.join(format!(".swap-{}", i % 2));
+                std::fs::write(&tmp, &versions[i % 2]).unwrap();
+                std::fs::rename(&tmp, &config).unwrap();
+                swaps.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        })
+    };
+    let (mut served, mut refused) = (0, 0);
+    let mut wrong = Vec::new();
+    for i in 0..300 {
+        let rep = env.path().join(format!("report-{i}.json"));
+        let (code, err, r) = exec_prod(&env, &rep);
+        assert!(!err.contains(TOKEN), "run {i} leaked the token: {err}");
+        match (code, r) {
+            (0, Some(r)) => {
+                if r["port"] != good_port.to_string() || r["host"] != "127.0.0.1" {
+                    wrong.push(r.clone());
+                }
+                assert_eq!(r["mgmt_token_sha256"], sha256(TOKEN), "run {i}: {r}");
+                served += 1;
+            }
+            (_, None) if err.contains("cluster-mismatch") => refused += 1,
+            (code, r) => panic!("run {i}: exit {code}, report {r:?}: {err}"),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    swapper.join().unwrap();
+    assert!(wrong.is_empty(), "derived for the other host: {wrong:?}");
+    assert_eq!(evil.requests().len(), 0, "the attacker's listener was reached");
+    assert_eq!(good.requests().len(), 0, "exec itself never calls the API");
+    // The swap really raced the runs: both outcomes were seen.
+    let swaps = swaps.load(Ordering::Relaxed);
+    assert!(served > 0 && refused > 0, "{served} served, {refused} refused, {swaps} swaps");
+}
+
+/// `exec -p prod --` the stand-in (`database list`), the token from the file store.
+fn exec_prod(env: &TestEnv, rep: &Path) -> (i32, String, Option<serde_json::Value>) {
+    let out = env
+        .cmd()
+        .timeout(LIMIT)
+        .env("FAKE_INFLUXCTL_REPORT", rep)
+        .args(["exec", "-p", "prod", "--"])
+        .arg(binary())
+        .args(["database", "list"])
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    assert_ne!(code, -1, "exec hung: {}", text(&out.stderr));
+    (code, text(&out.stderr), report(rep))
+}
