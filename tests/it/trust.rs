@@ -439,3 +439,108 @@ fn exec_prod(env: &TestEnv, rep: &Path) -> (i32, String, Option<serde_json::Valu
     assert_ne!(code, -1, "exec hung: {}", text(&out.stderr));
     (code, text(&out.stderr), report(rep))
 }
+
+/// The files in `dir` other than `known`.
+fn new_files(dir: &Path, known: &[&str]) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| !known.iter().any(|k| e.file_name() == *k))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// SIGABRT of `exec` while its child runs (the child does `kill -ABRT $PPID`), started with the
+/// core limit raised to unlimited: no core file is written, so none holds the token. The
+/// CONTROL: on this machine a process with the limit raised that aborts does write a core into
+/// its working directory, and the token in its memory is found in it. Needs a core pattern
+/// that writes into the working directory (`core`, `core.%p`, …); with a piped or absolute
+/// pattern (systemd-coredump, apport) cores are not visible to the test, which then says so
+/// and checks nothing (docs/testing.md).
+#[test]
+fn sigabrt_of_exec_leaves_no_core_holding_the_token() {
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    let pattern = pattern.trim();
+    if pattern.is_empty() || pattern.starts_with('|') || pattern.contains('/') {
+        eprintln!("core pattern {pattern:?} does not write into the working directory: skipped");
+        return;
+    }
+    let env = TestEnv::new();
+    env.write_influxctl_config(
+        "[[profile]]\n  name = \"prod\"\n  product = \"dedicated\"\n  account_id = \"a\"\n  cluster_id = \"c\"\n",
+    );
+    store_prod(&env);
+    let cwd = env.path().join("cwd");
+    std::fs::create_dir(&cwd).unwrap();
+    let plain = cwd.join("plain.toml");
+    std::fs::write(
+        &plain,
+        format!("[[profile]]\n  name = \"default\"\n  mgmt_token = \"{TOKEN}\"\n"),
+    )
+    .unwrap();
+    let child = cwd.join("abort-parent");
+    std::fs::write(&child, "#!/bin/sh\nkill -ABRT $PPID\nsleep 1\n").unwrap();
+    chmod(&child, 0o755);
+    let known = ["plain.toml", "abort-parent"];
+    // `sh -c 'ulimit -c unlimited; exec "$0" "$@"' PROGRAM ARGS…`: PROGRAM with the limit raised.
+    let raised = |program: &Path| {
+        let mut c = Command::new("/bin/sh");
+        c.current_dir(&cwd)
+            .args(["-c", "ulimit -c unlimited && exec \"$0\" \"$@\""])
+            .arg(program)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        c
+    };
+
+    // CONTROL: the stand-in, holding the token from a plaintext config, aborts.
+    let control = raised(&binary())
+        .env("FAKE_INFLUXCTL_CRASH", "abort")
+        .arg("--config")
+        .arg(&plain)
+        .args(["database", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&control.status),
+        Some(6),
+        "the control did not abort: {}",
+        text(&control.stderr)
+    );
+    let cores = new_files(&cwd, &known);
+    if cores.is_empty() {
+        eprintln!(
+            "no core was written here even with the limit raised (pattern {pattern:?}): skipped"
+        );
+        return;
+    }
+    assert!(
+        !crate::util::files_containing(&cwd, TOKEN.as_bytes()).is_empty(),
+        "the control's core {cores:?} does not hold the token: the scan cannot see it"
+    );
+    for core in cores {
+        std::fs::remove_file(core).unwrap();
+    }
+
+    // exec, started the same way, aborted by its child.
+    let mut c = raised(Path::new(env!("CARGO_BIN_EXE_influxctl-cred")));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.path().join("home"))
+        .env("XDG_CONFIG_HOME", env.path().join("xdg-config"))
+        .env("INFLUXCTL_CRED_HOME", env.cred_home())
+        .env("CI", "true")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/influxctl-cred-test-bus");
+    let out = c.args(["exec", "-p", "prod", "--"]).arg(&child).output().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(6),
+        "exec did not die by SIGABRT: {:?} {}",
+        out.status,
+        text(&out.stderr)
+    );
+    let left = new_files(&cwd, &known);
+    assert!(left.is_empty(), "exec left a core: {left:?}");
+    assert!(env.files_containing(TOKEN).iter().all(|p| p == &plain), "token on disk");
+}
