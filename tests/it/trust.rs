@@ -372,6 +372,7 @@ fn config_swapped_in_a_loop_during_300_execs_never_derives_for_the_other_host() 
         )
     };
     let (good_port, evil_port) = (good.addr.port(), evil.addr.port());
+    let good_text = good_port.to_string();
     let env = TestEnv::new();
     let config = env.write_influxctl_config(&profile(good_port));
     store_prod(&env);
@@ -404,7 +405,7 @@ fn config_swapped_in_a_loop_during_300_execs_never_derives_for_the_other_host() 
         assert!(!err.contains(TOKEN), "run {i} leaked the token: {err}");
         match (code, r) {
             (0, Some(r)) => {
-                if r["port"] != good_port.to_string() || r["host"] != "127.0.0.1" {
+                if r["port"].as_str() != Some(good_text.as_str()) || r["host"] != "127.0.0.1" {
                     wrong.push(r.clone());
                 }
                 assert_eq!(r["mgmt_token_sha256"], sha256(TOKEN), "run {i}: {r}");
