@@ -172,7 +172,8 @@ fn rotate_with_a_new_token_that_never_works_keeps_the_old_token_stored_and_unrev
     let old = s.create("prod", "30d");
     let old_secret = s.secret_of(&old);
     let r = s.run(&["rotate", "-p", "prod"], &[OAUTH, ("FAKE_INFLUXCTL_INACTIVE", "1")]);
-    assert_ne!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(r.stderr.contains("influxctl-failed"), "{}", r.stderr);
     let new = s.tokens().into_iter().find(|t| t["id"] != old.as_str()).expect("a new token");
     let new = new["id"].as_str().unwrap().to_owned();
     assert!(
