@@ -1,8 +1,10 @@
-//! What `influxctl-cred exec` adds to an influxctl run: the stand-in influxctl
-//! (`examples/fake-influxctl.rs`) run directly with a plaintext config, against the same program
-//! run through `exec` with the token in the env store (`INFLUXCTL_CRED_TOKEN`) and the derived
-//! config in a private runtime dir on tmpfs (`/dev/shm` where present) — interleaved, in the
-//! same run, on the same machine. Goal: at most 3 ms added at the median.
+//! What `influxctl-cred exec` adds to a run: the stand-in influxctl
+//! (`examples/fake-influxctl.rs`) run directly with a plaintext config, and `/bin/true` (exec's
+//! own cost, nothing read), against the same programs run through `exec` with the token in the
+//! env store (`INFLUXCTL_CRED_TOKEN`), once with `--inject memfd` (a sealed memfd, the Linux
+//! default) and once with `--inject file` (a private runtime dir on tmpfs, `/dev/shm` where
+//! present) — interleaved, in the same run, on the same machine; medians and p90. Goal: at most
+//! 3 ms added at the median.
 //!
 //! `cargo bench --bench exec_overhead` (release build; `BENCH_ITERATIONS`, default 300). Under
 //! `cargo test --all-targets` it only checks, with a few runs, that both commands work.
@@ -54,42 +56,73 @@ fn main() {
             .stderr(Stdio::null());
         c
     };
-    let direct = || {
-        let mut c = base(&fake);
-        c.arg("--config").arg(&plain).args(["database", "list"]);
-        c
-    };
-    let through_exec = || {
-        let mut c = base(Path::new(env!("CARGO_BIN_EXE_influxctl-cred")));
-        c.env("INFLUXCTL_CRED_TOKEN", TOKEN).arg("exec").arg("--").arg(&fake);
+    // What is run, each command once per round, the rounds interleaved: the stand-in (reads
+    // the config, takes the token) and /bin/true (reads nothing: exec's own cost alone), each
+    // directly and through `exec` with each injection (`--inject memfd`, the Linux default, and
+    // `--inject file`, on the tmpfs runtime dir).
+    let truth = Path::new("/bin/true");
+    let direct = |program: &Path| {
+        let mut c = base(program);
+        if program == fake.as_path() {
+            c.arg("--config").arg(&plain);
+        }
         c.args(["database", "list"]);
         c
     };
+    let through_exec = |inject: &str, program: &Path| {
+        let mut c = base(Path::new(env!("CARGO_BIN_EXE_influxctl-cred")));
+        c.env("INFLUXCTL_CRED_TOKEN", TOKEN).args(["exec", "--inject", inject, "--"]);
+        c.arg(program).args(["database", "list"]);
+        c
+    };
+    type Make<'a> = Box<dyn Fn() -> Command + 'a>;
+    let mut commands: Vec<(&str, Make)> = vec![
+        ("/bin/true directly", Box::new(|| direct(truth))),
+        ("exec --inject memfd -- /bin/true", Box::new(|| through_exec("memfd", truth))),
+        ("exec --inject file  -- /bin/true", Box::new(|| through_exec("file", truth))),
+        ("influxctl (stand-in) directly, plaintext config", Box::new(|| direct(&fake))),
+        ("exec --inject memfd -- influxctl", Box::new(|| through_exec("memfd", &fake))),
+        ("exec --inject file  -- influxctl", Box::new(|| through_exec("file", &fake))),
+    ];
+    if !cfg!(target_os = "linux") {
+        commands.retain(|(name, _)| !name.contains("memfd"));
+    }
 
     let warmup = if benching { 10 } else { 0 };
-    let (mut d, mut e) = (Vec::new(), Vec::new());
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); commands.len()];
     for i in 0..iterations + warmup {
-        let a = time(direct());
-        let b = time(through_exec());
-        if i >= warmup {
-            d.push(a);
-            e.push(b);
+        // Rotate the order each round, so that no command always follows the same one.
+        for k in 0..commands.len() {
+            let j = (i + k) % commands.len();
+            let t = time(commands[j].1());
+            if i >= warmup {
+                times[j].push(t);
+            }
         }
     }
-    let (dm, dp) = stats(&mut d);
-    let (em, ep) = stats(&mut e);
+    let medians: Vec<(f64, f64)> = times.iter_mut().map(|t| stats(t)).collect();
     println!("exec overhead over {iterations} runs each (interleaved), same machine, same run:");
-    println!(
-        "  influxctl (stand-in) directly, plaintext config  median {dm:>7.2} ms   p90 {dp:>7.2} ms"
-    );
-    println!(
-        "  influxctl-cred exec -- influxctl (env store)     median {em:>7.2} ms   p90 {ep:>7.2} ms"
-    );
-    println!(
-        "  added by exec: median {:+.2} ms, p90 {:+.2} ms (goal: at most 3 ms at the median)",
-        em - dm,
-        ep - dp
-    );
+    for ((name, _), (m, p)) in commands.iter().zip(&medians) {
+        println!("  {name:<48} median {m:>7.2} ms   p90 {p:>7.2} ms");
+    }
+    let median_of =
+        |name: &str| commands.iter().position(|(n, _)| *n == name).map(|i| medians[i].0);
+    for (base_name, program) in [
+        ("/bin/true directly", "/bin/true"),
+        ("influxctl (stand-in) directly, plaintext config", "influxctl"),
+    ] {
+        let Some(b) = median_of(base_name) else { continue };
+        for inject in ["memfd", "file "] {
+            let name = format!("exec --inject {inject} -- {program}");
+            if let Some(m) = median_of(&name) {
+                println!(
+                    "  added by exec --inject {inject} to {program:<10} median {:+.2} ms",
+                    m - b
+                );
+            }
+        }
+    }
+    println!("  (goal: at most 3 ms added at the median)");
     let left = std::fs::read_dir(run.join("influxctl-cred")).map(|r| r.count()).unwrap_or(0);
     assert_eq!(left, 0, "exec left derived configs behind");
 }
@@ -101,6 +134,27 @@ fn fake_influxctl() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
     build.args(["build", "--quiet", "--example", "fake-influxctl"]);
+    // Without the variables cargo set for this bench: a build script watching one of them
+    // (ring watches CARGO_MANIFEST_DIR) would otherwise rebuild half the tree each time.
+    for (key, _) in std::env::vars_os() {
+        if let Some(k) = key.to_str()
+            && (k.starts_with("CARGO_PKG_")
+                || k.starts_with("CARGO_BIN_EXE_")
+                || matches!(
+                    k,
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_BIN_NAME"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_RUSTC_CURRENT_DIR"
+                        | "OUT_DIR"
+                ))
+        {
+            build.env_remove(k);
+        }
+    }
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         build.arg("--release");
     }

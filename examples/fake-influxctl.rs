@@ -19,6 +19,9 @@
 //! - `FAKE_INFLUXCTL_CRASH=abort`  die by SIGABRT instead of exiting
 //! - `FAKE_INFLUXCTL_EXIT=N`       exit with N
 //!
+//! With `$FAKE_INFLUXCTL_STATE` (see `fake-influxctl/management.rs`), these commands are also
+//! recorded in the state's `calls`, and a token issued there as never active is refused.
+//!
 //! Commands are dispatched in [`run_command`]; add new ones (`management create`, …) there.
 //! `management create|list|revoke` (a server kept in a state file) are in
 //! `fake-influxctl/management.rs`, with their own knobs.
@@ -221,8 +224,13 @@ fn authenticated(g: &Globals, argv: &[String]) -> i32 {
                 if env_flag("FAKE_INFLUXCTL_SCAN_PROC") {
                     report["proc_hits"] = json!(scan_proc(token));
                 }
-                println!("ok: {} (profile {})", g.command.join(" "), profile.name);
-                0
+                match management::check_other(&g.command, token) {
+                    Err(msg) => fail(&mut report, &msg),
+                    Ok(()) => {
+                        println!("ok: {} (profile {})", g.command.join(" "), profile.name);
+                        0
+                    }
+                }
             }
             None => fail(&mut report, "no mgmt_token; the OAuth device login is not faked"),
         },
@@ -235,6 +243,9 @@ fn authenticated(g: &Globals, argv: &[String]) -> i32 {
             .collect::<Vec<_>>()
     );
     if let Ok(p) = outcome {
+        // Where the derived profile points.
+        report["host"] = json!(p.host);
+        report["port"] = json!(p.port);
         report["token_sha256"] = json!(p.token.as_deref().map(sha256));
     }
     report["env_influx_token_sha256"] =

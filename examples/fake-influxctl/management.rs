@@ -14,6 +14,9 @@
 //! - `FAKE_INFLUXCTL_FAIL=SUB[:N],…`    `management SUB` fails with exit N (1), state unchanged
 //! - `FAKE_INFLUXCTL_GARBAGE=SUB[:N],…` `management SUB` prints garbage and exits N (0),
 //!   state unchanged
+//! - `FAKE_INFLUXCTL_INACTIVE=1`    `create` issues a token that never becomes active: every
+//!   other command given it (`database list`, …) fails, as a server that rejects it would
+//! - `FAKE_INFLUXCTL_ID=ID`         `create` prints (and records) this id instead of a fresh one
 //!
 //! Authentication: a `mgmt_token` in the profile must be a token of the state that is neither
 //! revoked nor expired; without one, the OAuth switch must be on. Tokens are
@@ -50,6 +53,9 @@ struct Record {
     expires_at: Option<i64>,
     revoked_at: Option<i64>,
     created_by: String,
+    /// Issued under `FAKE_INFLUXCTL_INACTIVE=1`: never accepted.
+    #[serde(default)]
+    inactive: bool,
 }
 
 /// `influxctl [globals] management SUB ARGS…`; the exit code.
@@ -119,6 +125,31 @@ fn run_inner(g: &Globals, args: &[String]) -> Result<i32, String> {
     outcome.map(|()| 0)
 }
 
+/// A command other than `management` given `token`: with a state file, the call is recorded
+/// (`sub` is the command, e.g. `database list`), and a token the state knows as issued under
+/// `FAKE_INFLUXCTL_INACTIVE` is refused. A token the state does not know passes (tests that
+/// store a token of their own).
+pub fn check_other(command: &[String], token: &str) -> Result<(), String> {
+    let Some(path) = std::env::var_os("FAKE_INFLUXCTL_STATE").map(PathBuf::from) else {
+        return Ok(());
+    };
+    let _lock = lock(&path)?;
+    let mut state = load(&path)?;
+    let known = state.tokens.iter().find(|r| r.token == token);
+    let inactive = known.is_some_and(|r| r.inactive);
+    let auth = known.map(|r| format!("token:{}", r.id));
+    state.calls.push(json!({
+        "sub": command.iter().take(2).cloned().collect::<Vec<_>>().join(" "),
+        "auth": auth,
+        "accepted": !inactive,
+    }));
+    save(&path, &state)?;
+    if inactive {
+        return Err("authentication failed: the management token is not active".into());
+    }
+    Ok(())
+}
+
 /// Who is calling: `token:<id>` or `oauth:fake-user`.
 fn authenticate(
     state: &State,
@@ -134,6 +165,9 @@ fn authenticate(
                 .iter()
                 .find(|r| r.token == token && r.account_id == account)
                 .ok_or("authentication failed: unknown management token")?;
+            if r.inactive {
+                return Err("authentication failed: the management token is not active".into());
+            }
             if r.revoked_at.is_some() {
                 return Err("authentication failed: the management token was revoked".into());
             }
@@ -173,14 +207,16 @@ fn create(
     };
     let seed = format!("{}-{}-{:?}", std::process::id(), state.tokens.len(), Timestamp::now());
     let hash: String = Sha256::digest(seed.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    let id = format!(
-        "{}-{}-4{}-8{}-{}",
-        &hash[0..8],
-        &hash[8..12],
-        &hash[13..16],
-        &hash[17..20],
-        &hash[20..32]
-    );
+    let id = std::env::var("FAKE_INFLUXCTL_ID").ok().unwrap_or_else(|| {
+        format!(
+            "{}-{}-4{}-8{}-{}",
+            &hash[0..8],
+            &hash[8..12],
+            &hash[13..16],
+            &hash[17..20],
+            &hash[20..32]
+        )
+    });
     let record = Record {
         id,
         account_id: account.to_owned(),
@@ -190,6 +226,7 @@ fn create(
         expires_at,
         revoked_at: None,
         created_by: who.to_owned(),
+        inactive: std::env::var("FAKE_INFLUXCTL_INACTIVE").is_ok_and(|v| v == "1"),
     };
     if flags.format.as_deref() == Some("json") {
         println!(

@@ -20,6 +20,7 @@ pub fn binary() -> PathBuf {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let mut build = std::process::Command::new(cargo);
             build.args(["build", "--quiet", "--example", "fake-influxctl"]);
+            forget_target_env(&mut build);
             if profile_dir.file_name().is_some_and(|n| n == "release") {
                 build.arg("--release");
             }
@@ -30,6 +31,33 @@ pub fn binary() -> PathBuf {
             bin
         })
         .clone()
+}
+
+/// Removes the variables cargo sets for a test target (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, …)
+/// from the nested `cargo build`. A build script that watches one of them (ring's watches
+/// `CARGO_MANIFEST_DIR`) would otherwise see it change between `cargo test` and this build, and
+/// each would rebuild ring and everything above it (our lib, the binary) every time: a minute or
+/// more per test run on a loaded machine.
+pub fn forget_target_env(build: &mut std::process::Command) {
+    for (key, _) in std::env::vars_os() {
+        let Some(key) = key.to_str() else { continue };
+        let set_by_cargo = key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_BIN_EXE_")
+            || matches!(
+                key,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_RUSTC_CURRENT_DIR"
+                    | "OUT_DIR"
+            );
+        if set_by_cargo {
+            build.env_remove(key);
+        }
+    }
 }
 
 /// A folder inside `root` holding `influxctl` (the stand-in) and `influxctl-cred` (the binary

@@ -3,6 +3,7 @@
 //! reference `age` CLI, the mock Management API) are `#[ignore]`d for a bare `cargo test` and run
 //! by `.ci/run`, which starts those services.
 
+mod planted;
 mod util;
 
 mod api;
@@ -24,4 +25,5 @@ mod integrity;
 mod keyring;
 mod lifecycle;
 mod properties;
+mod token_ids;
 mod trust;

@@ -352,3 +352,196 @@ fn exec_is_undumpable_with_core_limit_0_while_its_child_runs() {
     assert_eq!(child_owner, 65534);
     assert_eq!(child_limit, "0", "the child's core limit");
 }
+
+/// influxctl's config swapped atomically, in a loop, between the bound profile and one pointing
+/// at an attacker's listener, while 300 `exec` runs: each run reads the config once, so it
+/// either derives for the bound host (and influxctl gets the token) or is refused with
+/// `cluster-mismatch` (and influxctl never runs). No run ever hands influxctl a profile for the
+/// other port, and the listener hears nothing. (Before the single read, 2 in 300 did.)
+#[test]
+fn config_swapped_in_a_loop_during_300_execs_never_derives_for_the_other_host() {
+    use crate::apiserver::{ApiServer, Reply};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let good = ApiServer::start(|_| Reply::json(200, "[]"));
+    let evil = ApiServer::start(|_| Reply::json(200, "[]"));
+    let profile = |port: u16| {
+        format!(
+            "[[profile]]\n  name = \"prod\"\n  product = \"clustered\"\n  host = \"127.0.0.1\"\n  port = \"{port}\"\n  [profile.tls]\n    disable = true\n"
+        )
+    };
+    let (good_port, evil_port) = (good.addr.port(), evil.addr.port());
+    let good_text = good_port.to_string();
+    let env = TestEnv::new();
+    let config = env.write_influxctl_config(&profile(good_port));
+    store_prod(&env);
+    // Bound on first use, to the good port.
+    let (code, err, _) = exec_prod(&env, &env.path().join("first.json"));
+    assert_eq!(code, 0, "{err}");
+
+    let dir = config.parent().unwrap().to_owned();
+    let versions = [profile(good_port), profile(evil_port)];
+    let stop = Arc::new(AtomicBool::new(false));
+    let swaps = Arc::new(AtomicUsize::new(0));
+    let swapper = {
+        let (stop, swaps, dir, config) = (stop.clone(), swaps.clone(), dir.clone(), config.clone());
+        std::thread::spawn(move || {
+            let mut i = 0usize;
+            while !stop.load(Ordering::Relaxed) {
+                let tmp = dir.join(format!(".swap-{}", i % 2));
+                std::fs::write(&tmp, &versions[i % 2]).unwrap();
+                std::fs::rename(&tmp, &config).unwrap();
+                swaps.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        })
+    };
+    let (mut served, mut refused) = (0, 0);
+    let mut wrong = Vec::new();
+    for i in 0..300 {
+        let rep = env.path().join(format!("report-{i}.json"));
+        let (code, err, r) = exec_prod(&env, &rep);
+        assert!(!err.contains(TOKEN), "run {i} leaked the token: {err}");
+        match (code, r) {
+            (0, Some(r)) => {
+                if r["port"].as_str() != Some(good_text.as_str()) || r["host"] != "127.0.0.1" {
+                    wrong.push(r.clone());
+                }
+                assert_eq!(r["mgmt_token_sha256"], sha256(TOKEN), "run {i}: {r}");
+                served += 1;
+            }
+            (_, None) if err.contains("cluster-mismatch") => refused += 1,
+            (code, r) => panic!("run {i}: exit {code}, report {r:?}: {err}"),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    swapper.join().unwrap();
+    assert!(wrong.is_empty(), "derived for the other host: {wrong:?}");
+    assert_eq!(evil.requests().len(), 0, "the attacker's listener was reached");
+    assert_eq!(good.requests().len(), 0, "exec itself never calls the API");
+    // The swap really raced the runs: both outcomes were seen.
+    let swaps = swaps.load(Ordering::Relaxed);
+    assert!(served > 0 && refused > 0, "{served} served, {refused} refused, {swaps} swaps");
+}
+
+/// `exec -p prod --` the stand-in (`database list`), the token from the file store.
+fn exec_prod(env: &TestEnv, rep: &Path) -> (i32, String, Option<serde_json::Value>) {
+    let out = env
+        .cmd()
+        .timeout(LIMIT)
+        .env("FAKE_INFLUXCTL_REPORT", rep)
+        .args(["exec", "-p", "prod", "--"])
+        .arg(binary())
+        .args(["database", "list"])
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    assert_ne!(code, -1, "exec hung: {}", text(&out.stderr));
+    (code, text(&out.stderr), report(rep))
+}
+
+/// The files in `dir` other than `known`.
+fn new_files(dir: &Path, known: &[&str]) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| !known.iter().any(|k| e.file_name() == *k))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// SIGABRT of `exec` while its child runs (the child does `kill -ABRT $PPID`), started with the
+/// core limit raised to unlimited: no core file is written, so none holds the token. The
+/// CONTROL: on this machine a process with the limit raised that aborts does write a core into
+/// its working directory, and the token in its memory is found in it. Needs a core pattern
+/// that writes into the working directory (`core`, `core.%p`, …); with a piped or absolute
+/// pattern (systemd-coredump, apport) cores are not visible to the test, which then says so
+/// and checks nothing (docs/testing.md).
+#[test]
+fn sigabrt_of_exec_leaves_no_core_holding_the_token() {
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap_or_default();
+    let pattern = pattern.trim();
+    if pattern.is_empty() || pattern.starts_with('|') || pattern.contains('/') {
+        eprintln!("core pattern {pattern:?} does not write into the working directory: skipped");
+        return;
+    }
+    let env = TestEnv::new();
+    env.write_influxctl_config(
+        "[[profile]]\n  name = \"prod\"\n  product = \"dedicated\"\n  account_id = \"a\"\n  cluster_id = \"c\"\n",
+    );
+    store_prod(&env);
+    let cwd = env.path().join("cwd");
+    std::fs::create_dir(&cwd).unwrap();
+    let plain = cwd.join("plain.toml");
+    std::fs::write(
+        &plain,
+        format!("[[profile]]\n  name = \"default\"\n  mgmt_token = \"{TOKEN}\"\n"),
+    )
+    .unwrap();
+    let child = cwd.join("abort-parent");
+    std::fs::write(&child, "#!/bin/sh\nkill -ABRT $PPID\nsleep 1\n").unwrap();
+    chmod(&child, 0o755);
+    let known = ["plain.toml", "abort-parent"];
+    // `sh -c 'ulimit -c unlimited; exec "$0" "$@"' PROGRAM ARGS…`: PROGRAM with the limit raised.
+    let raised = |program: &Path| {
+        let mut c = Command::new("/bin/sh");
+        c.current_dir(&cwd)
+            .args(["-c", "ulimit -c unlimited && exec \"$0\" \"$@\""])
+            .arg(program)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        c
+    };
+
+    // CONTROL: the stand-in, holding the token from a plaintext config, aborts.
+    let control = raised(&binary())
+        .env("FAKE_INFLUXCTL_CRASH", "abort")
+        .arg("--config")
+        .arg(&plain)
+        .args(["database", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&control.status),
+        Some(6),
+        "the control did not abort: {}",
+        text(&control.stderr)
+    );
+    let cores = new_files(&cwd, &known);
+    if cores.is_empty() {
+        eprintln!(
+            "no core was written here even with the limit raised (pattern {pattern:?}): skipped"
+        );
+        return;
+    }
+    assert!(
+        !crate::util::files_containing(&cwd, TOKEN.as_bytes()).is_empty(),
+        "the control's core {cores:?} does not hold the token: the scan cannot see it"
+    );
+    for core in cores {
+        std::fs::remove_file(core).unwrap();
+    }
+
+    // exec, started the same way, aborted by its child.
+    let mut c = raised(Path::new(env!("CARGO_BIN_EXE_influxctl-cred")));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.path().join("home"))
+        .env("XDG_CONFIG_HOME", env.path().join("xdg-config"))
+        .env("INFLUXCTL_CRED_HOME", env.cred_home())
+        .env("CI", "true")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/influxctl-cred-test-bus");
+    let out = c.args(["exec", "-p", "prod", "--"]).arg(&child).output().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(6),
+        "exec did not die by SIGABRT: {:?} {}",
+        out.status,
+        text(&out.stderr)
+    );
+    let left = new_files(&cwd, &known);
+    assert!(left.is_empty(), "exec left a core: {left:?}");
+    assert!(env.files_containing(TOKEN).iter().all(|p| p == &plain), "token on disk");
+}

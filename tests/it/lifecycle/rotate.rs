@@ -161,3 +161,37 @@ fn erase_revoke_failure_keeps_the_entry() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(s.stored("prod").is_ok());
 }
+
+/// A new token that never becomes active (the stand-in's server rejects it): rotate tests it
+/// (`database list` with it, retried for the short `activation_timeout`), gives up with a
+/// clear error naming both tokens, and leaves the old token stored and not revoked; the new
+/// one is not stored, and no token reaches stderr.
+#[test]
+fn rotate_with_a_new_token_that_never_works_keeps_the_old_token_stored_and_unrevoked() {
+    let s = Setup::with_settings("activation_timeout = \"1s\"");
+    let old = s.create("prod", "30d");
+    let old_secret = s.secret_of(&old);
+    let r = s.run(&["rotate", "-p", "prod"], &[OAUTH, ("FAKE_INFLUXCTL_INACTIVE", "1")]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert!(r.stderr.contains("influxctl-failed"), "{}", r.stderr);
+    let new = s.tokens().into_iter().find(|t| t["id"] != old.as_str()).expect("a new token");
+    let new = new["id"].as_str().unwrap().to_owned();
+    assert!(
+        r.stderr.contains(&format!("the new token {new} did not work within 1s"))
+            && r.stderr
+                .contains(&format!("the old token {old} is still stored and was not revoked"))
+            && r.stderr.contains(&format!("management revoke --force -- {new}")),
+        "{}",
+        r.stderr
+    );
+    // The test really ran with the new token, and was refused each time.
+    let tests = s.calls("database list");
+    assert!(!tests.is_empty(), "rotate never tested the new token");
+    for t in &tests {
+        assert_eq!((&t["auth"], &t["accepted"]), (&format!("token:{new}").into(), &false.into()));
+    }
+    assert!(s.calls("revoke").is_empty(), "something was revoked");
+    assert!(s.works(&old), "the old token was revoked");
+    assert_eq!(s.stored("prod"), Ok(old_secret));
+    assert!(s.leftovers().is_empty());
+}
