@@ -229,3 +229,200 @@ fn error_naming_a_path_with_a_token_is_redacted() {
     assert!(!err.contains("0123456789abcdefTOKEN"), "{err}");
     assert!(err.contains("<redacted token>"), "{err}");
 }
+
+/// Every path under `root` (files and folders), for "nothing was written" checks.
+fn tree(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut all = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&dir) else { continue };
+        for item in read.flatten() {
+            let p = item.path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            all.push(p);
+        }
+    }
+    all.sort();
+    all
+}
+
+/// A name of 241 bytes (one more than fits a 255-byte file name with `.meta.json`), one of
+/// 41 two-byte characters (246 bytes once each byte is `%XX`), and the longest that fits.
+fn long_names() -> (Vec<String>, String) {
+    (vec!["p".repeat(241), "ü".repeat(41)], "p".repeat(240))
+}
+
+#[test]
+fn store_profile_name_too_long_for_a_file_name_is_refused_before_writing() {
+    let (too_long, fits) = long_names();
+    for name in &too_long {
+        let env = TestEnv::new();
+        // Make the file store (and its identity) exist first, so that "nothing new" is visible.
+        assert_exit(&store(&env, "other", &[]), 0);
+        let before = tree(&env.cred_home());
+        for target in [&["--store", "file"][..], &["--store", "keyring"], &[]] {
+            let out = env
+                .cmd()
+                .args(["store", "-p", name])
+                .args(target)
+                .write_stdin(TOKEN)
+                .output()
+                .unwrap();
+            assert_exit(&out, 2);
+            let err = text(&out.stderr);
+            assert!(err.contains("too long"), "{target:?}: {err}");
+            assert!(!err.contains(TOKEN), "{err}");
+            assert_eq!(tree(&env.cred_home()), before, "{target:?} wrote something");
+        }
+        // The helper's `store` is refused the same way.
+        let req = serde_json::json!({"v":1,"id":1,"kind":"store","profile":name,"token":TOKEN,
+            "store":"file"});
+        let out = env.cmd().arg("helper").write_stdin(format!("{req}\n")).output().unwrap();
+        assert_exit(&out, 0);
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(answer["error"]["kind"], "invalid-request", "{answer}");
+        assert_eq!(tree(&env.cred_home()), before, "the helper wrote something");
+        // Nothing to find, nothing to erase, no panic, and the other entry is untouched.
+        let out = env.cmd().args(["get", "-p", name]).output().unwrap();
+        assert_exit(&out, 3);
+        let out = env.cmd().args(["erase", "-p", name]).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 3)), "{}", text(&out.stderr));
+        assert!(!text(&out.stderr).contains("internal error"), "{}", text(&out.stderr));
+        let out = env.cmd().args(["get", "-p", "other"]).output().unwrap();
+        assert_exit(&out, 0);
+        assert_eq!(text(&out.stdout), format!("{TOKEN}\n"));
+    }
+    // The longest name that fits round-trips.
+    let env = TestEnv::new();
+    assert_exit(&store(&env, &fits, &[]), 0);
+    let out = env.cmd().args(["get", "-p", &fits]).output().unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(text(&out.stdout), format!("{TOKEN}\n"));
+    let out = env.cmd().args(["erase", "-p", &fits]).output().unwrap();
+    assert_exit(&out, 0);
+    assert!(
+        !env.store_dir()
+            .read_dir()
+            .unwrap()
+            .flatten()
+            .any(|f| { f.file_name().to_string_lossy().starts_with(&fits) })
+    );
+}
+
+#[test]
+fn import_profile_name_too_long_is_refused_and_keeps_the_config() {
+    let (too_long, _) = long_names();
+    let env = TestEnv::new();
+    let config_text = format!(
+        "[[profile]]\n  name = \"{}\"\n  mgmt_token = \"M.V1.test-long-name-0123456789\"\n",
+        too_long[0]
+    );
+    let config = env.write_influxctl_config(&config_text);
+    for args in [&["import", "--all"][..], &["import", "-p", &too_long[0]]] {
+        let out = env.cmd().args(args).args(["--store", "file"]).output().unwrap();
+        assert_exit(&out, 2);
+        let err = text(&out.stderr);
+        assert!(err.contains("too long"), "{err}");
+        assert!(!err.contains("test-long-name"), "{err}");
+    }
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), config_text, "the token stays put");
+    assert!(env.files_containing("M.V1.test-long-name").len() == 1, "only the config holds it");
+}
+
+/// A second token, for the environment.
+const ENV_TOKEN: &str = "M.V1.test-from-the-environment-0000";
+
+#[test]
+fn generic_token_variable_shadowing_a_stored_entry_warns() {
+    let env = TestEnv::new();
+    assert_exit(&store(&env, "prod", &[]), 0);
+    let out = env.cmd().env("INFLUXCTL_CRED_TOKEN", ENV_TOKEN).args(["get", "-p", "prod"]).output();
+    let out = out.unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(text(&out.stdout), format!("{ENV_TOKEN}\n"), "env comes first (SPEC §3)");
+    let err = text(&out.stderr);
+    assert!(err.contains("INFLUXCTL_CRED_TOKEN shadows"), "{err}");
+    assert!(err.contains("\"prod\"") && err.contains("file store"), "{err}");
+    assert!(!err.contains(TOKEN) && !err.contains(ENV_TOKEN), "{err}");
+    // The helper warns the same way (on its stderr, not in the answer).
+    let req = "{\"v\":1,\"id\":1,\"kind\":\"get\",\"profile\":\"prod\"}\n";
+    let out =
+        env.cmd().env("INFLUXCTL_CRED_TOKEN", ENV_TOKEN).arg("helper").write_stdin(req).output();
+    let out = out.unwrap();
+    assert!(text(&out.stderr).contains("INFLUXCTL_CRED_TOKEN shadows"), "{}", text(&out.stderr));
+    // No stored entry for the profile: nothing is shadowed, nothing to warn about.
+    let out =
+        env.cmd().env("INFLUXCTL_CRED_TOKEN", ENV_TOKEN).args(["get", "-p", "stage"]).output();
+    let out = out.unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(text(&out.stdout), format!("{ENV_TOKEN}\n"));
+    assert!(!text(&out.stderr).contains("shadows"), "{}", text(&out.stderr));
+    // The profile's own variable shadows nothing the user did not ask for: no warning.
+    let out = env
+        .cmd()
+        .env("INFLUXCTL_CRED_TOKEN_PROD", ENV_TOKEN)
+        .args(["get", "-p", "prod"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(!text(&out.stderr).contains("shadows"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn env_name_shared_by_two_profiles_is_refused_for_both() {
+    // Both profiles in influxctl's config.
+    let env = TestEnv::new();
+    env.write_influxctl_config(
+        "[[profile]]\n  name = \"a-b\"\n  cluster_id = \"c-1\"\n\n[[profile]]\n  name = \"a_b\"\n  cluster_id = \"c-2\"\n",
+    );
+    for profile in ["a-b", "a_b"] {
+        let out = env
+            .cmd()
+            .env("INFLUXCTL_CRED_TOKEN_A_B", ENV_TOKEN)
+            .args(["get", "-p", profile])
+            .output()
+            .unwrap();
+        assert_exit(&out, 2);
+        let err = text(&out.stderr);
+        assert!(err.contains("INFLUXCTL_CRED_TOKEN_A_B is ambiguous"), "{profile}: {err}");
+        assert!(err.contains("\"a-b\"") && err.contains("\"a_b\""), "{profile}: {err}");
+        assert!(!text(&out.stdout).contains(ENV_TOKEN) && !err.contains(ENV_TOKEN), "{err}");
+    }
+    // One in influxctl's config, one in a store: refused for both.
+    let env = TestEnv::new();
+    env.write_influxctl_config("[[profile]]\n  name = \"a-b\"\n  cluster_id = \"c-1\"\n");
+    assert_exit(&store(&env, "a_b", &[]), 0);
+    for profile in ["a-b", "a_b"] {
+        let out = env
+            .cmd()
+            .env("INFLUXCTL_CRED_TOKEN_A_B", ENV_TOKEN)
+            .args(["get", "-p", profile])
+            .output()
+            .unwrap();
+        assert_exit(&out, 2);
+        assert!(text(&out.stderr).contains("ambiguous"), "{profile}: {}", text(&out.stderr));
+    }
+    // Only `a_b` is known: asking for `a-b` (whose variable a known profile shares) is refused;
+    // `a_b` itself gets its variable, since no other known profile maps to it.
+    let env = TestEnv::new();
+    assert_exit(&store(&env, "a_b", &[]), 0);
+    let run = |profile: &str| {
+        env.cmd().env("INFLUXCTL_CRED_TOKEN_A_B", ENV_TOKEN).args(["get", "-p", profile]).output()
+    };
+    assert_exit(&run("a-b").unwrap(), 2);
+    let out = run("a_b").unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(text(&out.stdout), format!("{ENV_TOKEN}\n"));
+    // Only one profile maps to the variable: it answers.
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .env("INFLUXCTL_CRED_TOKEN_A_B", ENV_TOKEN)
+        .args(["get", "-p", "a-b"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(text(&out.stdout), format!("{ENV_TOKEN}\n"));
+}

@@ -23,6 +23,7 @@ mod helper;
 mod import;
 mod integrity;
 mod keyring;
+mod keyring_locked;
 mod lifecycle;
 mod properties;
 mod token_ids;
