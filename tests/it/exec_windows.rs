@@ -79,7 +79,11 @@ fn exec_passes_the_token_and_exit_codes_and_removes_the_folder() {
         assert!(!rep.to_string().contains(TOKEN), "the report holds the token");
         assert!(s.leftovers().is_empty(), "left in %TEMP%: {:?}", s.leftovers());
         assert!(s.env.files_containing(TOKEN).is_empty(), "token on disk");
-        assert_eq!(std::fs::read_to_string(&s.config).unwrap(), CONFIG, "the user's config changed");
+        assert_eq!(
+            std::fs::read_to_string(&s.config).unwrap(),
+            CONFIG,
+            "the user's config changed"
+        );
     }
 }
 

@@ -39,8 +39,11 @@ fn store_get_list_erase_with_the_keychain_round_trips() {
     let env = TestEnv::new();
     let p = unique(&env, "mac");
 
-    let out =
-        cmd(&env).args(["store", "-p", &p, "--store", "keyring"]).write_stdin(TOKEN).output().unwrap();
+    let out = cmd(&env)
+        .args(["store", "-p", &p, "--store", "keyring"])
+        .write_stdin(TOKEN)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains(TOKEN), "token on stderr");
 
@@ -64,5 +67,9 @@ fn store_get_list_erase_with_the_keychain_round_trips() {
 
     let out = cmd(&env).args(["get", "-p", &p, "--store", "keyring"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "not-found: {}", text(&out.stderr));
-    assert!(env.files_containing(TOKEN).is_empty(), "token on disk: {:?}", env.files_containing(TOKEN));
+    assert!(
+        env.files_containing(TOKEN).is_empty(),
+        "token on disk: {:?}",
+        env.files_containing(TOKEN)
+    );
 }

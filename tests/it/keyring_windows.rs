@@ -28,8 +28,12 @@ fn store_get_list_erase_with_the_credential_manager_round_trips() {
     let env = TestEnv::new();
     let p = unique(&env, "win");
 
-    let out =
-        env.cmd().args(["store", "-p", &p, "--store", "keyring"]).write_stdin(TOKEN).output().unwrap();
+    let out = env
+        .cmd()
+        .args(["store", "-p", &p, "--store", "keyring"])
+        .write_stdin(TOKEN)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains(TOKEN), "token on stderr");
     assert!(credential_listed(&p), "no generic credential {p}.influxctl-cred");
@@ -49,7 +53,11 @@ fn store_get_list_erase_with_the_credential_manager_round_trips() {
 
     let out = env.cmd().args(["get", "-p", &p, "--store", "keyring"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3), "not-found: {}", text(&out.stderr));
-    assert!(env.files_containing(TOKEN).is_empty(), "token on disk: {:?}", env.files_containing(TOKEN));
+    assert!(
+        env.files_containing(TOKEN).is_empty(),
+        "token on disk: {:?}",
+        env.files_containing(TOKEN)
+    );
 }
 
 #[test]
