@@ -29,6 +29,7 @@ pub fn apply() {
 
 static FAILED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
+#[cfg(unix)]
 fn remember(msg: String) {
     FAILED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(msg);
 }

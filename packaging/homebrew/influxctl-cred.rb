@@ -4,13 +4,19 @@
 #
 #   export HOMEBREW_INFLUXCTL_CRED_GIT_URL=https://git.example.org/you/influxctl-cred.git
 #   brew install --HEAD you/tools/influxctl-cred
+#
+# Each release publishes this formula with the block below filled in (a stable url and sha256
+# of the release's source archive, from its SHA256SUMS): `brew install you/tools/influxctl-cred`.
 class InfluxctlCred < Formula
   desc "Keeps InfluxDB 3 management tokens encrypted and hands them to influxctl"
+  # BEGIN source (packaging/update-homebrew.sh replaces this block with the release's
+  # homepage, url and sha256; .github/workflows/release.yml runs it on every v* tag)
   homepage ENV.fetch("HOMEBREW_INFLUXCTL_CRED_GIT_URL") {
     raise "set HOMEBREW_INFLUXCTL_CRED_GIT_URL to the git URL of influxctl-cred (see docs/install.md)"
   }
-  license any_of: ["MIT", "Apache-2.0"]
   head ENV.fetch("HOMEBREW_INFLUXCTL_CRED_GIT_URL")
+  # END source
+  license any_of: ["MIT", "Apache-2.0"]
 
   depends_on "rust" => :build
 

@@ -9,7 +9,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
@@ -54,7 +54,8 @@ impl FileKind {
         !matches!(self, FileKind::InfluxctlConfig | FileKind::Identity)
     }
 
-    /// Secret: group and others may not read it either.
+    /// Secret: group and others may not read it either (checked where there are mode bits).
+    #[cfg(unix)]
     fn secret(self) -> bool {
         matches!(self, FileKind::StoreEntry | FileKind::OwnIdentity | FileKind::Identity)
     }
@@ -103,6 +104,8 @@ pub fn read(path: &Path, kind: FileKind) -> Result<Option<SecretBytes>> {
 fn open(path: &Path, kind: FileKind) -> Result<Option<File>> {
     let mut opts = OpenOptions::new();
     opts.read(true);
+    #[cfg(not(unix))]
+    let _ = kind;
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
@@ -182,6 +185,7 @@ fn check_file(path: &Path, meta: &std::fs::Metadata, kind: FileKind) -> Result<(
     Ok(())
 }
 
+#[cfg(unix)]
 fn copy_hint(path: &Path, kind: FileKind) -> String {
     if kind.ours() {
         format!(
@@ -242,7 +246,7 @@ pub fn check_folders(dir: &Path, kind: ErrorKind) -> Result<()> {
 #[cfg(unix)]
 fn check_folders_for(dir: &Path, file: Option<&Path>, kind: ErrorKind) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let mut start: PathBuf = dir.to_owned();
+    let mut start: std::path::PathBuf = dir.to_owned();
     let canonical = loop {
         match std::fs::canonicalize(&start) {
             Ok(c) => break c,

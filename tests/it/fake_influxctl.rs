@@ -26,7 +26,8 @@ pub fn binary() -> PathBuf {
             }
             let status = build.status().expect("run cargo build --example fake-influxctl");
             assert!(status.success(), "cannot build the fake influxctl");
-            let bin = profile_dir.join("examples").join("fake-influxctl");
+            let name = format!("fake-influxctl{}", std::env::consts::EXE_SUFFIX);
+            let bin = profile_dir.join("examples").join(name);
             assert!(bin.is_file(), "{} missing", bin.display());
             bin
         })

@@ -256,7 +256,8 @@ mod native {
     }
 }
 
-/// No keyring is built for this OS: the store says so on every call.
+/// Where no keyring is built for this OS, the store says so on every call. Compiled on every
+/// OS (so that its unit test runs on the ones CI has), used as `native` only on the others.
 #[cfg(not(any(
     target_os = "linux",
     target_os = "freebsd",
@@ -266,7 +267,21 @@ mod native {
     target_os = "macos",
     target_os = "windows"
 )))]
-mod native {
+use unsupported as native;
+
+#[cfg_attr(
+    any(
+        target_os = "linux",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd",
+        target_os = "dragonfly",
+        target_os = "macos",
+        target_os = "windows"
+    ),
+    allow(dead_code)
+)]
+mod unsupported {
     use std::sync::Arc;
 
     use keyring_core::CredentialStore;
@@ -290,5 +305,25 @@ mod native {
 
     pub(super) fn open_failed(_err: keyring_core::Error) -> Error {
         unavailable(WHY, "use `--store file`")
+    }
+}
+
+#[cfg(test)]
+mod unsupported_tests {
+    use super::unsupported;
+    use crate::error::{Error, ErrorKind};
+
+    fn assert_unavailable(err: &Error) {
+        assert_eq!(err.kind(), ErrorKind::StoreUnavailable, "{err}");
+        assert!(err.to_string().contains("no OS keyring is built for this OS"), "{err}");
+    }
+
+    #[test]
+    fn a_keyring_not_built_for_this_os_answers_store_unavailable() {
+        let err = unsupported::check_unlocked().unwrap_err();
+        assert_unavailable(&err);
+        let Err(open_err) = unsupported::open() else { panic!("the stand-in opened a store") };
+        assert_unavailable(&unsupported::open_failed(open_err));
+        assert_unavailable(&unsupported::describe(&std::io::Error::other("x")));
     }
 }
