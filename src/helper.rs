@@ -32,6 +32,8 @@ use crate::ui;
 pub fn serve(vault: &Vault, mut input: impl BufRead, mut output: impl Write) -> Result<()> {
     // Allocated once at its full size, so that it never moves (a move would leave a copy).
     let mut line = Zeroizing::new(Vec::with_capacity(MAX_LINE));
+    // A session re-reads only what changed (identities, entries: docs/performance.md).
+    vault.keep_for_session();
     loop {
         let response = match read_line(&mut input, &mut line)? {
             Read::Eof => {

@@ -79,10 +79,26 @@ pub fn tty_prompt() -> Prompt {
     })
 }
 
-/// Identities that can open files, and the recipient strings they answer to.
+/// Identities that can open files, and the recipient strings they answer to. An x25519
+/// recipient is derived from its identity only when asked for (a write, `doctor`): a read needs
+/// none, and the derivation is a scalar multiplication (docs/performance.md).
 struct Unlocked {
     identities: Vec<Box<dyn age::Identity>>,
-    recipients: Vec<String>,
+    /// Known up front (SSH keys), or derived on first use from `x25519`.
+    recipients: OnceCell<Vec<String>>,
+    x25519: Vec<age::x25519::Identity>,
+}
+
+impl Unlocked {
+    /// Identities whose recipient strings are known.
+    fn known(identities: Vec<Box<dyn age::Identity>>, recipients: Vec<String>) -> Unlocked {
+        Unlocked { identities, recipients: OnceCell::from(recipients), x25519: Vec::new() }
+    }
+
+    fn recipients(&self) -> &[String] {
+        self.recipients
+            .get_or_init(|| self.x25519.iter().map(|k| k.to_public().to_string()).collect())
+    }
 }
 
 /// What a locked identity file needs its passphrase for.
@@ -188,11 +204,11 @@ impl Identities {
         let mut out = Vec::new();
         for key in &self.keys {
             match key {
-                Key::Ready(u) => out.extend(u.recipients.iter().cloned()),
+                Key::Ready(u) => out.extend(u.recipients().iter().cloned()),
                 Key::Locked { lock: Lock::Ssh(_, public), .. } => out.push(public.clone()),
                 Key::Locked { .. } => {
                     if let Some(u) = key.unlocked(self.prompt.as_ref())? {
-                        out.extend(u.recipients.iter().cloned());
+                        out.extend(u.recipients().iter().cloned());
                     }
                 }
             }
@@ -200,12 +216,17 @@ impl Identities {
         Ok(out)
     }
 
+    /// Whether every identity is usable without a passphrase (nothing locked or unlocked).
+    pub fn needs_no_passphrase(&self) -> bool {
+        self.keys.iter().all(|k| matches!(k, Key::Ready(_)))
+    }
+
     /// The public keys known without a passphrase, and how many identity files stay locked.
     pub fn known_public_keys(&self) -> (Vec<String>, usize) {
         let (mut keys, mut locked) = (Vec::new(), 0);
         for key in &self.keys {
             match key {
-                Key::Ready(u) => keys.extend(u.recipients.iter().cloned()),
+                Key::Ready(u) => keys.extend(u.recipients().iter().cloned()),
                 Key::Locked { lock: Lock::Ssh(_, public), .. } => keys.push(public.clone()),
                 Key::Locked { .. } => locked += 1,
             }
@@ -264,7 +285,7 @@ fn unlock(path: &Path, lock: &Lock, prompt: Option<&Prompt>) -> Result<Unlocked>
         Lock::Ssh(key, public) => {
             let key = key.decrypt(passphrase).map_err(|_| wrong())?;
             let id = age::ssh::Identity::Unencrypted(key);
-            Ok(Unlocked { identities: vec![Box::new(id)], recipients: vec![public.clone()] })
+            Ok(Unlocked::known(vec![Box::new(id)], vec![public.clone()]))
         }
         Lock::Age(bytes) => {
             // Default work-factor cap (about 16 s of scrypt on this machine); never lowered.

@@ -46,6 +46,7 @@ pub mod duration;
 pub mod entry;
 pub mod error;
 pub mod exec;
+pub mod fastpath;
 pub mod fsutil;
 pub mod harden;
 pub mod helper;

@@ -3,11 +3,14 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use influxctl_cred::cli::Cli;
 
 fn main() -> ExitCode {
     influxctl_cred::harden::apply();
     influxctl_cred::commands::install_panic_hook();
-    let cli = match influxctl_cred::cli::Cli::try_parse() {
+    // `get`, `exec` and `helper` without clap (src/fastpath.rs); clap for everything else.
+    let parsed = influxctl_cred::fastpath::parse_env().map_or_else(Cli::try_parse, Ok);
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => return ExitCode::from(influxctl_cred::commands::report_usage(e)),
     };

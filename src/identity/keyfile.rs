@@ -81,7 +81,7 @@ fn parse_ssh(path: &Path, bytes: &[u8]) -> Result<Key> {
             lock: Lock::Ssh(Box::new(key), public),
             unlocked: OnceCell::new(),
         },
-        id => Key::Ready(Unlocked { identities: vec![Box::new(id)], recipients: vec![public] }),
+        id => Key::Ready(Unlocked::known(vec![Box::new(id)], vec![public])),
     })
 }
 
@@ -89,7 +89,8 @@ fn parse_ssh(path: &Path, bytes: &[u8]) -> Result<Key> {
 /// name `name` and a line number, never the line.
 pub(super) fn parse_lines(bytes: &[u8], name: &str) -> Result<Unlocked, String> {
     let text = std::str::from_utf8(bytes).map_err(|_| format!("{name} is not UTF-8 text"))?;
-    let mut out = Unlocked { identities: Vec::new(), recipients: Vec::new() };
+    let mut out =
+        Unlocked { identities: Vec::new(), recipients: OnceCell::new(), x25519: Vec::new() };
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -101,7 +102,8 @@ pub(super) fn parse_lines(bytes: &[u8], name: &str) -> Result<Unlocked, String> 
         let key = x25519::Identity::from_str(line).map_err(|_| {
             format!("{name}, line {}: not an age identity (AGE-SECRET-KEY-1…)", n + 1)
         })?;
-        out.recipients.push(key.to_public().to_string());
+        // The recipient is derived only when asked for ([`Unlocked::recipients`]).
+        out.x25519.push(key.clone());
         out.identities.push(Box::new(key));
     }
     if out.identities.is_empty() {

@@ -5,7 +5,9 @@
 //! truth and a sidecar counts only while its hash matches. Also the `rekey` command and the
 //! file store's `doctor` checks. Identities and recipients live in [`crate::identity`].
 
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,6 +30,58 @@ pub struct FileStore {
     identities: Vec<PathBuf>,
     recipients: Vec<String>,
     interactive: bool,
+    /// Set for a long session (the helper): see [`Kept`].
+    keep: Cell<bool>,
+    kept: RefCell<Kept>,
+}
+
+/// What a long session (the helper) keeps between requests, each only while the files it came
+/// from are unchanged ([`Fingerprint`]): the identities (only when none needs a passphrase),
+/// and the entries read with them. Every other check of a read is still made on every request
+/// (the store folder and the folders above each file). A one-shot command keeps nothing, so
+/// that `exec` holds no copy of a token while its child runs.
+#[derive(Default)]
+struct Kept {
+    identities: Option<(Vec<(PathBuf, Fingerprint)>, Rc<Identities>)>,
+    /// At most [`KEPT_ENTRIES`], each with the identities that opened it.
+    entries: Vec<(String, Fingerprint, Rc<Identities>, Entry)>,
+}
+
+/// How many entries a session keeps (memory stays flat whatever the requests).
+const KEPT_ENTRIES: usize = 16;
+
+/// What a file looks like from outside: device, inode, size, mode, owner, mtime and ctime.
+/// Every write here replaces a file by rename (a new inode), and a chmod or chown changes the
+/// ctime, so an equal fingerprint means the same bytes under the same permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fingerprint([i64; 9]);
+
+impl Fingerprint {
+    /// `None` for a symbolic link, a missing file, or off Unix (then nothing is kept).
+    fn of(path: &Path) -> Option<Fingerprint> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::symlink_metadata(path).ok().filter(|m| m.is_file())?;
+            #[allow(clippy::cast_possible_wrap)]
+            Some(Fingerprint([
+                m.dev() as i64,
+                m.ino() as i64,
+                m.size() as i64,
+                i64::from(m.mode()),
+                i64::from(m.uid()),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ctime(),
+                m.ctime_nsec(),
+            ]))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
 }
 
 /// What a sidecar holds: the metadata of the entry in the age file whose bytes hash to
@@ -49,7 +103,81 @@ impl FileStore {
             identities: settings.identities.clone(),
             recipients: settings.recipients.clone(),
             interactive,
+            keep: Cell::new(false),
+            kept: RefCell::default(),
         }
+    }
+
+    /// The kept entry of `profile` when its age file still has fingerprint `print`, the store
+    /// folder still passes strict modes, and the identities that opened it are still kept. Any
+    /// doubt is a miss: the full read then answers, with its own errors.
+    fn kept_entry(&self, profile: &str, print: &Fingerprint) -> Option<Entry> {
+        let hit = self.kept.borrow().entries.iter().any(|(p, f, ..)| p == profile && f == print);
+        if !hit {
+            return None;
+        }
+        check_dir(&self.dir).ok()?;
+        let ids = self.kept_identities()?;
+        self.kept
+            .borrow()
+            .entries
+            .iter()
+            .find(|(p, f, by, _)| p == profile && f == print && Rc::ptr_eq(by, &ids))
+            .map(|(.., entry)| entry.clone())
+    }
+
+    /// The kept identities, while their files are unchanged and the folders above them still
+    /// pass strict modes.
+    fn kept_identities(&self) -> Option<Rc<Identities>> {
+        let kept = self.kept.borrow();
+        let (files, ids) = kept.identities.as_ref()?;
+        let unchanged = files.iter().all(|(path, print)| {
+            Fingerprint::of(path).as_ref() == Some(print)
+                && path.parent().is_none_or(|dir| {
+                    fsutil::check_folders(dir, crate::error::ErrorKind::StoreUnavailable).is_ok()
+                })
+        });
+        unchanged.then(|| Rc::clone(ids))
+    }
+
+    /// The identities for a read: in a session, the kept ones ([`FileStore::kept_identities`]),
+    /// else loaded (and kept when none needs a passphrase).
+    fn read_identities(&self) -> Result<Rc<Identities>> {
+        if !self.keep.get() {
+            return self.need_identities(self.interactive).map(Rc::new);
+        }
+        if let Some(ids) = self.kept_identities() {
+            return Ok(ids);
+        }
+        // Fingerprints taken before the read, so that a change in between only makes the next
+        // request miss: of every file the identities may come from.
+        let mut candidates: Vec<PathBuf> = self.identities.clone();
+        candidates.push(self.default_identity.clone());
+        if let Some(p) = std::env::var_os(identity::IDENTITY_FILE_ENV).filter(|v| !v.is_empty()) {
+            candidates.push(PathBuf::from(p));
+        }
+        let before: Vec<(PathBuf, Option<Fingerprint>)> = candidates
+            .into_iter()
+            .map(|p| {
+                let print = Fingerprint::of(&p);
+                (p, print)
+            })
+            .collect();
+        let ids = Rc::new(self.need_identities(self.interactive)?);
+        let kept = if ids.needs_no_passphrase() {
+            ids.source
+                .files()
+                .into_iter()
+                .map(|p| {
+                    let print = before.iter().find(|(c, _)| *c == p).and_then(|(_, f)| f.clone());
+                    print.map(|f| (p, f))
+                })
+                .collect::<Option<Vec<_>>>()
+        } else {
+            None
+        };
+        self.kept.borrow_mut().identities = kept.map(|files| (files, Rc::clone(&ids)));
+        Ok(ids)
     }
 
     fn age_path(&self, profile: &str) -> PathBuf {
@@ -261,6 +389,13 @@ impl Store for FileStore {
             return Ok(None);
         }
         let path = self.age_path(profile);
+        // A session's kept entry, while its file is unchanged (taken before the read).
+        let print = if self.keep.get() { Fingerprint::of(&path) } else { None };
+        if let Some(print) = &print
+            && let Some(entry) = self.kept_entry(profile, print)
+        {
+            return Ok(Some(entry));
+        }
         let Some(bytes) = read_store_file(&path)? else { return Ok(None) };
         // The entry exists: a failure from here on is about it, and must not read as "this
         // store cannot be reached", which the driver skips on its way to "not found".
@@ -271,11 +406,27 @@ impl Store for FileStore {
             e => e,
         };
         check_dir(&self.dir).map_err(about_entry)?;
-        let ids = self.need_identities(self.interactive).map_err(about_entry)?;
-        self.open(&ids, profile, &path, &bytes).map(Some).map_err(about_entry)
+        let ids = self.read_identities().map_err(about_entry)?;
+        let entry = self.open(&ids, profile, &path, &bytes).map_err(about_entry)?;
+        let ids_kept =
+            self.kept.borrow().identities.as_ref().is_some_and(|(_, k)| Rc::ptr_eq(k, &ids));
+        if let Some(print) = print.filter(|_| ids_kept) {
+            let mut kept = self.kept.borrow_mut();
+            kept.entries.retain(|(p, ..)| p != profile);
+            if kept.entries.len() >= KEPT_ENTRIES {
+                kept.entries.remove(0);
+            }
+            kept.entries.push((profile.to_owned(), print, ids, entry.clone()));
+        }
+        Ok(Some(entry))
+    }
+
+    fn keep_for_session(&self) {
+        self.keep.set(true);
     }
 
     fn set(&self, entry: &Entry) -> Result<bool> {
+        self.kept.borrow_mut().entries.retain(|(p, ..)| *p != entry.profile);
         let (_ids, recipients) = self.write_recipients(true)?;
         fsutil::private_dir(&self.dir)?;
         check_dir(&self.dir)?;
@@ -287,6 +438,7 @@ impl Store for FileStore {
     }
 
     fn erase(&self, profile: &str) -> Result<bool> {
+        self.kept.borrow_mut().entries.retain(|(p, ..)| p != profile);
         if !super::file_stem_fits(profile) {
             return Ok(false);
         }

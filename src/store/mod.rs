@@ -50,6 +50,10 @@ pub trait Store {
         false
     }
 
+    /// Asks the store to keep what it read for the rest of a long session (the helper), as long
+    /// as the files it came from are unchanged. One-shot commands never call it.
+    fn keep_for_session(&self) {}
+
     /// The profile names this store holds, as cheaply as it can (no decryption).
     fn names(&self) -> Result<Vec<String>> {
         Ok(self.list()?.into_iter().map(|m| m.profile).collect())

@@ -240,3 +240,41 @@ fn doctor_names_the_identity_and_files_it_cannot_open() {
     assert!(fail.name == "file entries" && fail.detail.contains("junk.age"), "{fail:?}");
     assert!(bad.iter().all(|c| !c.detail.contains("M.V1.test-doc")));
 }
+
+/// A session (the helper) keeps identities and entries only while their files are unchanged:
+/// another process's write, a replaced identity, and a file made too open are all seen on the
+/// next request; without `keep_for_session` nothing is kept.
+#[cfg(unix)]
+#[test]
+fn a_session_sees_every_change_to_what_it_kept() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    let session = f.store();
+    session.keep_for_session();
+    let other = f.store();
+    other.set(&entry("prod", "M.V1.test-session-one")).unwrap();
+    assert_eq!(session.get("prod").unwrap().unwrap().token.expose(), "M.V1.test-session-one");
+    assert_eq!(session.kept.borrow().entries.len(), 1);
+    assert_eq!(session.get("prod").unwrap().unwrap().token.expose(), "M.V1.test-session-one");
+    // Another process replaces the entry.
+    other.set(&entry("prod", "M.V1.test-session-two")).unwrap();
+    assert_eq!(session.get("prod").unwrap().unwrap().token.expose(), "M.V1.test-session-two");
+    // The entry file made readable by others: refused as on a first read.
+    let age = f.age("prod");
+    std::fs::set_permissions(&age, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(session.get("prod").unwrap_err().kind(), ErrorKind::StoreUnavailable);
+    std::fs::set_permissions(&age, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(session.get("prod").unwrap().is_some());
+    // The identity replaced by another one: the kept entry is not handed out.
+    let identity = f.paths.default_identity();
+    std::fs::remove_file(&identity).unwrap();
+    crate::identity::generate_default(&identity).unwrap();
+    assert!(matches!(session.get("prod").unwrap_err(), Error::Decrypt { .. }));
+    // Erased elsewhere: gone.
+    other.erase("prod").unwrap();
+    assert!(session.get("prod").unwrap().is_none());
+    // A one-shot store keeps nothing.
+    other.set(&entry("prod", "M.V1.test-session-three")).unwrap();
+    assert!(other.get("prod").unwrap().is_some());
+    assert!(other.kept.borrow().entries.is_empty() && other.kept.borrow().identities.is_none());
+}
