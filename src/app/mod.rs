@@ -104,6 +104,14 @@ impl Vault {
         self.stores.iter().map(|s| s.kind()).collect()
     }
 
+    /// Lets every store keep what it read while its files are unchanged, for a long session
+    /// (the helper): see [`Store::keep_for_session`].
+    pub fn keep_for_session(&self) {
+        for s in &self.stores {
+            s.keep_for_session();
+        }
+    }
+
     /// The stores that answer their probe now.
     pub fn usable(&self) -> Vec<StoreKind> {
         self.stores.iter().filter(|s| s.probe().is_ok()).map(|s| s.kind()).collect()
