@@ -81,7 +81,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Option<Cli> {
             };
             loop {
                 let arg = args.next()?;
-                let Some(text) = arg.to_str() else { return None };
+                let text = arg.to_str()?;
                 if text == "--" {
                     break;
                 }

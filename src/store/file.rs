@@ -42,10 +42,13 @@ pub struct FileStore {
 /// that `exec` holds no copy of a token while its child runs.
 #[derive(Default)]
 struct Kept {
-    identities: Option<(Vec<(PathBuf, Fingerprint)>, Rc<Identities>)>,
+    identities: Option<(Vec<KeptFile>, Rc<Identities>)>,
     /// At most [`KEPT_ENTRIES`], each with the identities that opened it.
     entries: Vec<(String, Fingerprint, Rc<Identities>, Entry)>,
 }
+
+/// An identity file and its fingerprint when it was read.
+type KeptFile = (PathBuf, Fingerprint);
 
 /// How many entries a session keeps (memory stays flat whatever the requests).
 const KEPT_ENTRIES: usize = 16;
