@@ -78,12 +78,16 @@ fuzz_target!(|data: &[u8]| {
                 got.trim_start_matches('[').trim_end_matches(']').parse().expect("IPv6 in URL");
             assert_eq!(got, want, "{url}");
         } else {
-            assert!(got.eq_ignore_ascii_case(bare) || looks_numeric(bare), "host {bare:?} became {got:?}");
+            assert!(
+                got.eq_ignore_ascii_case(bare) || looks_numeric(bare),
+                "host {bare:?} became {got:?}"
+            );
         }
         if is_loopback(host) {
             let loopback = match parsed.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost")
-                    || d.eq_ignore_ascii_case("localhost."),
+                Some(url::Host::Domain(d)) => {
+                    d.eq_ignore_ascii_case("localhost") || d.eq_ignore_ascii_case("localhost.")
+                }
                 Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
                 Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
                 None => false,
@@ -95,7 +99,6 @@ fuzz_target!(|data: &[u8]| {
 
 /// Hosts the URL standard rewrites as IPv4 numbers (`127.1`, `0x7f.0.0.1`).
 fn looks_numeric(host: &str) -> bool {
-    host.split('.').all(|p| {
-        p.is_empty() || p.chars().all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'X')
-    })
+    host.split('.')
+        .all(|p| p.is_empty() || p.chars().all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'X'))
 }

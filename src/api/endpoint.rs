@@ -181,7 +181,7 @@ fn clustered_base(profile: &str, host: &str, port: Option<&str>, plain: bool) ->
     let bad = |message: String| Error::InvalidValue { what: "influxctl profile", message };
     let host = host.trim();
     let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    let ipv6 = bare.contains(':') && bare.chars().all(|c| c.is_ascii_hexdigit() || c == ':');
+    let ipv6 = bare.parse::<std::net::Ipv6Addr>().is_ok();
     let name = !bare.is_empty()
         && bare.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     let host = match (ipv6, name) {
@@ -301,6 +301,16 @@ mod tests {
         assert_eq!(e.url("/tokens"), "http://influx.example.com:8443/api/v0/tokens");
         let e = Endpoint::resolve("p", &clustered("::1", None), TlsOptions::default(), None);
         assert_eq!(e.unwrap().url("/databases"), "https://[::1]/api/v0/databases");
+    }
+
+    /// The fuzzer's find: `[:::]` looked like IPv6 (hex digits and colons) but is no address,
+    /// so the URL built from it did not parse.
+    #[test]
+    fn resolve_clustered_refuses_colon_hosts_that_are_not_ipv6() {
+        for host in ["[:::]", ":::", "1:2:3:4:5:6:7:8:9", "fe80::1::2"] {
+            let e = Endpoint::resolve("p", &clustered(host, None), TlsOptions::default(), None);
+            assert_eq!(e.unwrap_err().kind(), ErrorKind::InvalidRequest, "{host}");
+        }
     }
 
     #[test]
