@@ -228,6 +228,9 @@ fn check_override(url: &str) -> Result<String> {
         what: "the API URL (INFLUXCTL_CRED_API_URL or api_url)",
         message: message.to_owned(),
     };
+    if url.chars().any(char::is_control) {
+        return Err(bad("must not hold control characters"));
+    }
     let trimmed = url.trim().trim_end_matches('/');
     let parsed = reqwest::Url::parse(trimmed).map_err(|_| bad("not a URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
@@ -311,6 +314,9 @@ mod tests {
             let e = Endpoint::resolve("p", &clustered(host, None), TlsOptions::default(), None);
             assert_eq!(e.unwrap_err().kind(), ErrorKind::InvalidRequest, "{host}");
         }
+        // Its second find: NULs inside the override became %00 path segments.
+        let e = Endpoint::resolve("p", &dedicated(), TlsOptions::default(), Some("http://a//\0"));
+        assert_eq!(e.unwrap_err().kind(), ErrorKind::InvalidRequest);
     }
 
     #[test]
