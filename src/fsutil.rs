@@ -9,7 +9,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+mod fingerprint;
 mod open;
+pub use fingerprint::Fingerprint;
 pub use open::{CONFIG_CAP, ENTRY_CAP, FileKind, SMALL_CAP, check_folders, read};
 
 /// Creates `dir` (and parents) if missing; the folders we create are 0700 on Unix.

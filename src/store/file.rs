@@ -7,20 +7,21 @@
 
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Store, StoreKind, decode_profile, encode_profile};
-use crate::entry::{Entry, EntryMeta, Origin};
+use crate::entry::{Entry, EntryMeta};
 use crate::error::{Error, Result};
-use crate::fsutil;
+use crate::fsutil::{self, Fingerprint};
 use crate::identity::{self, Failure, Identities, Recipient};
 use crate::paths::Paths;
 use crate::secret::SecretBytes;
 use crate::settings::Settings;
 use crate::ui;
+use rows::unavailable_meta;
+use session::Kept;
 
 /// The age files of one store folder.
 pub struct FileStore {
@@ -33,58 +34,6 @@ pub struct FileStore {
     /// Set for a long session (the helper): see [`Kept`].
     keep: Cell<bool>,
     kept: RefCell<Kept>,
-}
-
-/// What a long session (the helper) keeps between requests, each only while the files it came
-/// from are unchanged ([`Fingerprint`]): the identities (only when none needs a passphrase),
-/// and the entries read with them. Every other check of a read is still made on every request
-/// (the store folder and the folders above each file). A one-shot command keeps nothing, so
-/// that `exec` holds no copy of a token while its child runs.
-#[derive(Default)]
-struct Kept {
-    identities: Option<(Vec<KeptFile>, Rc<Identities>)>,
-    /// At most [`KEPT_ENTRIES`], each with the identities that opened it.
-    entries: Vec<(String, Fingerprint, Rc<Identities>, Entry)>,
-}
-
-/// An identity file and its fingerprint when it was read.
-type KeptFile = (PathBuf, Fingerprint);
-
-/// How many entries a session keeps (memory stays flat whatever the requests).
-const KEPT_ENTRIES: usize = 16;
-
-/// What a file looks like from outside: device, inode, size, mode, owner, mtime and ctime.
-/// Every write here replaces a file by rename (a new inode), and a chmod or chown changes the
-/// ctime, so an equal fingerprint means the same bytes under the same permissions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Fingerprint([i64; 9]);
-
-impl Fingerprint {
-    /// `None` for a symbolic link, a missing file, or off Unix (then nothing is kept).
-    fn of(path: &Path) -> Option<Fingerprint> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            let m = std::fs::symlink_metadata(path).ok().filter(|m| m.is_file())?;
-            #[allow(clippy::cast_possible_wrap)]
-            Some(Fingerprint([
-                m.dev() as i64,
-                m.ino() as i64,
-                m.size() as i64,
-                i64::from(m.mode()),
-                i64::from(m.uid()),
-                m.mtime(),
-                m.mtime_nsec(),
-                m.ctime(),
-                m.ctime_nsec(),
-            ]))
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = path;
-            None
-        }
-    }
 }
 
 /// What a sidecar holds: the metadata of the entry in the age file whose bytes hash to
@@ -109,78 +58,6 @@ impl FileStore {
             keep: Cell::new(false),
             kept: RefCell::default(),
         }
-    }
-
-    /// The kept entry of `profile` when its age file still has fingerprint `print`, the store
-    /// folder still passes strict modes, and the identities that opened it are still kept. Any
-    /// doubt is a miss: the full read then answers, with its own errors.
-    fn kept_entry(&self, profile: &str, print: &Fingerprint) -> Option<Entry> {
-        let hit = self.kept.borrow().entries.iter().any(|(p, f, ..)| p == profile && f == print);
-        if !hit {
-            return None;
-        }
-        check_dir(&self.dir).ok()?;
-        let ids = self.kept_identities()?;
-        self.kept
-            .borrow()
-            .entries
-            .iter()
-            .find(|(p, f, by, _)| p == profile && f == print && Rc::ptr_eq(by, &ids))
-            .map(|(.., entry)| entry.clone())
-    }
-
-    /// The kept identities, while their files are unchanged and the folders above them still
-    /// pass strict modes.
-    fn kept_identities(&self) -> Option<Rc<Identities>> {
-        let kept = self.kept.borrow();
-        let (files, ids) = kept.identities.as_ref()?;
-        let unchanged = files.iter().all(|(path, print)| {
-            Fingerprint::of(path).as_ref() == Some(print)
-                && path.parent().is_none_or(|dir| {
-                    fsutil::check_folders(dir, crate::error::ErrorKind::StoreUnavailable).is_ok()
-                })
-        });
-        unchanged.then(|| Rc::clone(ids))
-    }
-
-    /// The identities for a read: in a session, the kept ones ([`FileStore::kept_identities`]),
-    /// else loaded (and kept when none needs a passphrase).
-    fn read_identities(&self) -> Result<Rc<Identities>> {
-        if !self.keep.get() {
-            return self.need_identities(self.interactive).map(Rc::new);
-        }
-        if let Some(ids) = self.kept_identities() {
-            return Ok(ids);
-        }
-        // Fingerprints taken before the read, so that a change in between only makes the next
-        // request miss: of every file the identities may come from.
-        let mut candidates: Vec<PathBuf> = self.identities.clone();
-        candidates.push(self.default_identity.clone());
-        if let Some(p) = std::env::var_os(identity::IDENTITY_FILE_ENV).filter(|v| !v.is_empty()) {
-            candidates.push(PathBuf::from(p));
-        }
-        let before: Vec<(PathBuf, Option<Fingerprint>)> = candidates
-            .into_iter()
-            .map(|p| {
-                let print = Fingerprint::of(&p);
-                (p, print)
-            })
-            .collect();
-        let ids = Rc::new(self.need_identities(self.interactive)?);
-        let kept = if ids.needs_no_passphrase() {
-            ids.source
-                .files()
-                .into_iter()
-                .map(|p| {
-                    let print = before.iter().find(|(c, _)| *c == p).and_then(|(_, f)| f.clone());
-                    print.map(|f| (p, f))
-                })
-                .collect::<Option<Vec<_>>>()
-        } else {
-            None
-        };
-        self.kept.borrow_mut().identities = kept.map(|files| (files, Rc::clone(&ids)));
-        Ok(ids)
     }
 
     fn age_path(&self, profile: &str) -> PathBuf {
@@ -411,15 +288,8 @@ impl Store for FileStore {
         check_dir(&self.dir).map_err(about_entry)?;
         let ids = self.read_identities().map_err(about_entry)?;
         let entry = self.open(&ids, profile, &path, &bytes).map_err(about_entry)?;
-        let ids_kept =
-            self.kept.borrow().identities.as_ref().is_some_and(|(_, k)| Rc::ptr_eq(k, &ids));
-        if let Some(print) = print.filter(|_| ids_kept) {
-            let mut kept = self.kept.borrow_mut();
-            kept.entries.retain(|(p, ..)| p != profile);
-            if kept.entries.len() >= KEPT_ENTRIES {
-                kept.entries.remove(0);
-            }
-            kept.entries.push((profile.to_owned(), print, ids, entry.clone()));
+        if let Some(print) = print {
+            self.keep_entry(profile, print, ids, &entry);
         }
         Ok(Some(entry))
     }
@@ -507,36 +377,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A `list` row for an entry whose metadata cannot be read now.
-fn unavailable_meta(profile: &str, path: &Path, err: &Error) -> EntryMeta {
-    let created = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| jiff::Timestamp::try_from(t).ok())
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    EntryMeta {
-        profile: profile.to_owned(),
-        token_id: None,
-        description: Some(format!("(metadata unavailable: {})", short_reason(err))),
-        created_at: created,
-        expires_at: None,
-        origin: Origin::Unknown,
-        cluster: Default::default(),
-    }
-}
-
-/// Why an entry cannot be read, short enough for a `list` column (`doctor` gives the details).
-fn short_reason(err: &Error) -> String {
-    match err {
-        Error::TooOpen { .. } => "the file is too open; run `influxctl-cred doctor`".to_owned(),
-        Error::Corrupt { .. } => "the file is damaged".to_owned(),
-        Error::Decrypt { .. } => "no identity can open it".to_owned(),
-        Error::InteractionRequired { .. } => "its identity needs a passphrase".to_owned(),
-        Error::StoreUnavailable { reason, .. } => reason.clone(),
-        e => e.to_string(),
-    }
-}
-
 /// Identity, recipient, permission and decryption checks for `doctor`.
 pub fn doctor_checks(paths: &crate::paths::Paths, settings: &Settings) -> Vec<crate::check::Check> {
     doctor::checks(&FileStore::new(paths, settings, false))
@@ -544,5 +384,7 @@ pub fn doctor_checks(paths: &crate::paths::Paths, settings: &Settings) -> Vec<cr
 
 mod doctor;
 mod rekey;
+mod rows;
+mod session;
 #[cfg(test)]
 mod tests;

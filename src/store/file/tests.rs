@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::check::Status;
+use crate::entry::Origin;
 use crate::error::ErrorKind;
 use crate::secret::Token;
 
