@@ -11,8 +11,9 @@
 use std::path::Path;
 
 use influxctl_cred::api::endpoint::{DEDICATED_API_BASE, is_loopback};
-use influxctl_cred::api::{Endpoint, Product, TlsOptions};
+use influxctl_cred::api::{Endpoint, Product};
 use influxctl_cred::influxctl::config::InfluxConfig;
+use influxctl_cred::influxctl::tls::TlsOptions;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
