@@ -7,6 +7,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::duration::{parse_arg, parse_time_arg};
 
+mod audit;
+pub use audit::AuditArgs;
+
 /// Keeps InfluxDB 3 management tokens encrypted (OS keyring or age files) and hands them to
 /// influxctl for the life of one process.
 #[derive(Debug, Parser)]
@@ -84,6 +87,8 @@ pub enum Command {
     /// Bind the stored token to the profile's current endpoint in influxctl's config (after a
     /// deliberate move); shows the old and new endpoint and asks first
     Rebind(RebindArgs),
+    /// Show the audit log: every release of a token (never the token); -p filters by profile
+    Audit(AuditArgs),
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, elvish or powershell

@@ -40,6 +40,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             return Ok(0);
         }
         Command::ShellInit { shell } => return crate::shell_init::run(*shell),
+        Command::Audit(args) => {
+            let filter = crate::audit::Filter { since: args.since, profile: g.profile.clone() };
+            return crate::audit::command(&filter, args.format == ListFormat::Json);
+        }
         _ => {}
     }
     let interactive =
@@ -79,7 +83,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Completions { .. }
         | Command::Man
         | Command::Exec(_)
-        | Command::ShellInit { .. } => unreachable!("handled above"),
+        | Command::ShellInit { .. }
+        | Command::Audit(_) => unreachable!("handled above"),
     }
 }
 
@@ -167,7 +172,10 @@ fn read_token(interactive: bool) -> Result<Token> {
 fn get(vault: &Vault, profile: &str, args: &GetArgs) -> Result<i32> {
     let snap = vault.snapshot()?;
     crate::lifecycle::auto_rotate(vault, &snap, profile, args.min_ttl)?;
-    let found = vault.get_in(&snap, profile, args.min_ttl)?;
+    let found = vault
+        .get_in(&snap, profile, args.min_ttl)
+        .inspect_err(|e| crate::audit::refused("get", profile, e))?;
+    crate::audit::record(&crate::audit::released("get", &found.entry, found.store));
     if let Some(w) = vault.expiry_warning(&found.entry.meta()) {
         ui::warn(w);
     }

@@ -157,7 +157,10 @@ fn get(vault: &Vault, r: GetRequest) -> Result<OkBody> {
     };
     let snap = vault.snapshot()?;
     crate::lifecycle::auto_rotate(vault, &snap, &r.profile, min_ttl)?;
-    let found = vault.get_in(&snap, &r.profile, min_ttl)?;
+    let found = vault
+        .get_in(&snap, &r.profile, min_ttl)
+        .inspect_err(|e| crate::audit::refused("helper", &r.profile, e))?;
+    crate::audit::record(&crate::audit::released("helper", &found.entry, found.store));
     if let Some(warning) = vault.expiry_warning(&found.entry.meta()) {
         ui::warn(warning);
     }

@@ -38,6 +38,7 @@
 
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod commands;

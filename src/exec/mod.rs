@@ -138,8 +138,12 @@ fn run(opts: &ExecOptions) -> Result<i32> {
             ui::warn(format!("{e}; running the program without a stored token (--allow-missing)"));
             return plan.run_without_token();
         }
-        found => found?,
+        found => found.inspect_err(|e| crate::audit::refused("exec", &plan.profile, e))?,
     };
+    let command = if opts.database_token.is_some() { "database-token" } else { "exec" };
+    crate::audit::record(
+        &crate::audit::released(command, &found.entry, found.store).with_program(&plan.program),
+    );
     if let Some(spec) = &opts.database_token {
         return database::run(
             &plan,
