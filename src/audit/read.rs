@@ -40,7 +40,10 @@ pub fn command(filter: &Filter, json: bool) -> Result<i32> {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
-                return Err(Error::Other(format!("cannot read the audit log {}: {e}", p.display())));
+                return Err(Error::Other(format!(
+                    "cannot read the audit log {}: {e}",
+                    p.display()
+                )));
             }
         };
         for line in std::io::BufReader::new(file).split(b'\n') {

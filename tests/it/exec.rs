@@ -420,3 +420,45 @@ fn exec_store_flag_reads_only_that_store() {
     let got = used(&s, &["-p", "prod", "--store", "file"], &[], none);
     assert_eq!(got, (0, "prod".into(), sha256(file_token)));
 }
+
+/// The audit log (SPEC §13) records exec's release with the program, and a refused one with
+/// its kind; never the token.
+#[test]
+fn exec_releases_and_refusals_are_audited() {
+    let s = Setup::new();
+    let out = s
+        .env
+        .cmd()
+        .args(["--store", "file", "store", "-p", "prod", "--token-id", "tok-7"])
+        .write_stdin(format!("{PROD}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let run = |extra: &[&str]| {
+        let mut c = s.env.cmd();
+        c.env("XDG_RUNTIME_DIR", s.run_dir()).env("FAKE_INFLUXCTL_REPORT", s.report_path());
+        let fake = fake();
+        let mut args = vec!["exec", "-p", "prod", "--", fake.as_str()];
+        args.extend(extra);
+        args.extend(["database", "list"]);
+        c.args(&args).output().unwrap()
+    };
+    assert_eq!(run(&[]).status.code(), Some(0));
+    assert_eq!(run(&["--cluster", "clu-9"]).status.code(), Some(125));
+    let raw = std::fs::read_to_string(s.env.cred_home().join("audit.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> =
+        raw.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "{raw}");
+    let (ok, refused) = (&lines[0], &lines[1]);
+    assert_eq!(ok["command"], "exec");
+    assert_eq!(ok["outcome"], "released");
+    assert_eq!(ok["store"], "file");
+    assert_eq!(ok["token_id"], "tok-7");
+    assert_eq!(ok["cluster"], "clu-2");
+    assert_eq!(ok["program"], fake());
+    let name = binary().file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(ok["argv0"], name.as_str());
+    assert_eq!(refused["outcome"], "cluster-mismatch");
+    assert_eq!(refused["profile"], "prod");
+    assert!(!raw.contains(PROD));
+}

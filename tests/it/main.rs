@@ -8,6 +8,7 @@ mod util;
 
 mod api;
 mod apiserver;
+mod audit;
 mod binding;
 mod dbtoken;
 mod prism;
