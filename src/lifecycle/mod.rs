@@ -116,7 +116,10 @@ pub fn create_command(
     let mut entry = new_entry(profile, created, Origin::Created, &description, expires_at);
     entry.cluster = cluster;
     let (id, expiry) = (entry.token_id.clone(), entry.expires_at);
+    let mut audit = crate::audit::released("create", &entry, "");
     let written = vault.put_locked(entry, target, &lock).map_err(|e| unstored(e, id.as_deref()))?;
+    audit.store = Some(written.store.to_string());
+    crate::audit::record(&audit);
     drop(lock);
     ui::note(format!("stored the new token of profile {profile:?} in the {} store", written.store));
     if id.is_none() {

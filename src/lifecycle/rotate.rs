@@ -175,6 +175,7 @@ pub fn rotate_locked(
 
     // 5. revoke the old one
     let rotated = Rotated { id: new_id, expires_at: entry.expires_at, store: written.store };
+    crate::audit::record(&crate::audit::released("rotate", &entry, written.store));
     if plan.keep_old {
         ui::note(format!(
             "rotate: 5/5 kept the old token {old_shown} (--keep-old); it stays valid"

@@ -5,6 +5,7 @@
 
 #![cfg(unix)]
 
+mod audit;
 mod create;
 mod expiry;
 mod rotate;
