@@ -6,6 +6,10 @@ use clap::Parser;
 use influxctl_cred::cli::Cli;
 
 fn main() -> ExitCode {
+    // Started as the `influxctl` shim of an exec'd script: the real influxctl, nothing else.
+    if let Some(code) = influxctl_cred::exec::shim::run_if_shim() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     influxctl_cred::harden::apply();
     influxctl_cred::commands::install_panic_hook();
     // `get`, `exec` and `helper` without clap (src/fastpath.rs); clap for everything else.

@@ -14,9 +14,12 @@
 
 pub mod database;
 pub mod doctor;
+pub mod script;
+pub mod shim;
+pub mod target;
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jiff::SignedDuration;
 
@@ -33,7 +36,7 @@ use crate::secret::Token;
 use crate::settings::StoreKind;
 use crate::ui;
 
-use crate::spawn::{child, place};
+use crate::spawn::{child, place, shim_dir};
 
 /// Exit code of our own failures before the child runs.
 pub const EXIT_OWN_FAILURE: i32 = 125;
@@ -71,6 +74,8 @@ pub struct Plan {
     pub profile: String,
     /// `--profile NAME` to add to the child's arguments (when only our `-p` named it).
     pub add_profile: Option<String>,
+    /// A PROGRAM that is not influxctl: its arguments pass untouched, a shim adds the config.
+    pub script: Option<script::Script>,
 }
 
 /// The secrets that go into the derived profile and the child's environment.
@@ -118,10 +123,17 @@ pub fn command(opts: &ExecOptions) -> i32 {
 }
 
 fn run(opts: &ExecOptions) -> Result<i32> {
+    // Inside the script of another exec: its derived config, not a second one. A database
+    // token needs the management token for its API call: a run of its own.
+    if opts.database_token.is_none()
+        && let Some(outer) = shim::Outer::from_env().filter(shim::Outer::alive)
+    {
+        return Ok(shim::nested(&outer, &opts.program, &opts.args, opts.profile_flag.as_deref()));
+    }
     let plan = Plan::resolve(opts)?;
-    // A database token was asked for explicitly, whatever the program's arguments look like
-    // (a script without arguments is no `influxctl help`).
-    if plan.args.needs_no_token() && opts.database_token.is_none() {
+    // A database token was asked for explicitly, whatever the program's arguments look like;
+    // a script is never `influxctl help`.
+    if plan.args.needs_no_token() && plan.script.is_none() && opts.database_token.is_none() {
         ui::verbose("influxctl needs no token for this; running it unchanged");
         return plan.run_without_token();
     }
@@ -163,7 +175,21 @@ impl Plan {
     /// Finds influxctl's config and profile (SPEC §7.1). A `-p` or `--influxctl-config` that
     /// contradicts what influxctl will use is a usage error.
     pub fn resolve(opts: &ExecOptions) -> Result<Plan> {
-        let args = InfluxArgs::parse(&opts.args)?;
+        let script = match target::classify(&opts.program) {
+            target::Program::Influxctl => None,
+            target::Program::Other { real } => {
+                ui::verbose(format!(
+                    "{} is not influxctl: its arguments pass untouched; an influxctl shim on its PATH adds the derived config",
+                    Path::new(&opts.program).display()
+                ));
+                Some(script::Script { args: opts.args.clone(), real })
+            }
+        };
+        // A script's arguments are its own, not influxctl's flags.
+        let args = match script {
+            None => InfluxArgs::parse(&opts.args)?,
+            Some(_) => InfluxArgs::default(),
+        };
         let config_path = match (args.config(), &opts.influxctl_config) {
             (Some(a), Some(b)) if !same_file(&a, b) => {
                 return Err(Error::Usage(format!(
@@ -182,7 +208,7 @@ impl Plan {
         let (profile, add_profile) =
             resolve_profile(args.profile(), env.as_deref(), opts.profile_flag.as_deref())?;
         crate::store::validate_profile(&profile)?;
-        Ok(Plan { program: opts.program.clone(), args, config_path, profile, add_profile })
+        Ok(Plan { program: opts.program.clone(), args, config_path, profile, add_profile, script })
     }
 
     /// The vault, binding against the config influxctl will read; reading only from `store`
@@ -228,9 +254,13 @@ impl Plan {
 
     /// Runs the program with its arguments as given (plus `--profile` from our `-p`).
     pub fn run_without_token(&self) -> Result<i32> {
-        let args = self.args.rewrite(None, self.add_profile.as_deref());
         let forwarder = child::Forwarder::install()?;
-        Ok(child::run(&self.program, &args, &[], &forwarder))
+        if let Some(s) = &self.script {
+            let env = script::profile_env(self.add_profile.as_deref());
+            return Ok(child::run(&self.program, &s.args, &[], &env, &forwarder));
+        }
+        let args = self.args.rewrite(None, self.add_profile.as_deref());
+        Ok(child::run(&self.program, &args, &[], &[], &forwarder))
     }
 
     /// Writes the derived config (from `snap`), runs the child, cleans up; the child's exit
@@ -269,9 +299,23 @@ impl Plan {
         drop(keys);
         let Secrets { keys: owned_keys, env } = secrets;
         drop(owned_keys);
-        let args = self.args.rewrite(Some(derived.path()), self.add_profile.as_deref());
         ui::verbose(format!("derived config at {}", derived.path().display()));
-        let code = child::run(&self.program, &args, &env, forwarder);
+        if let Some(s) = &self.script {
+            let shim = shim_dir::ShimDir::create(&root)?;
+            let outer = shim::Outer {
+                config: derived.path().to_owned(),
+                real: s.real.clone(),
+                source: self.config_path.clone(),
+                profile: self.profile.clone(),
+            };
+            let vars = script::env(shim.path(), &outer, self.add_profile.as_deref())?;
+            let code = child::run(&self.program, &s.args, &env, &vars, forwarder);
+            drop(shim);
+            drop(derived);
+            return Ok(code);
+        }
+        let args = self.args.rewrite(Some(derived.path()), self.add_profile.as_deref());
+        let code = child::run(&self.program, &args, &env, &[], forwarder);
         drop(derived);
         Ok(code)
     }

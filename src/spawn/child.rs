@@ -25,12 +25,14 @@ pub fn is_secret_var(name: &OsStr) -> bool {
     name.to_str().is_some_and(|n| n.starts_with(GENERIC_VAR) || n == "INFLUXCTL_CRED_AGE_IDENTITY")
 }
 
-/// Runs `program` with `args`, `extra_env` added to its environment, and returns the exit code
-/// to leave with: the child's, 128+N for a signal, 126/127 when it could not be started.
+/// Runs `program` with `args`, `extra_env` (secrets) and `plain_env` (paths, names) added to its
+/// environment, and returns the exit code to leave with: the child's, 128+N for a signal,
+/// 126/127 when it could not be started.
 pub fn run(
     program: &OsStr,
     args: &[OsString],
     extra_env: &[(OsString, Token)],
+    plain_env: &[(OsString, OsString)],
     forwarder: &Forwarder,
 ) -> i32 {
     let mut cmd = Command::new(program);
@@ -43,6 +45,7 @@ pub fn run(
     for (name, value) in extra_env {
         cmd.env(name, value.expose());
     }
+    cmd.envs(plain_env.iter().map(|(k, v)| (k, v)));
     let mut child = match forwarder.spawn(&mut cmd) {
         Ok(Spawned::Child(child)) => child,
         Ok(Spawned::Interrupted(sig)) => {

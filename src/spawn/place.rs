@@ -108,6 +108,24 @@ impl Root {
         )))
     }
 
+    /// A fresh 0700 per-run folder, named so that [`Root::sweep`] removes it once this process
+    /// is gone (the derived config's folder, the `influxctl` shim's folder).
+    pub fn private_folder(&self) -> Result<tempfile::TempDir> {
+        let mut builder = tempfile::Builder::new();
+        let prefix = format!("{}{}-{}-", self.prefix, std::process::id(), pid_namespace());
+        builder.prefix(&prefix);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(fs::Permissions::from_mode(0o700));
+        }
+        let dir = builder
+            .tempdir_in(&self.dir)
+            .map_err(|e| Error::io("cannot create a private folder in", &self.dir, e))?;
+        crate::fsutil::check_private(dir.path())?;
+        Ok(dir)
+    }
+
     /// Removes the per-run folders of helpers that no longer run. Best effort: a folder that
     /// cannot be removed is left for the next run. A folder is ours only when its recorded PID
     /// namespace is ours and its process is gone.
@@ -275,18 +293,7 @@ impl Derived {
         if inject == Inject::File {
             root.check_disk()?;
         }
-        let mut builder = tempfile::Builder::new();
-        let prefix = format!("{}{}-{}-", root.prefix, std::process::id(), pid_namespace());
-        builder.prefix(&prefix);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            builder.permissions(fs::Permissions::from_mode(0o700));
-        }
-        let dir = builder
-            .tempdir_in(&root.dir)
-            .map_err(|e| Error::io("cannot create a private folder in", &root.dir, e))?;
-        crate::fsutil::check_private(dir.path())?;
+        let dir = root.private_folder()?;
         derived.path = dir.path().join(FILE_NAME);
         derived.dir = Some(dir);
         match inject {

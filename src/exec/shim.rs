@@ -1,0 +1,242 @@
+//! The `influxctl` shim of a script run by `exec` (SPEC §7.4), and a nested `exec`.
+//!
+//! `exec` runs a PROGRAM that is not influxctl with its arguments untouched, and puts a private
+//! folder first on its `PATH` holding `influxctl`, a link to our own binary
+//! ([`crate::spawn::shim_dir`]). It also sets the markers below. When our binary starts under
+//! the name `influxctl` with [`REAL_VAR`] set, it is the shim: [`run_if_shim`] (called by `main`
+//! before anything else, so the cost of each influxctl call of the script is one `execve`)
+//! replaces itself with the real influxctl, `--config` pointing at the derived config the way
+//! `exec` rewrites it. The markers name paths and a profile; the token is in none of them.
+//!
+//! The call's own arguments decide:
+//! - `--config X` naming the very config the derived one was made from: replaced, as `exec`
+//!   does. Naming another file: the user chose X; the call runs unchanged (no token), with a
+//!   warning.
+//! - A profile (`--profile`, else `$INFLUXCTL_PROFILE`, else `default`) other than the one the
+//!   token is for: a warning (the derived config holds no token for it); the call runs.
+//! - `help`, `version`, `--help`, or arguments influxctl itself would refuse: unchanged.
+//!
+//! A nested `exec` (the script runs `influxctl-cred exec -- …`, as the `shell-init` function
+//! does) sees the markers and injects nothing a second time: influxctl runs as the shim runs
+//! it, any other program runs unchanged under the markers it already has.
+
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+
+use super::target;
+use crate::error::Error;
+use crate::influxctl::args::InfluxArgs;
+use crate::spawn::child;
+use crate::ui;
+
+/// The derived config of the running `exec` (also for the script's own use).
+pub const CONFIG_VAR: &str = "INFLUXCTL_CRED_CONFIG";
+/// The real influxctl the shim runs; empty when `exec` found none.
+pub const REAL_VAR: &str = "INFLUXCTL_CRED_SHIM_REAL";
+/// The user's config the derived one was made from.
+pub const SOURCE_VAR: &str = "INFLUXCTL_CRED_SHIM_SOURCE";
+/// The profile the derived config holds the token of.
+pub const PROFILE_VAR: &str = "INFLUXCTL_CRED_SHIM_PROFILE";
+
+/// What the `exec` around this process left in its environment.
+#[derive(Debug, Clone)]
+pub struct Outer {
+    pub config: PathBuf,
+    pub real: Option<PathBuf>,
+    pub source: PathBuf,
+    pub profile: String,
+}
+
+impl Outer {
+    /// The markers, when [`REAL_VAR`] and [`CONFIG_VAR`] are both set.
+    pub fn from_env() -> Option<Outer> {
+        let real = std::env::var_os(REAL_VAR)?;
+        let config = std::env::var_os(CONFIG_VAR).filter(|v| !v.is_empty())?;
+        Some(Outer {
+            config: config.into(),
+            real: (!real.is_empty()).then(|| real.into()),
+            source: std::env::var_os(SOURCE_VAR).unwrap_or_default().into(),
+            profile: std::env::var(PROFILE_VAR).unwrap_or_default(),
+        })
+    }
+
+    /// The markers for a script's environment.
+    pub fn vars(&self) -> Vec<(OsString, OsString)> {
+        vec![
+            (CONFIG_VAR.into(), self.config.clone().into_os_string()),
+            (REAL_VAR.into(), self.real.clone().unwrap_or_default().into_os_string()),
+            (SOURCE_VAR.into(), self.source.clone().into_os_string()),
+            (PROFILE_VAR.into(), self.profile.clone().into()),
+        ]
+    }
+
+    /// Whether the derived config still exists (markers that outlived their `exec`, in a
+    /// process the script left behind, name a config that is gone).
+    pub fn alive(&self) -> bool {
+        std::fs::metadata(&self.config).is_ok()
+    }
+}
+
+/// When this process is the shim: runs the real influxctl and returns the exit code (only
+/// when it could not be started, or off Unix).
+pub fn run_if_shim() -> Option<i32> {
+    let mut argv = std::env::args_os();
+    if !target::named_influxctl(&argv.next()?) {
+        return None;
+    }
+    let outer = Outer::from_env()?;
+    let args: Vec<OsString> = argv.collect();
+    Some(run_real(&outer, &args))
+}
+
+/// A nested `exec -- PROGRAM ARGS` under `outer`: nothing injected a second time. `profile` is
+/// our `-p`.
+pub fn nested(outer: &Outer, program: &OsStr, args: &[OsString], profile: Option<&str>) -> i32 {
+    ui::verbose("inside another exec: using its derived config, injecting nothing twice");
+    if let Some(p) = profile.filter(|p| *p != outer.profile) {
+        ui::warn(format!(
+            "-p {p:?} inside an exec for profile {:?}: the derived config holds that profile's token only",
+            outer.profile
+        ));
+    }
+    if target::is_influxctl(program, outer.real.as_deref()) {
+        return run_real(outer, args);
+    }
+    match child::Forwarder::install() {
+        Ok(forwarder) => child::run(program, args, &[], &[], &forwarder),
+        Err(e) => {
+            ui::report(&e);
+            super::EXIT_OWN_FAILURE
+        }
+    }
+}
+
+/// Replaces this process with the real influxctl, given the derived config.
+fn run_real(outer: &Outer, args: &[OsString]) -> i32 {
+    let Some(real) = outer.real.as_deref() else {
+        ui::stderr_line(
+            "influxctl-cred: influxctl not found: the shim of `exec` found none on PATH (nor $INFLUXCTL_CRED_INFLUXCTL) when the script started",
+        );
+        return child::EXIT_NOT_FOUND;
+    };
+    if std::env::current_exe().is_ok_and(|ours| target::same_file(real, &ours)) {
+        ui::stderr_line(&format!(
+            "influxctl-cred: {} is influxctl-cred itself, not influxctl; not running it",
+            real.display()
+        ));
+        return child::EXIT_NOT_FOUND;
+    }
+    let args = shim_args(outer, args);
+    let mut cmd = std::process::Command::new(real);
+    cmd.args(&args);
+    for (name, _) in std::env::vars_os() {
+        if child::is_secret_var(&name) {
+            cmd.env_remove(&name);
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let e = cmd.exec();
+        failed(real, e)
+    }
+    #[cfg(not(unix))]
+    match cmd.status() {
+        Ok(status) => child::exit_code(status),
+        Err(e) => failed(real, e),
+    }
+}
+
+fn failed(real: &Path, e: std::io::Error) -> i32 {
+    let code = match e.kind() {
+        std::io::ErrorKind::NotFound => child::EXIT_NOT_FOUND,
+        _ => child::EXIT_CANNOT_EXECUTE,
+    };
+    ui::report(&Error::io("cannot run", real, e));
+    code
+}
+
+/// The real influxctl's arguments: the call's own, with `--config` set to the derived config
+/// unless the call needs no token or chose another config (module docs).
+pub fn shim_args(outer: &Outer, args: &[OsString]) -> Vec<OsString> {
+    let Ok(parsed) = InfluxArgs::parse(args) else { return args.to_vec() };
+    if parsed.needs_no_token() {
+        return args.to_vec();
+    }
+    if !outer.alive() {
+        ui::warn(format!(
+            "the derived config {} of the exec around this script is gone; running influxctl without it",
+            outer.config.display()
+        ));
+        return args.to_vec();
+    }
+    if let Some(own) = parsed.config().filter(|c| !same_config(c, &outer.source)) {
+        ui::warn(format!(
+            "this influxctl call names its own --config {}; running it unchanged, without the stored token",
+            own.display()
+        ));
+        return args.to_vec();
+    }
+    let env = std::env::var("INFLUXCTL_PROFILE").ok().filter(|p| !p.is_empty());
+    let profile = parsed.profile().map(str::to_owned).or(env).unwrap_or_else(|| "default".into());
+    if profile != outer.profile {
+        ui::warn(format!(
+            "this influxctl call uses profile {profile:?}; the derived config holds the token of profile {:?} only",
+            outer.profile
+        ));
+    }
+    parsed.rewrite(Some(&outer.config), None)
+}
+
+fn same_config(a: &Path, b: &Path) -> bool {
+    a == b || target::same_file(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    fn outer(dir: &Path) -> Outer {
+        let config = dir.join("derived.toml");
+        std::fs::write(&config, "").unwrap();
+        Outer {
+            config,
+            real: None,
+            source: dir.join("config.toml"),
+            profile: "default".into(),
+        }
+    }
+
+    #[test]
+    fn shim_adds_the_derived_config_or_replaces_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = outer(dir.path());
+        let derived = o.config.to_string_lossy().into_owned();
+        assert_eq!(shim_args(&o, &os(&["database", "list"])), os(&["--config", &derived, "database", "list"]));
+        let source = format!("--config={}", o.source.display());
+        assert_eq!(
+            shim_args(&o, &os(&[&source, "database", "list"])),
+            os(&[&format!("--config={derived}"), "database", "list"])
+        );
+    }
+
+    #[test]
+    fn shim_leaves_other_configs_help_and_bad_arguments_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = outer(dir.path());
+        for args in [
+            &["--config", "/elsewhere.toml", "database", "list"][..],
+            &["help"],
+            &["database", "list", "--help"],
+            &["database", "--config"],
+        ] {
+            assert_eq!(shim_args(&o, &os(args)), os(args), "{args:?}");
+        }
+        std::fs::remove_file(&o.config).unwrap();
+        assert_eq!(shim_args(&o, &os(&["database", "list"])), os(&["database", "list"]), "gone");
+    }
+}

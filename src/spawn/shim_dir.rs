@@ -1,0 +1,88 @@
+//! The private folder put at the front of a script's `PATH` by `exec` (SPEC §7.4): it holds one
+//! entry, `influxctl`, a symlink to our own binary (copied off Unix, where a symlink needs a
+//! privilege). Started under that name with the markers of exec's shim in its
+//! environment, our binary runs the real influxctl with the derived config. The folder is a
+//! per-run folder of the [`Root`] (0700, named after this process), so it is removed on drop
+//! and, after a SIGKILL, by the next run's sweep, like the derived config's folder.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::place::Root;
+use crate::error::{Error, Result};
+use crate::ui;
+
+/// The shim's file name.
+#[cfg(unix)]
+pub const SHIM_NAME: &str = "influxctl";
+#[cfg(not(unix))]
+pub const SHIM_NAME: &str = "influxctl.exe";
+
+/// The shim's folder; removed on drop.
+pub struct ShimDir {
+    dir: Option<tempfile::TempDir>,
+    shim: PathBuf,
+}
+
+impl ShimDir {
+    /// A fresh private folder in `root` holding the `influxctl` shim. It holds no secret, so a
+    /// disk file system is fine for it.
+    pub fn create(root: &Root) -> Result<ShimDir> {
+        let exe = std::env::current_exe()
+            .map_err(|e| Error::Other(format!("cannot find our own binary for the shim: {e}")))?;
+        let dir = root.private_folder()?;
+        let shim = dir.path().join(SHIM_NAME);
+        link(&exe, &shim).map_err(|e| Error::io("cannot create the influxctl shim", &shim, e))?;
+        Ok(ShimDir { dir: Some(dir), shim })
+    }
+
+    /// The folder to put first on `PATH`.
+    pub fn path(&self) -> &Path {
+        self.dir.as_ref().map_or_else(|| Path::new(""), |d| d.path())
+    }
+}
+
+#[cfg(unix)]
+fn link(exe: &Path, shim: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(exe, shim)
+}
+
+#[cfg(not(unix))]
+fn link(exe: &Path, shim: &Path) -> std::io::Result<()> {
+    fs::hard_link(exe, shim).or_else(|_| fs::copy(exe, shim).map(|_| ()))
+}
+
+impl Drop for ShimDir {
+    fn drop(&mut self) {
+        let Some(mut dir) = self.dir.take() else { return };
+        let _ = fs::remove_file(&self.shim);
+        if fs::remove_dir(dir.path()).is_ok() {
+            dir.disable_cleanup(true);
+            return;
+        }
+        let shown = dir.path().to_owned();
+        if let Err(e) = dir.close() {
+            ui::warn(format!("cannot remove {}: {e}; remove it by hand", shown.display()));
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shim_dir_is_private_links_to_us_and_is_removed() {
+        let base = tempfile::tempdir().unwrap();
+        let root = Root::at(base.path().to_owned(), false);
+        let shim = ShimDir::create(&root).unwrap();
+        let dir = shim.path().to_owned();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        let target = fs::read_link(dir.join(SHIM_NAME)).unwrap();
+        assert_eq!(target, std::env::current_exe().unwrap());
+        drop(shim);
+        assert!(!dir.exists());
+        assert_eq!(fs::read_dir(base.path()).unwrap().count(), 0);
+    }
+}
