@@ -9,8 +9,33 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
-/// The stand-in's binary, built with the same profile as this test binary.
+/// The stand-in under the name `influxctl` (a link to [`built`] in a folder of its own; a copy
+/// off Unix): `exec` treats a PROGRAM by another name as a script (SPEC §7.4).
 pub fn binary() -> PathBuf {
+    static NAMED: OnceLock<PathBuf> = OnceLock::new();
+    NAMED
+        .get_or_init(|| {
+            let built = built();
+            let dir = built.parent().expect("examples folder").join("stand-in");
+            std::fs::create_dir_all(&dir).expect("mkdir stand-in");
+            let name = format!("influxctl{}", std::env::consts::EXE_SUFFIX);
+            let named = dir.join(&name);
+            // Made under a fresh name and renamed over: another test run may be doing the same.
+            let fresh = dir.join(format!(".{name}.{}", std::process::id()));
+            let _ = std::fs::remove_file(&fresh);
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(&built, &fresh).expect("link the stand-in");
+            #[cfg(not(unix))]
+            std::fs::copy(&built, &fresh).expect("copy the stand-in");
+            std::fs::rename(&fresh, &named).expect("name the stand-in influxctl");
+            named
+        })
+        .clone()
+}
+
+/// The stand-in's binary as cargo built it (`fake-influxctl`), with the same profile as this
+/// test binary.
+pub fn built() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {

@@ -17,6 +17,7 @@ mod ci_flows;
 mod cli;
 mod exec;
 mod exec_dbtoken;
+mod exec_scripts;
 mod exec_windows;
 mod fake_influxctl;
 mod file_store;
