@@ -8,6 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::duration::{parse_arg, parse_time_arg};
 
 mod audit;
+mod help;
 pub use audit::AuditArgs;
 
 /// Keeps InfluxDB 3 management tokens encrypted (OS keyring or age files) and hands them to
@@ -53,48 +54,65 @@ fn parse_store(s: &str) -> Result<crate::settings::StoreKind, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Store a token, read from stdin (one line) or typed without echo on a terminal
+    #[command(after_long_help = help::STORE)]
     Store(StoreArgs),
     /// Print the token (for scripts)
+    #[command(after_long_help = help::GET)]
     Get(GetArgs),
     /// Delete the entry (idempotent)
+    #[command(after_long_help = help::ERASE)]
     Erase(EraseArgs),
     /// List entries: profile, store, token id, description, created, expires (never the token)
+    #[command(after_long_help = help::LIST)]
     List(FormatArgs),
     /// Re-encrypt every file-store entry to the current recipients
+    #[command(after_long_help = help::REKEY)]
     Rekey,
     /// Check stores, identities, file permissions and expiry (--online: the server's view)
+    #[command(after_long_help = help::DOCTOR)]
     Doctor(DoctorArgs),
     /// Create a management token with influxctl (your OAuth login) and store it; prints its id
     /// and expiry, never the token
+    #[command(after_long_help = help::CREATE)]
     Create(CreateArgs),
     /// Replace the stored token: create a new one, store it, read it back, revoke the old one
+    #[command(after_long_help = help::ROTATE)]
     Rotate(RotateArgs),
     /// Ask the Management API whether the stored token works (exit 0 valid, 9 invalid, 1
     /// unreachable)
+    #[command(after_long_help = help::VERIFY)]
     Verify(VerifyArgs),
     /// Run influxctl with the stored token, given to it only for the life of that process
+    #[command(after_long_help = help::EXEC)]
     Exec(ExecArgs),
     /// Move plaintext `mgmt_token` values out of influxctl's config.toml into a store
+    #[command(after_long_help = help::IMPORT)]
     Import(ImportArgs),
     /// Print a shell function that runs every `influxctl` through `exec`
+    #[command(after_long_help = help::SHELL_INIT)]
     ShellInit {
         /// bash, zsh or fish
         #[arg(value_enum)]
         shell: InitShell,
     },
     /// Speak the JSON Lines helper protocol on stdin/stdout
+    #[command(after_long_help = help::HELPER)]
     Helper,
     /// Bind the stored token to the profile's current endpoint in influxctl's config (after a
     /// deliberate move); shows the old and new endpoint and asks first
+    #[command(after_long_help = help::REBIND)]
     Rebind(RebindArgs),
     /// Show the audit log: every release of a token (never the token); -p filters by profile
+    #[command(after_long_help = help::AUDIT)]
     Audit(AuditArgs),
     /// Print shell completions
+    #[command(after_long_help = help::COMPLETIONS)]
     Completions {
         /// bash, zsh, fish, elvish or powershell
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff)
+    #[command(after_long_help = help::MAN)]
     Man,
 }
 
@@ -311,5 +329,52 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_examples_in_its_long_help() {
+        for mut sub in Cli::command().get_subcommands().cloned() {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            let long = sub.render_long_help().to_string();
+            // A heading, then at least one indented command line that runs us.
+            let examples = long.split_once("\nExamples:\n").map(|(_, e)| e).unwrap_or("");
+            assert!(
+                examples.starts_with("  ") && examples.contains("influxctl-cred "),
+                "{} has no examples:\n{long}",
+                sub.get_name()
+            );
+        }
+    }
+
+    #[test]
+    fn exec_and_get_help_list_their_exit_codes() {
+        let mut cmd = Cli::command();
+        let exec = cmd.find_subcommand_mut("exec").unwrap().render_long_help().to_string();
+        for code in [
+            "128+N",
+            "125",
+            "126",
+            "127",
+            "the program's own code",
+            "memfd",
+            "fifo",
+            "INFLUXCTL_CRED_CONFIG",
+            "shim",
+        ] {
+            assert!(exec.contains(code), "exec --help lacks {code}");
+        }
+        let get = cmd.find_subcommand_mut("get").unwrap().render_long_help().to_string();
+        for code in [
+            "0  ",
+            "3  not-found",
+            "4  expired",
+            "5  store-unavailable",
+            "6  interaction-required",
+            "7  cluster-mismatch",
+        ] {
+            assert!(get.contains(code), "get --help lacks {code}");
+        }
     }
 }
