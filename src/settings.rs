@@ -101,10 +101,20 @@ pub struct ProfileSettings {
     pub store: Option<StoreKind>,
 }
 
+/// `store = "…"` as a user may write it: keyring, file or env (the test-only `memory` store is
+/// refused here, at parse time, naming the choices).
+fn user_store<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<StoreKind>, D::Error> {
+    let name = String::deserialize(d)?;
+    name.parse().map(Some).map_err(|e: Error| serde::de::Error::custom(e.to_string()))
+}
+
 /// `[profiles.NAME]` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawProfile {
+    #[serde(default, deserialize_with = "user_store")]
     store: Option<StoreKind>,
     #[serde(default)]
     insecure_http: bool,
@@ -113,6 +123,7 @@ struct RawProfile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
+    #[serde(default, deserialize_with = "user_store")]
     store: Option<StoreKind>,
     #[serde(default)]
     identities: Vec<String>,
@@ -258,6 +269,23 @@ mod tests {
         assert_eq!(s.ttl.as_secs(), 90 * 86_400);
         assert_eq!(s.keyring_timeout, Duration::from_secs(5));
         assert!(!s.auto_rotate);
+    }
+
+    #[test]
+    fn memory_store_is_refused_at_parse_time_naming_the_choices() {
+        for text in
+            ["store = \"memory\"", "[profiles.prod]\nstore = \"memory\"", "store = \"vault\""]
+        {
+            let err = Settings::parse(text, Path::new("/x/config.toml")).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{text}");
+            let msg = err.to_string();
+            assert!(
+                msg.contains("keyring, file or env") && msg.contains("config.toml"),
+                "{text}: {msg}"
+            );
+        }
+        let s = Settings::parse("store = \"env\"", Path::new("/x/config.toml")).unwrap();
+        assert_eq!(s.store, Some(StoreKind::Env));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use jiff::Timestamp;
 use crate::app::{ListRow, Vault};
 use crate::cli::{FormatArgs, ListFormat};
 use crate::error::{Error, Result};
+use crate::settings::StoreKind;
 use crate::ui;
 
 pub fn list(vault: &Vault, args: &FormatArgs) -> Result<i32> {
@@ -14,12 +15,37 @@ pub fn list(vault: &Vault, args: &FormatArgs) -> Result<i32> {
     }
     let text = match args.format {
         ListFormat::Json => {
-            serde_json::to_string_pretty(&rows).map_err(|e| Error::Other(e.to_string()))? + "\n"
+            serde_json::to_string_pretty(&json_rows(&rows)?)
+                .map_err(|e| Error::Other(e.to_string()))?
+                + "\n"
         }
         ListFormat::Table => table(&rows),
     };
     ui::stdout(text.as_bytes())?;
     Ok(if failed.is_empty() { 0 } else { failed[0].1.exit_code() })
+}
+
+/// An env-store entry (`$INFLUXCTL_CRED_TOKEN*`) has no record of when it was made or when it
+/// expires: `list` shows "-" (JSON: `null`, expiry `"unknown"`), never a made-up time.
+fn unknown_times(r: &ListRow) -> bool {
+    r.store == StoreKind::Env
+}
+
+/// The rows as JSON, without made-up times ([`unknown_times`]).
+fn json_rows(rows: &[ListRow]) -> Result<Vec<serde_json::Value>> {
+    rows.iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).map_err(|e| Error::Other(e.to_string()))?;
+            if unknown_times(r)
+                && let Some(o) = v.as_object_mut()
+            {
+                o.insert("created_at".into(), serde_json::Value::Null);
+                o.insert("expires_at".into(), serde_json::Value::Null);
+                o.insert("expiry".into(), "unknown".into());
+            }
+            Ok(v)
+        })
+        .collect()
 }
 
 /// The `list` table.
@@ -28,16 +54,19 @@ pub fn table(rows: &[ListRow]) -> String {
     let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
-            let expires = match r.meta.expires_at {
-                Some(t) => format!("{} ({})", short_time(t), r.expiry),
-                None => "never".to_owned(),
+            let (created, expires) = match r.meta.expires_at {
+                _ if unknown_times(r) => ("-".to_owned(), "-".to_owned()),
+                Some(t) => {
+                    (short_time(r.meta.created_at), format!("{} ({})", short_time(t), r.expiry))
+                }
+                None => (short_time(r.meta.created_at), "never".to_owned()),
             };
             [
                 cell(&r.meta.profile, MAX_CELL),
                 r.store.to_string(),
                 cell(r.meta.token_id.as_deref().unwrap_or("-"), MAX_CELL),
                 cell(r.meta.description.as_deref().unwrap_or("-"), MAX_DESCRIPTION_CELL),
-                short_time(r.meta.created_at),
+                created,
                 expires,
             ]
         })
