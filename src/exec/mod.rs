@@ -208,7 +208,13 @@ impl Plan {
         let (profile, add_profile) =
             resolve_profile(args.profile(), env.as_deref(), opts.profile_flag.as_deref())?;
         crate::store::validate_profile(&profile)?;
-        Ok(Plan { program: opts.program.clone(), args, config_path, profile, add_profile, script })
+        // `exec --database-token -- influxctl …` inside a script: the real influxctl, not the
+        // shim first on PATH (which would see a --config it did not expect).
+        let program = match shim::Outer::from_env().and_then(|o| o.real) {
+            Some(real) if script.is_none() && opts.program == "influxctl" => real.into_os_string(),
+            _ => opts.program.clone(),
+        };
+        Ok(Plan { program, args, config_path, profile, add_profile, script })
     }
 
     /// The vault, binding against the config influxctl will read; reading only from `store`
