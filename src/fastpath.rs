@@ -230,6 +230,8 @@ mod tests {
             &["exec", "--allow-missing", "-p", "a", "--inject=fifo", "influxctl", "-h"],
             &["exec", "-v", "--store", "env", "--", "--help"],
             &["exec", "--", "--"],
+            &["exec", "--", "sh", "-c", "influxctl database list \"$1\"", "my-script", "--config"],
+            &["-p", "prod", "exec", "make", "deploy", "-p", "x"],
             &["exec", "--non-interactive", "--influxctl-config=/c", "--", "influxctl"],
         ];
         for case in cases {

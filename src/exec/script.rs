@@ -62,6 +62,11 @@ mod tests {
         assert_eq!(get("INFLUXCTL_CRED_CONFIG").unwrap(), "/dev/fd/5");
         assert_eq!(get("INFLUXCTL_CRED_SHIM_REAL").unwrap(), "/usr/bin/influxctl");
         assert_eq!(get("INFLUXCTL_PROFILE").unwrap(), "prod");
-        assert!(env(Path::new("/x"), &outer, None).unwrap().iter().all(|(n, _)| n != "INFLUXCTL_PROFILE"));
+        assert!(
+            env(Path::new("/x"), &outer, None)
+                .unwrap()
+                .iter()
+                .all(|(n, _)| n != "INFLUXCTL_PROFILE")
+        );
     }
 }

@@ -203,12 +203,7 @@ mod tests {
     fn outer(dir: &Path) -> Outer {
         let config = dir.join("derived.toml");
         std::fs::write(&config, "").unwrap();
-        Outer {
-            config,
-            real: None,
-            source: dir.join("config.toml"),
-            profile: "default".into(),
-        }
+        Outer { config, real: None, source: dir.join("config.toml"), profile: "default".into() }
     }
 
     #[test]
@@ -216,7 +211,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let o = outer(dir.path());
         let derived = o.config.to_string_lossy().into_owned();
-        assert_eq!(shim_args(&o, &os(&["database", "list"])), os(&["--config", &derived, "database", "list"]));
+        assert_eq!(
+            shim_args(&o, &os(&["database", "list"])),
+            os(&["--config", &derived, "database", "list"])
+        );
         let source = format!("--config={}", o.source.display());
         assert_eq!(
             shim_args(&o, &os(&[&source, "database", "list"])),

@@ -27,7 +27,9 @@ pub fn named_influxctl(program: &OsStr) -> bool {
 pub enum Program {
     Influxctl,
     /// A script or another program, and the real influxctl for its shim (none found: `None`).
-    Other { real: Option<PathBuf> },
+    Other {
+        real: Option<PathBuf>,
+    },
 }
 
 /// Influxctl or not ([`is_influxctl`]); the name alone answers the common case without a look

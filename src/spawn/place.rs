@@ -108,6 +108,23 @@ impl Root {
         )))
     }
 
+    /// A root inside a folder only we can write: this one when it is already private
+    /// (`$XDG_RUNTIME_DIR/influxctl-cred`), else `influxctl-cred-<uid>` (0700, ours) in it. A
+    /// name in a shared folder such as `/dev/shm` could be taken by another user once we
+    /// removed it; a `PATH` entry naming it must not outlive us there (the script's shim).
+    pub fn private_root(&self) -> Result<Root> {
+        if self.prefix == "exec-" {
+            return Ok(self.clone());
+        }
+        #[cfg(unix)]
+        let dir = self.dir.join(format!("influxctl-cred-{}", nix::unistd::getuid()));
+        #[cfg(not(unix))]
+        let dir = self.dir.join("influxctl-cred");
+        crate::fsutil::private_dir(&dir)?;
+        check_ours(&dir)?;
+        Ok(Root { dir, prefix: "exec-", ..self.clone() })
+    }
+
     /// A fresh 0700 per-run folder, named so that [`Root::sweep`] removes it once this process
     /// is gone (the derived config's folder, the `influxctl` shim's folder).
     pub fn private_folder(&self) -> Result<tempfile::TempDir> {
@@ -320,33 +337,8 @@ impl Derived {
 }
 
 #[cfg(target_os = "linux")]
-mod memfd {
-    use std::io::Write;
-    use std::os::fd::OwnedFd;
-
-    use nix::fcntl::{FcntlArg, SealFlag, fcntl};
-    use nix::sys::memfd::{MFdFlags, memfd_create};
-
-    use crate::error::{Error, Result};
-
-    /// A memfd holding `bytes`, sealed against writes, growth, shrinking and further seals.
-    /// Not close-on-exec: the child inherits it.
-    pub fn sealed(bytes: &[u8]) -> Result<OwnedFd> {
-        let fail = |what: &str, e: std::io::Error| {
-            Error::Other(format!("--inject memfd: cannot {what} the memory file: {e}"))
-        };
-        let fd = memfd_create(c"influxctl-cred-config", MFdFlags::MFD_ALLOW_SEALING)
-            .map_err(|e| fail("create", e.into()))?;
-        let mut file = std::fs::File::from(fd);
-        file.write_all(bytes).map_err(|e| fail("write", e))?;
-        let seals = SealFlag::F_SEAL_WRITE
-            | SealFlag::F_SEAL_GROW
-            | SealFlag::F_SEAL_SHRINK
-            | SealFlag::F_SEAL_SEAL;
-        fcntl(&file, FcntlArg::F_ADD_SEALS(seals)).map_err(|e| fail("seal", e.into()))?;
-        Ok(OwnedFd::from(file))
-    }
-}
+#[path = "place/memfd.rs"]
+mod memfd;
 
 /// Creates `path` as a new 0600 file holding `bytes`; the file stays open for the overwrite.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<fs::File> {

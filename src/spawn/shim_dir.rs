@@ -2,8 +2,9 @@
 //! entry, `influxctl`, a symlink to our own binary (copied off Unix, where a symlink needs a
 //! privilege). Started under that name with the markers of exec's shim in its
 //! environment, our binary runs the real influxctl with the derived config. The folder is a
-//! per-run folder of the [`Root`] (0700, named after this process), so it is removed on drop
-//! and, after a SIGKILL, by the next run's sweep, like the derived config's folder.
+//! per-run folder (0700, named after this process) of [`Root::private_root`], a folder only we
+//! can write, so it is removed on drop and, after a SIGKILL, by the next script run's sweep;
+//! and a `PATH` entry that outlives it can never name another user's folder.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,10 @@ impl ShimDir {
     pub fn create(root: &Root) -> Result<ShimDir> {
         let exe = std::env::current_exe()
             .map_err(|e| Error::Other(format!("cannot find our own binary for the shim: {e}")))?;
+        // Never a name in a shared folder: once removed, another user could create it again
+        // under a PATH entry that a process the script left behind still holds.
+        let root = root.private_root()?;
+        root.sweep();
         let dir = root.private_folder()?;
         let shim = dir.path().join(SHIM_NAME);
         link(&exe, &shim).map_err(|e| Error::io("cannot create the influxctl shim", &shim, e))?;

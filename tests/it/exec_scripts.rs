@@ -141,7 +141,10 @@ fn script_under_p_runs_influxctl_for_that_profile() {
     let result = result.unwrap();
     assert_eq!(result.status.code(), Some(0), "{}", text(&result.stderr));
     let got = report(&out.join("r.json")).unwrap();
-    assert_eq!((&got["profile"], &got["mgmt_token_sha256"]), (&"prod".into(), &sha256(PROD).into()));
+    assert_eq!(
+        (&got["profile"], &got["mgmt_token_sha256"]),
+        (&"prod".into(), &sha256(PROD).into())
+    );
 }
 
 #[test]
@@ -224,7 +227,30 @@ fn program_is_influxctl_by_name_or_by_being_the_same_file() {
     let bare = s.env.path().join("bare");
     std::fs::create_dir_all(&bare).unwrap();
     std::os::unix::fs::symlink("/bin/sh", bare.join("sh")).unwrap();
-    assert_eq!(argv(&[("INFLUXCTL_CRED_INFLUXCTL", &fake)], Some(&bare)), (true, sha256(TOKEN).into()));
+    assert_eq!(
+        argv(&[("INFLUXCTL_CRED_INFLUXCTL", &fake)], Some(&bare)),
+        (true, sha256(TOKEN).into())
+    );
     // Neither: another program, run with its arguments untouched (it finds no token itself).
     assert_eq!(argv(&[], Some(&bare)), (false, serde_json::Value::Null));
+}
+
+#[test]
+fn shim_in_the_shared_dev_shm_lives_in_a_folder_only_we_can_write() {
+    let s = Setup::new();
+    let out = s.out();
+    let script = r#"command -v influxctl > "$OUT/which""#;
+    let mut c = s.cmd();
+    c.env_remove("XDG_RUNTIME_DIR").env("OUT", &out);
+    let result = c.args(["exec", "--", "sh", "-c", script]).output().unwrap();
+    assert_eq!(result.status.code(), Some(0), "{}", text(&result.stderr));
+    let shim = PathBuf::from(read(&out.join("which")).trim());
+    let uid = nix::unistd::getuid();
+    let parent = PathBuf::from(format!("/dev/shm/influxctl-cred-{uid}"));
+    assert!(shim.starts_with(&parent), "{}", shim.display());
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(&parent).unwrap();
+    assert!(meta.is_dir() && meta.uid() == uid.as_raw());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    assert!(!shim.exists(), "the shim outlived the run");
 }

@@ -85,3 +85,26 @@ fn parse_run_name_needs_pid_namespace_and_random() {
         assert_eq!(parse_run_name(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn private_root_of_a_shared_folder_is_a_folder_of_ours_inside_it() {
+    let base = tempfile::tempdir().unwrap();
+    let shared = Root {
+        dir: base.path().to_owned(),
+        prefix: "influxctl-cred-exec-",
+        tmpfs: false,
+        allow_disk: Some(false),
+    };
+    let private = shared.private_root().unwrap();
+    let want = base.path().join(format!("influxctl-cred-{}", nix::unistd::getuid()));
+    assert_eq!((private.dir.as_path(), private.prefix), (want.as_path(), "exec-"));
+    assert_eq!(mode(&want), 0o700);
+    // Already private: itself.
+    let again = private.private_root().unwrap();
+    assert_eq!(again.dir, private.dir);
+    // A name someone else put there first (here: a symlink to elsewhere) is refused.
+    fs::remove_dir(&want).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), &want).unwrap();
+    assert!(shared.private_root().is_err());
+}
