@@ -29,14 +29,7 @@ use crate::influxctl::args::InfluxArgs;
 use crate::spawn::child;
 use crate::ui;
 
-/// The derived config of the running `exec` (also for the script's own use).
-pub const CONFIG_VAR: &str = "INFLUXCTL_CRED_CONFIG";
-/// The real influxctl the shim runs; empty when `exec` found none.
-pub const REAL_VAR: &str = "INFLUXCTL_CRED_SHIM_REAL";
-/// The user's config the derived one was made from.
-pub const SOURCE_VAR: &str = "INFLUXCTL_CRED_SHIM_SOURCE";
-/// The profile the derived config holds the token of.
-pub const PROFILE_VAR: &str = "INFLUXCTL_CRED_SHIM_PROFILE";
+pub use crate::spawn::shim_dir::{CONFIG_VAR, PROFILE_VAR, REAL_VAR, SOURCE_VAR};
 
 /// What the `exec` around this process left in its environment.
 #[derive(Debug, Clone)]

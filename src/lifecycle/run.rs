@@ -47,11 +47,16 @@ pub struct Runner {
 }
 
 impl Runner {
-    /// influxctl (`$INFLUXCTL_CRED_INFLUXCTL`, else `influxctl` on `PATH`) with the config of
+    /// influxctl (`$INFLUXCTL_CRED_INFLUXCTL`, else the real one of an `exec` shim around us,
+    /// else `influxctl` on `PATH`) with the config of
     /// `snap`; stdin is passed on only when `attended` and the vault may prompt.
     pub fn new(vault: &Vault, snap: &Snapshot, attended: bool) -> Result<Runner> {
+        // Inside a script run by `exec`, `influxctl` on PATH is its shim: the real one instead.
         let program = std::env::var_os(PROGRAM_ENV)
             .filter(|v| !v.is_empty())
+            .or_else(|| {
+                std::env::var_os(crate::spawn::shim_dir::REAL_VAR).filter(|v| !v.is_empty())
+            })
             .unwrap_or_else(|| OsString::from("influxctl"));
         let config_path = snap.path.clone().ok_or_else(|| {
             Error::Other("cannot find influxctl's config folder; pass --influxctl-config".into())

@@ -13,6 +13,15 @@ use super::place::Root;
 use crate::error::{Error, Result};
 use crate::ui;
 
+/// The derived config of the running `exec` (also for the script's own use).
+pub const CONFIG_VAR: &str = "INFLUXCTL_CRED_CONFIG";
+/// The real influxctl the shim runs; empty when `exec` found none.
+pub const REAL_VAR: &str = "INFLUXCTL_CRED_SHIM_REAL";
+/// The user's config the derived one was made from.
+pub const SOURCE_VAR: &str = "INFLUXCTL_CRED_SHIM_SOURCE";
+/// The profile the derived config holds the token of.
+pub const PROFILE_VAR: &str = "INFLUXCTL_CRED_SHIM_PROFILE";
+
 /// The shim's file name.
 #[cfg(unix)]
 pub const SHIM_NAME: &str = "influxctl";
