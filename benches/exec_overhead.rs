@@ -29,8 +29,15 @@ fn main() {
     } else {
         3
     };
-    let fake = fake_influxctl();
     let home = tempfile::tempdir().expect("temp dir");
+    // exec treats a PROGRAM as influxctl when it is named so (else as a script, with a shim):
+    // the stand-in runs through a link called influxctl, as a real install would.
+    let fake = home.path().join("bin").join("influxctl");
+    std::fs::create_dir_all(home.path().join("bin")).expect("mkdir bin");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(fake_influxctl(), &fake).expect("link the stand-in");
+    #[cfg(not(unix))]
+    std::fs::copy(fake_influxctl(), &fake).expect("copy the stand-in");
     // $XDG_RUNTIME_DIR is a tmpfs in a desktop session; /dev/shm is one too, where present.
     let shm = Path::new("/dev/shm");
     let run_dir = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() };
@@ -71,7 +78,10 @@ fn main() {
     };
     let through_exec = |inject: &str, program: &Path| {
         let mut c = base(Path::new(env!("CARGO_BIN_EXE_influxctl-cred")));
-        c.env("INFLUXCTL_CRED_TOKEN", TOKEN).args(["exec", "--inject", inject, "--"]);
+        // /bin/true counts as influxctl by being the same file as $INFLUXCTL_CRED_INFLUXCTL.
+        c.env("INFLUXCTL_CRED_TOKEN", TOKEN)
+            .env("INFLUXCTL_CRED_INFLUXCTL", program)
+            .args(["exec", "--inject", inject, "--"]);
         c.arg(program).args(["database", "list"]);
         c
     };
