@@ -15,6 +15,7 @@ pub use audit::AuditArgs;
 /// influxctl for the life of one process.
 #[derive(Debug, Parser)]
 #[command(name = "influxctl-cred", version, propagate_version = true, max_term_width = 100)]
+#[command(after_long_help = help::TOP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

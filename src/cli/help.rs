@@ -1,6 +1,15 @@
 //! The long `--help` text after each command's options: what happens, exit codes, and
 //! examples. Every command has an `Examples:` section (a unit test in `cli` holds to it).
 
+pub const TOP: &str = "\
+Examples:
+  influxctl-cred import --all                          # plaintext tokens out of config.toml
+  influxctl-cred exec -p prod -- influxctl database list
+  eval \"$(influxctl-cred shell-init bash)\"             # every `influxctl` through exec
+  influxctl-cred list
+
+`influxctl-cred COMMAND --help` says what a command does, its exit codes and examples.";
+
 pub const STORE: &str = "\
 Reads the token from stdin (one line), or asks for it without echo on a terminal. A token on
 the command line is refused: every process could read it, and shell history keeps it.
