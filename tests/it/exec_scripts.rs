@@ -254,3 +254,41 @@ fn shim_in_the_shared_dev_shm_lives_in_a_folder_only_we_can_write() {
     assert_eq!(meta.permissions().mode() & 0o777, 0o700);
     assert!(!shim.exists(), "the shim outlived the run");
 }
+
+#[test]
+fn shim_respects_a_config_the_script_chose_and_warns_about_another_profile() {
+    let s = Setup::new();
+    let out = s.out();
+    let other = s.env.path().join("other.toml");
+    std::fs::write(&other, CONFIG).unwrap();
+    // The config the derived one was made from, named by the script: replaced, token given.
+    let source = s.env.influxctl_config();
+    let script = r#"
+FAKE_INFLUXCTL_REPORT="$OUT/same.json" influxctl --config "$1" database list
+FAKE_INFLUXCTL_REPORT="$OUT/other.json" influxctl --config "$2" database list
+FAKE_INFLUXCTL_REPORT="$OUT/prod.json" influxctl --profile prod database list
+exit 0
+"#;
+    let result = s
+        .cmd()
+        .env("OUT", &out)
+        .args(["exec", "--", "sh", "-c", script, "s"])
+        .arg(&source)
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(0), "{}", text(&result.stderr));
+    let stderr = text(&result.stderr);
+    let same = report(&out.join("same.json")).unwrap();
+    assert_eq!(same["mgmt_token_sha256"], sha256(TOKEN), "{same}");
+    let source_text = source.to_str().unwrap();
+    assert!(!same["argv"].to_string().contains(source_text), "replaced: {}", same["argv"]);
+    let theirs = report(&out.join("other.json")).unwrap();
+    assert_eq!(theirs["config_path"], other.to_str().unwrap(), "the script's choice stands");
+    assert!(theirs["mgmt_token_sha256"].is_null(), "{theirs}");
+    assert!(stderr.contains("names its own --config"), "{stderr}");
+    let prod = report(&out.join("prod.json")).unwrap();
+    assert!(prod["mgmt_token_sha256"].is_null(), "no token of another profile: {prod}");
+    assert!(stderr.contains("uses profile \"prod\""), "{stderr}");
+    assert!(!stderr.contains(TOKEN) && !stderr.contains(PROD));
+}
