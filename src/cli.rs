@@ -7,7 +7,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::duration::{parse_arg, parse_time_arg};
 
+mod answer;
 mod audit;
+pub use answer::{AnswerArgs, AnswerFormat};
 pub use audit::AuditArgs;
 
 /// Keeps InfluxDB 3 management tokens encrypted (OS keyring or age files) and hands them to
@@ -103,6 +105,9 @@ pub struct RebindArgs {
     /// Do not ask (needed when there is no terminal)
     #[arg(long)]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +128,9 @@ pub struct StoreArgs {
     /// history. Pipe it on stdin instead.
     #[arg(hide = true, num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
     pub stray: Vec<String>,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +156,9 @@ pub struct EraseArgs {
     /// itself); if that fails, nothing is erased
     #[arg(long)]
     pub revoke: bool,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +174,9 @@ pub struct CreateArgs {
     /// Its description [default: "influxctl-cred USER@HOST DATE"]
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +193,9 @@ pub struct RotateArgs {
     /// runners); the new token then revokes the old one
     #[arg(long)]
     pub with_current_token: bool,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -280,6 +297,9 @@ pub struct ImportArgs {
     /// Store the tokens but leave config.toml as it is
     #[arg(long)]
     pub keep_plaintext: bool,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 /// Shells `shell-init` knows.
