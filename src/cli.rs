@@ -7,8 +7,10 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::duration::{parse_arg, parse_time_arg};
 
+mod annotate;
 mod answer;
 mod audit;
+pub use annotate::AnnotateArgs;
 pub use answer::{AnswerArgs, AnswerFormat};
 pub use audit::AuditArgs;
 
@@ -76,8 +78,11 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run influxctl with the stored token, given to it only for the life of that process
     Exec(ExecArgs),
-    /// Move plaintext `mgmt_token` values out of influxctl's config.toml into a store
+    /// Move plaintext `mgmt_token` values out of influxctl's config.toml into a store (and
+    /// look up their token ids)
     Import(ImportArgs),
+    /// Set the token id, description or expiry of a stored entry, without the token
+    Annotate(AnnotateArgs),
     /// Print a shell function that runs every `influxctl` through `exec`
     ShellInit {
         /// bash, zsh or fish

@@ -15,6 +15,7 @@ use crate::secret::Token;
 use crate::settings::StoreKind;
 use crate::ui;
 
+mod annotate;
 mod import;
 mod list;
 pub use list::table;
@@ -80,6 +81,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Import(args) => import::run(&vault, &profile, g.store, args, interactive),
+        Command::Annotate(args) => annotate::run(&vault, &profile, args, interactive),
         Command::Rebind(args) => rebind(&vault, &profile, args, interactive),
         Command::Completions { .. }
         | Command::Man

@@ -8,6 +8,7 @@
 mod audit;
 mod create;
 mod expiry;
+mod ids;
 mod rotate;
 
 use std::path::PathBuf;
