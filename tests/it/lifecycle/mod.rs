@@ -5,6 +5,7 @@
 
 #![cfg(unix)]
 
+mod answers;
 mod audit;
 mod create;
 mod expiry;
