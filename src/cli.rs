@@ -10,9 +10,11 @@ use crate::duration::{parse_arg, parse_time_arg};
 mod annotate;
 mod answer;
 mod audit;
+mod setup;
 pub use annotate::AnnotateArgs;
 pub use answer::{AnswerArgs, AnswerFormat};
 pub use audit::AuditArgs;
+pub use setup::SetupArgs;
 
 /// Keeps InfluxDB 3 management tokens encrypted (OS keyring or age files) and hands them to
 /// influxctl for the life of one process.
@@ -56,6 +58,9 @@ fn parse_store(s: &str) -> Result<crate::settings::StoreKind, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// First run: find influxctl's config, pick a store (and say why), create the identity,
+    /// offer to import plaintext tokens, print the shell-init line; changes nothing a second time
+    Setup(SetupArgs),
     /// Store a token, read from stdin (one line) or typed without echo on a terminal
     Store(StoreArgs),
     /// Print the token (for scripts)

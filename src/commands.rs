@@ -18,6 +18,7 @@ use crate::ui;
 mod annotate;
 mod import;
 mod list;
+mod setup;
 pub use list::table;
 
 /// Runs one parsed command line; the `Ok` value is the exit code.
@@ -81,6 +82,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Import(args) => import::run(&vault, &profile, g.store, args, interactive),
+        Command::Setup(args) => setup::run(&vault, g.store, args, interactive),
         Command::Annotate(args) => annotate::run(&vault, &profile, args, interactive),
         Command::Rebind(args) => rebind(&vault, &profile, args, interactive),
         Command::Completions { .. }
