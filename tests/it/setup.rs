@@ -150,3 +150,60 @@ fn missing_identity_in_ci_names_the_age_keygen_command() {
     assert!(stderr.contains("INFLUXCTL_CRED_AGE_IDENTITY"), "{stderr}");
     assert!(!stderr.contains(TOKEN) && out.stdout.is_empty());
 }
+
+/// `setup` on a terminal (a pty from util-linux `script`), answering `answer` to its question.
+#[cfg(target_os = "linux")]
+fn setup_on_a_terminal(env: &TestEnv, answer: &str) -> Option<String> {
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped: no util-linux `script` to give setup a terminal");
+        return None;
+    }
+    use std::io::Write;
+    let bin = env!("CARGO_BIN_EXE_influxctl-cred");
+    let mut child = std::process::Command::new("/usr/bin/script")
+        .args(["-qec", &format!("{bin} setup"), "/dev/null"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.path().join("home"))
+        .env("XDG_CONFIG_HOME", env.path().join("xdg-config"))
+        .env("XDG_DATA_HOME", env.path().join("xdg-data"))
+        .env("INFLUXCTL_CRED_HOME", env.cred_home())
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/influxctl-cred-test-bus")
+        .env("INFLUXCTL_CRED_SCRYPT_LOG_N", "10")
+        .env("INFLUXCTL_CRED_INFLUXCTL", env.path().join("no-influxctl"))
+        .env("SHELL", "/bin/bash")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The question is asked once the identity exists; answer when it is there.
+    let identity = env.cred_home().join("identity.txt");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !identity.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains(TOKEN), "the token was printed: {all}");
+    Some(all)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn setup_on_a_terminal_asks_before_moving_tokens() {
+    let env = TestEnv::new();
+    let config = env.write_influxctl_config(CONFIG);
+    let Some(no) = setup_on_a_terminal(&env, "n") else { return };
+    assert!(no.contains("[y/N]"), "{no}");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), CONFIG, "moved without a yes");
+    let Some(yes) = setup_on_a_terminal(&env, "y") else { return };
+    assert!(yes.contains("moved to the file store"), "{yes}");
+    assert!(!std::fs::read_to_string(&config).unwrap().contains("mgmt_token"));
+    assert!(yes.contains("shell-init bash"), "{yes}");
+}
