@@ -1,6 +1,6 @@
 //! `--format text|json` of the commands that change something (`store`, `erase`, `import`,
 //! `create`, `rotate`, `rebind`, `annotate`, `setup`): what they did, as one JSON object on
-//! stdout for a script to read (docs/answers.md lists the fields). Never a token.
+//! stdout for a script to read (docs/commands.md lists the fields). Never a token.
 
 use clap::{Args, ValueEnum};
 

@@ -4,7 +4,7 @@
 //! file store will be used and none exists, offers `import`, and prints the `shell-init` line
 //! for the user's shell. What it may change on its own is only what is safe: creating the
 //! identity. Moving tokens takes a "y" on the terminal or `--import`. A second run finds
-//! everything done and changes nothing (docs/setup.md).
+//! everything done and changes nothing (docs/commands.md).
 
 use std::path::Path;
 

@@ -7,7 +7,7 @@
 //! validated before it is stored, and written under the store lock into the entry as it is
 //! then, provided it still holds the same token.
 //!
-//! Who asks (docs/lifecycle.md): the user's OAuth login, as `create` does, when a person is at
+//! Who asks (docs/commands.md): the user's OAuth login, as `create` does, when a person is at
 //! the terminal; without one, the stored token itself (as `erase --revoke`), so that a script
 //! never waits on a device login.
 
