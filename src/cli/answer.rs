@@ -7,9 +7,9 @@ use clap::{Args, ValueEnum};
 /// How a command reports what it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AnswerFormat {
-    /// Messages for people on stderr (as always), plus what each command printed before
+    // Messages for people on stderr, and what each command always printed on stdout.
     Text,
-    /// Also exactly one JSON object on stdout (the messages stay on stderr)
+    // Exactly one JSON object on stdout; the messages stay on stderr.
     Json,
 }
 
