@@ -169,3 +169,47 @@ fn annotate_changes_metadata_only_and_refuses_bad_input() {
     }
     assert_eq!(s.stored("prod").as_deref(), Ok(IMPORTED));
 }
+
+#[test]
+fn lookup_id_for_a_profile_moved_to_another_cluster_sends_the_token_nowhere() {
+    let s = Setup::new();
+    seed(&s, &[]);
+    let v = import_json(&s, &[("FAKE_INFLUXCTL_FAIL", "list")]);
+    assert_eq!(v["profiles"][0]["token_id_lookup"], "failed");
+    let calls_before = s.server()["calls"].as_array().map_or(0, Vec::len);
+    s.env.write_influxctl_config(&CONFIG.replacen("clu-1", "clu-9", 1));
+    let r = s.run(&["annotate", "-p", "prod", "--lookup-id", "--with-current-token"], &[]);
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert_eq!(s.server()["calls"].as_array().map_or(0, Vec::len), calls_before, "influxctl ran");
+    let list = s.run(&["list", "--format", "json"], &[]);
+    let rows: Value = serde_json::from_str(&list.stdout).unwrap();
+    assert!(rows[0]["token_id"].is_null(), "{rows}");
+    assert_eq!(rows[0]["cluster"]["cluster_id"], "clu-1");
+}
+
+#[test]
+fn import_all_dry_run_answers_every_profile_and_changes_nothing() {
+    let s = Setup::new();
+    seed(&s, &[]);
+    let before = std::fs::read_to_string(s.env.influxctl_config()).unwrap();
+    let r = s.run(&["import", "--all", "--dry-run", "--format", "json"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        (v["dry_run"].as_bool(), v["config_rewritten"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let by = |name: &str| {
+        v["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == name).cloned().unwrap()
+    };
+    assert_eq!(
+        (by("prod")["action"].as_str(), by("prod")["store"].as_str()),
+        (Some("would-move"), Some("file"))
+    );
+    assert!(by("prod")["token_id_lookup"].is_null());
+    assert_eq!(by("stage")["action"], "skipped");
+    assert!(by("stage")["reason"].as_str().unwrap().contains("no plaintext"));
+    assert_eq!(std::fs::read_to_string(s.env.influxctl_config()).unwrap(), before);
+    assert!(s.server()["calls"].as_array().is_none_or(Vec::is_empty), "influxctl ran");
+    assert!(!r.stdout.contains(IMPORTED));
+}
