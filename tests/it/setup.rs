@@ -207,3 +207,49 @@ fn setup_on_a_terminal_asks_before_moving_tokens() {
     assert!(!std::fs::read_to_string(&config).unwrap().contains("mgmt_token"));
     assert!(yes.contains("shell-init bash"), "{yes}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "needs a Secret Service (run under scripts/with-keyring)"]
+fn setup_with_a_keyring_that_answers_uses_it_and_makes_no_identity() {
+    let env = TestEnv::new();
+    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").expect("run under scripts/with-keyring");
+    let tag = env.path().file_name().and_then(|n| n.to_str()).unwrap_or("x").to_owned();
+    let profile = format!("setup-{tag}");
+    env.write_influxctl_config(&CONFIG.replacen("\"prod\"", &format!("{profile:?}"), 1));
+    let run = |args: &[&str]| {
+        let out = env
+            .cmd()
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+            .env("INFLUXCTL_CRED_INFLUXCTL", env.path().join("no-influxctl"))
+            .arg("setup")
+            .args(args)
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+        serde_json::from_str::<Value>(&stdout).unwrap()
+    };
+    let first = run(&["--import"]);
+    assert_eq!(first["store"]["name"], "keyring");
+    assert_eq!(first["store"]["keyring"]["usable"], true);
+    assert!(first["identity"].is_null());
+    assert_eq!(first["changed"], serde_json::json!(["import"]));
+    assert!(!env.cred_home().join("identity.txt").exists());
+    assert_eq!(run(&[])["changed"], serde_json::json!([]));
+    let got = env
+        .cmd()
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+        .args(["get", "-p", &profile])
+        .output()
+        .unwrap();
+    assert_eq!(text(&got.stdout).trim(), TOKEN);
+    assert!(env.files_containing(TOKEN).is_empty());
+    env.cmd()
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+        .args(["erase", "-p", &profile])
+        .assert()
+        .success();
+}
