@@ -7,9 +7,15 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::duration::{parse_arg, parse_time_arg};
 
+mod annotate;
+mod answer;
 mod audit;
 mod help;
+mod setup;
+pub use annotate::AnnotateArgs;
+pub use answer::{AnswerArgs, AnswerFormat};
 pub use audit::AuditArgs;
+pub use setup::SetupArgs;
 
 /// Keeps InfluxDB 3 management tokens encrypted (OS keyring or age files) and hands them to
 /// influxctl for the life of one process.
@@ -54,6 +60,10 @@ fn parse_store(s: &str) -> Result<crate::settings::StoreKind, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// First run: find influxctl's config, pick a store (and say why), create the identity,
+    /// offer to import plaintext tokens, print the shell-init line; changes nothing a second time
+    #[command(after_long_help = help::SETUP)]
+    Setup(SetupArgs),
     /// Store a token, read from stdin (one line) or typed without echo on a terminal
     #[command(after_long_help = help::STORE)]
     Store(StoreArgs),
@@ -86,9 +96,13 @@ pub enum Command {
     /// Run influxctl with the stored token, given to it only for the life of that process
     #[command(after_long_help = help::EXEC)]
     Exec(ExecArgs),
-    /// Move plaintext `mgmt_token` values out of influxctl's config.toml into a store
+    /// Move plaintext `mgmt_token` values out of influxctl's config.toml into a store (and
+    /// look up their token ids)
     #[command(after_long_help = help::IMPORT)]
     Import(ImportArgs),
+    /// Set the token id, description or expiry of a stored entry, without the token
+    #[command(after_long_help = help::ANNOTATE)]
+    Annotate(AnnotateArgs),
     /// Print a shell function that runs every `influxctl` through `exec`
     #[command(after_long_help = help::SHELL_INIT)]
     ShellInit {
@@ -122,6 +136,9 @@ pub struct RebindArgs {
     /// Do not ask (needed when there is no terminal)
     #[arg(long)]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +159,9 @@ pub struct StoreArgs {
     /// history. Pipe it on stdin instead.
     #[arg(hide = true, num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
     pub stray: Vec<String>,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +187,9 @@ pub struct EraseArgs {
     /// itself); if that fails, nothing is erased
     #[arg(long)]
     pub revoke: bool,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +205,9 @@ pub struct CreateArgs {
     /// Its description [default: "influxctl-cred USER@HOST DATE"]
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +224,9 @@ pub struct RotateArgs {
     /// runners); the new token then revokes the old one
     #[arg(long)]
     pub with_current_token: bool,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 #[derive(Debug, Args)]
@@ -299,6 +328,9 @@ pub struct ImportArgs {
     /// Store the tokens but leave config.toml as it is
     #[arg(long)]
     pub keep_plaintext: bool,
+
+    #[command(flatten)]
+    pub answer: AnswerArgs,
 }
 
 /// Shells `shell-init` knows.

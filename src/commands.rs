@@ -15,7 +15,10 @@ use crate::secret::Token;
 use crate::settings::StoreKind;
 use crate::ui;
 
+mod annotate;
+mod import;
 mod list;
+mod setup;
 pub use list::table;
 
 /// Runs one parsed command line; the `Ok` value is the exit code.
@@ -60,9 +63,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Store(args) => store(&vault, &profile, g.store, args, interactive),
         Command::Get(args) => get(&vault, &profile, args),
         Command::Erase(args) if args.revoke => {
-            crate::lifecycle::erase_revoke(&vault, &profile, g.store)
+            crate::lifecycle::erase_revoke(&vault, &profile, g.store, args.answer)
         }
-        Command::Erase(_) => erase(&vault, &profile, g.store),
+        Command::Erase(args) => erase(&vault, &profile, g.store, args.answer),
         Command::List(args) => list::list(&vault, args),
         Command::Rekey => vault.rekey(),
         Command::Doctor(args) => {
@@ -78,8 +81,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             crate::helper::serve(&vault, stdin.lock(), std::io::stdout().lock())?;
             Ok(0)
         }
-        Command::Import(args) => crate::import::run(&vault, &profile, g.store, args),
-        Command::Rebind(args) => rebind(&vault, &profile, args.yes, interactive),
+        Command::Import(args) => import::run(&vault, &profile, g.store, args, interactive),
+        Command::Setup(args) => setup::run(&vault, g.store, args, interactive),
+        Command::Annotate(args) => annotate::run(&vault, &profile, args, interactive),
+        Command::Rebind(args) => rebind(&vault, &profile, args, interactive),
         Command::Completions { .. }
         | Command::Man
         | Command::Exec(_)
@@ -132,12 +137,23 @@ fn store(
     entry.expires_at = args.expires_at;
     entry.token_id = args.token_id.clone();
     entry.description = args.description.clone();
+    let meta = entry.meta();
     let w = vault.put(entry, target)?;
     ui::note(format!(
         "{} the token of profile {profile:?} in the {} store",
         if w.replaced { "replaced" } else { "stored" },
         w.store
     ));
+    if args.answer.json() {
+        ui::answer(&serde_json::json!({
+            "profile": profile,
+            "store": w.store,
+            "replaced": w.replaced,
+            "token_id": meta.token_id,
+            "description": meta.description,
+            "expires_at": meta.expires_at,
+        }))?;
+    }
     Ok(0)
 }
 
@@ -205,7 +221,24 @@ fn get(vault: &Vault, profile: &str, args: &GetArgs) -> Result<i32> {
 /// `rebind` (SPEC §4): binds the stored token of `profile` to the profile's endpoint in
 /// influxctl's config as it is now, after showing both and asking (`--yes` skips the question;
 /// without a terminal it is required). The token itself is not touched.
-fn rebind(vault: &Vault, profile: &str, yes: bool, interactive: bool) -> Result<i32> {
+fn rebind(
+    vault: &Vault,
+    profile: &str,
+    args: &crate::cli::RebindArgs,
+    interactive: bool,
+) -> Result<i32> {
+    let answer = |store: StoreKind, changed: bool, now: &crate::entry::Cluster, old| {
+        if !args.answer.json() {
+            return Ok(());
+        }
+        ui::answer(&serde_json::json!({
+            "profile": profile,
+            "store": store,
+            "changed": changed,
+            "cluster": now,
+            "previous": old,
+        }))
+    };
     let snap = vault.snapshot()?;
     let found = vault.find(profile)?;
     if found.store == StoreKind::Env {
@@ -220,12 +253,13 @@ fn rebind(vault: &Vault, profile: &str, yes: bool, interactive: bool) -> Result<
     let old = found.entry.cluster.clone();
     if matches!(old.check(profile, &now), Ok(crate::entry::Binding::Matches)) {
         ui::note(format!("profile {profile:?} is already bound to {}", now.describe()));
+        answer(found.store, false, &now, None)?;
         return Ok(0);
     }
     ui::note(format!("the token of profile {profile:?} in the {} store", found.store));
     ui::note(format!("  is bound to: {}", old.describe()));
     ui::note(format!("  the profile: {}", now.describe()));
-    if !yes {
+    if !args.yes {
         if !interactive {
             return Err(Error::InteractionRequired {
                 what: "confirming the new binding (pass --yes to accept it without asking)".into(),
@@ -242,6 +276,7 @@ fn rebind(vault: &Vault, profile: &str, yes: bool, interactive: bool) -> Result<
         e.context(format!("profile {profile:?} was not rebound (nothing was changed)"))
     })?;
     ui::note(format!("profile {profile:?} is now bound to {}", entry.cluster.describe()));
+    answer(found.store, true, &entry.cluster, Some(&old))?;
     Ok(0)
 }
 
@@ -276,12 +311,24 @@ fn zeroize_json_string(v: &mut serde_json::Value) {
     }
 }
 
-fn erase(vault: &Vault, profile: &str, target: Option<StoreKind>) -> Result<i32> {
-    let existed = vault.erase(profile, target)?;
-    if existed {
-        ui::note(format!("erased the token of profile {profile:?}"));
-    } else {
+fn erase(
+    vault: &Vault,
+    profile: &str,
+    target: Option<StoreKind>,
+    answer: crate::cli::AnswerArgs,
+) -> Result<i32> {
+    let stores = vault.erase_from(profile, target)?;
+    if stores.is_empty() {
         ui::note(format!("no token was stored for profile {profile:?} (existed: false)"));
+    } else {
+        let names: Vec<&str> = stores.iter().map(|k| k.as_str()).collect();
+        ui::note(format!(
+            "erased the token of profile {profile:?} from the {} store",
+            names.join(" and ")
+        ));
+    }
+    if answer.json() {
+        ui::answer(&crate::lifecycle::erased_answer(profile, &stores, None))?;
     }
     Ok(0)
 }

@@ -29,6 +29,16 @@ pub const IDENTITY_ENV: &str = "INFLUXCTL_CRED_AGE_IDENTITY";
 /// Names an identity file.
 pub const IDENTITY_FILE_ENV: &str = "INFLUXCTL_CRED_AGE_IDENTITY_FILE";
 
+/// How a CI runner gets an identity (no default identity is made there for it: the entries it
+/// reads were encrypted elsewhere): the exact `age-keygen` command and the variable.
+pub const CI_IDENTITY_HINT: &str = "on a CI runner, make one identity once, on your machine: `age-keygen -o ci-identity.txt` (it prints the public key, age1…); add that key to `recipients = [\"age1…\"]` in influxctl-cred's config.toml and run `influxctl-cred rekey`, so the entries can be opened with it; store the secret line as a CI secret and pass it to the job as INFLUXCTL_CRED_AGE_IDENTITY (the value of `grep '^AGE-SECRET-KEY-1' ci-identity.txt`); never commit ci-identity.txt";
+
+/// Whether we run under CI (`$CI` set and not empty), where the identity hint is
+/// [`CI_IDENTITY_HINT`].
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
 /// Largest plaintext we accept from an age file (entries and identity files are small).
 const MAX_PLAINTEXT: u64 = 1 << 20;
 

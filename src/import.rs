@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use toml_edit::Item;
 use zeroize::Zeroizing;
 
@@ -28,13 +29,53 @@ struct Move {
     already_stored: bool,
 }
 
-/// Runs `import` for `profile` (or every profile with `--all`).
-pub fn run(
+/// What `import` did with one profile (an element of its JSON answer).
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub profile: String,
+    /// `moved`, `already-stored` (the store held this very token), `would-move` (`--dry-run`),
+    /// or `skipped` (see `reason`).
+    pub action: &'static str,
+    /// Where the token went (or would go).
+    pub store: Option<StoreKind>,
+    /// Why a profile was skipped.
+    pub reason: Option<String>,
+    /// The token's id when it is known (filled in after the import, see `token_id_lookup`).
+    pub token_id: Option<String>,
+    /// How the id lookup went (`found`, `known`, `no-match`, `ambiguous`, `failed`); null
+    /// when it did not run (a skipped profile, `--dry-run`).
+    pub token_id_lookup: Option<&'static str>,
+    /// When no id was found: why, and how to set it.
+    pub token_id_hint: Option<String>,
+}
+
+/// What `import` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// influxctl's config that was read.
+    pub config: PathBuf,
+    pub dry_run: bool,
+    pub profiles: Vec<Outcome>,
+    /// Whether `mgmt_token` lines were removed from the config.
+    pub config_rewritten: bool,
+}
+
+impl Report {
+    /// The profiles whose tokens are now stored (moved, or there already).
+    pub fn stored(&self) -> impl Iterator<Item = &Outcome> {
+        self.profiles.iter().filter(|o| matches!(o.action, "moved" | "already-stored"))
+    }
+}
+
+/// Runs `import` for `profile` (or every profile with `--all`): tokens are stored and read back,
+/// then the config is rewritten without them. Messages go to stderr; the caller prints the
+/// answer.
+pub fn import(
     vault: &Vault,
     profile: &str,
     target: Option<StoreKind>,
     args: &ImportArgs,
-) -> Result<i32> {
+) -> Result<Report> {
     let path = config_path(vault)?;
     let original = read(&path)?;
     let text = std::str::from_utf8(&original).map_err(|e| Error::ParseConfig {
@@ -44,12 +85,39 @@ pub fn run(
     let config = InfluxConfig::parse(text, &path)?;
     refuse_duplicates(text, &path)?;
     let names = select(&config, profile, args.all)?;
+    let mut report = Report {
+        config: path.clone(),
+        dry_run: args.dry_run,
+        profiles: Vec::new(),
+        config_rewritten: false,
+    };
+    let considered: Vec<String> =
+        if args.all { config.profile_names() } else { vec![profile.to_owned()] };
+    let skipped = considered.into_iter().filter(|n| !names.contains(n)).map(|n| Outcome {
+        profile: n,
+        action: "skipped",
+        store: None,
+        reason: Some("no plaintext mgmt_token in the config".into()),
+        token_id: None,
+        token_id_lookup: None,
+        token_id_hint: None,
+    });
+    report.profiles.extend(skipped);
     if names.is_empty() {
         ui::note(format!("no profile in {} holds a plaintext mgmt_token", path.display()));
-        return Ok(0);
+        return Ok(report);
     }
     let moves = plan(vault, &config, &names, target)?;
     let rewrite = !args.keep_plaintext;
+    let outcome = |m: &Move, action| Outcome {
+        profile: m.profile.clone(),
+        action,
+        store: Some(m.store),
+        reason: None,
+        token_id: None,
+        token_id_lookup: None,
+        token_id_hint: None,
+    };
     if args.dry_run {
         for m in &moves {
             let how = if m.already_stored { "is already in" } else { "would move to" };
@@ -57,6 +125,9 @@ pub fn run(
                 "profile {:?}: its mgmt_token {how} the {} store",
                 m.profile, m.store
             ));
+            report
+                .profiles
+                .push(outcome(m, if m.already_stored { "already-stored" } else { "would-move" }));
         }
         if rewrite {
             ui::note(format!(
@@ -66,14 +137,15 @@ pub fn run(
             ));
         }
         ui::note("dry run: nothing was changed");
-        return Ok(0);
+        return Ok(report);
     }
     for m in &moves {
         store_and_verify(vault, &config, &path, m)?;
+        report.profiles.push(outcome(m, if m.already_stored { "already-stored" } else { "moved" }));
     }
     if !rewrite {
         ui::note(format!("left {} as it was (--keep-plaintext)", path.display()));
-        return Ok(0);
+        return Ok(report);
     }
     let new_text = keep_line_endings(text, &without_mgmt_token(&config, &names));
     let check = InfluxConfig::parse(&new_text, &path)?;
@@ -90,7 +162,8 @@ pub fn run(
     }
     crate::fsutil::write_atomic(&path, new_text.as_bytes())?;
     ui::note(format!("removed {} mgmt_token line(s) from {}", names.len(), path.display()));
-    Ok(0)
+    report.config_rewritten = true;
+    Ok(report)
 }
 
 /// Refuses a config in which two `[[profile]]` tables have the same name, naming both lines:

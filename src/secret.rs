@@ -82,6 +82,11 @@ impl Token {
         &self.0
     }
 
+    /// Whether the token begins with `prefix` (influxctl's `token_prefix` of a listed token).
+    pub fn starts_with(&self, prefix: &str) -> bool {
+        self.0.starts_with(prefix)
+    }
+
     /// The first characters that are safe to show (`M.V1.abc…`), as influxctl's `token_prefix`.
     pub fn prefix(&self) -> String {
         let keep = if self.0.starts_with("M.V1.") { 9 } else { 4 };

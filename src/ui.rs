@@ -25,6 +25,14 @@ pub fn stdout(bytes: &[u8]) -> Result<()> {
     out.write_all(bytes).and_then(|()| out.flush()).map_err(Error::Stdout)
 }
 
+/// A command's answer for scripts (`--format json`): `value` as one line of JSON on stdout.
+/// Callers build it from metadata only, never a token.
+pub fn answer(value: &serde_json::Value) -> Result<()> {
+    let mut line = value.to_string();
+    line.push('\n');
+    stdout(line.as_bytes())
+}
+
 /// One line on stderr, with anything that looks like a management token redacted
 /// ([`crate::error::redact`]): every message we print passes here. A stderr that cannot be
 /// written (closed, full) is not worth a panic: the exit code still tells.

@@ -191,6 +191,7 @@ impl Vault {
                     store: store.kind(),
                     expiry: meta.expiry_state(now),
                     meta,
+                    active: false,
                 })),
                 Err(e)
                     if e.kind() == ErrorKind::StoreUnavailable
@@ -199,7 +200,33 @@ impl Vault {
             }
         }
         rows.sort_by(|a, b| a.meta.profile.cmp(&b.meta.profile).then(a.store.cmp(&b.store)));
+        self.mark_active(&mut rows);
         (rows, failed)
+    }
+
+    /// Marks, for each profile, the row `get` would use: the first store of
+    /// [`Vault::read_order`] that has a row for it. The env store's generic variable (row `*`)
+    /// answers for every profile without a variable of its own, so then that row is the
+    /// active one for them (and is itself marked active).
+    fn mark_active(&self, rows: &mut [ListRow]) {
+        let generic = rows.iter().position(|r| r.store == StoreKind::Env && r.meta.profile == "*");
+        if let Some(i) = generic {
+            rows[i].active = true;
+        }
+        let mut profiles: Vec<String> = rows.iter().map(|r| r.meta.profile.clone()).collect();
+        profiles.dedup();
+        for profile in profiles.iter().filter(|p| *p != "*") {
+            let has = |kind: StoreKind| {
+                rows.iter().position(|r| r.store == kind && r.meta.profile == *profile)
+            };
+            let pick = self.read_order(profile).iter().find_map(|s| match s.kind() {
+                StoreKind::Env => has(StoreKind::Env).or(generic),
+                kind => has(kind),
+            });
+            if let Some(i) = pick {
+                rows[i].active = true;
+            }
+        }
     }
 }
 

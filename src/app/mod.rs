@@ -54,6 +54,9 @@ pub struct ListRow {
     #[serde(flatten)]
     pub meta: EntryMeta,
     pub expiry: String,
+    /// Whether this is the row `get` would use for the profile (the first store of the read
+    /// order that holds it); a profile in one store only has that row active.
+    pub active: bool,
 }
 
 /// The stores, our settings and paths.

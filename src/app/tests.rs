@@ -206,3 +206,39 @@ fn env_comes_first() {
     let f = v.get("prod", None).unwrap();
     assert_eq!((f.store, f.entry.token.expose()), (StoreKind::Env, "M.V1.test-env"));
 }
+
+#[test]
+fn update_meta_keeps_token_binding_origin_and_refuses_a_replaced_token() {
+    let (_d, v) = vault(vec![Box::new(MemoryStore::new())]);
+    let mut e = entry("prod", "M.V1.test-one");
+    e.cluster.cluster_id = Some("c1".into());
+    v.put(e, Some(StoreKind::Memory)).unwrap();
+    let other = Token::new("M.V1.test-two".into()).unwrap();
+    let refused = v.update_meta(StoreKind::Memory, "prod", Some(&other), |e| {
+        e.token_id = Some("id-1".into());
+        Ok(())
+    });
+    assert!(refused.unwrap_err().to_string().contains("replaced meanwhile"));
+    let written = v
+        .update_meta(StoreKind::Memory, "prod", None, |e| {
+            e.token = other.clone();
+            e.origin = Origin::Created;
+            e.cluster = crate::entry::Cluster::default();
+            e.token_id = Some("id-1".into());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(written.token_id.as_deref(), Some("id-1"));
+    let back = v.find("prod").unwrap().entry;
+    assert_eq!(back.token.expose(), "M.V1.test-one");
+    assert_eq!(back.origin, Origin::Stored);
+    assert_eq!(back.cluster.cluster_id.as_deref(), Some("c1"));
+    assert_eq!(back.token_id.as_deref(), Some("id-1"));
+    // A bad id is refused before anything is written.
+    let bad = v.update_meta(StoreKind::Memory, "prod", None, |e| {
+        e.token_id = Some("--force".into());
+        Ok(())
+    });
+    assert!(bad.is_err());
+    assert_eq!(v.find("prod").unwrap().entry.token_id.as_deref(), Some("id-1"));
+}

@@ -90,35 +90,87 @@ impl Vault {
         Ok(Written { store: store.kind(), replaced })
     }
 
+    /// Changes the metadata of the entry of `profile` in `store` (its id, description,
+    /// expiry) with `change`, under the store lock, after reading the entry again: the token,
+    /// profile, creation time, origin and binding are kept whatever `change` does. With
+    /// `expect`, the entry must still hold that token (else nothing is written: another run
+    /// replaced it meanwhile). Answers the entry as written.
+    pub fn update_meta(
+        &self,
+        store: StoreKind,
+        profile: &str,
+        expect: Option<&crate::secret::Token>,
+        change: impl FnOnce(&mut Entry) -> Result<()>,
+    ) -> Result<Entry> {
+        if store == StoreKind::Env {
+            return Err(crate::store::read_only(store));
+        }
+        let lock = self.lock()?;
+        let store = self.store(store)?;
+        let Some(current) = store.get(profile)? else {
+            return Err(Error::NotFound { profile: profile.to_owned() });
+        };
+        if expect.is_some_and(|t| *t != current.token) {
+            return Err(Error::Other(format!(
+                "the token of profile {profile:?} was replaced meanwhile; nothing was changed"
+            )));
+        }
+        let mut changed = current.clone();
+        change(&mut changed)?;
+        let entry = Entry {
+            token: current.token,
+            profile: current.profile,
+            created_at: current.created_at,
+            origin: current.origin,
+            cluster: current.cluster,
+            ..changed
+        };
+        if let Some(id) = &entry.token_id {
+            crate::entry::validate_token_id(id)?;
+        }
+        if let Some(d) = &entry.description {
+            crate::entry::check_description(d)?;
+        }
+        store.set(&entry)?;
+        drop(lock);
+        Ok(entry)
+    }
+
     /// Removes the entry of `profile` from `target`, or from every writable store. A store that
     /// is unavailable is skipped only when nothing says it holds the profile (see
     /// [`Vault::find`]); otherwise the others are still erased and the answer is its failure,
     /// saying what was and was not erased (SPEC §3: exit 5, never a false "erased").
     pub fn erase(&self, profile: &str, target: Option<StoreKind>) -> Result<bool> {
+        self.erase_from(profile, target).map(|stores| !stores.is_empty())
+    }
+
+    /// [`Vault::erase`], answering the stores the entry was erased from (empty: there was
+    /// none).
+    pub fn erase_from(&self, profile: &str, target: Option<StoreKind>) -> Result<Vec<StoreKind>> {
         crate::store::validate_profile(profile)?;
         let lock = self.lock()?;
         self.erase_locked(profile, target, &lock)
     }
 
-    /// [`Vault::erase`] for a caller that already holds the store lock.
+    /// [`Vault::erase_from`] for a caller that already holds the store lock.
     pub fn erase_locked(
         &self,
         profile: &str,
         target: Option<StoreKind>,
         _lock: &crate::lock::StoreLock,
-    ) -> Result<bool> {
+    ) -> Result<Vec<StoreKind>> {
         crate::store::validate_profile(profile)?;
         if let Some(kind) = target {
-            return self.store(kind)?.erase(profile);
+            return Ok(if self.store(kind)?.erase(profile)? { vec![kind] } else { Vec::new() });
         }
         let configured = self.settings.store_for(profile);
-        let mut erased: Vec<&str> = Vec::new();
+        let mut erased: Vec<StoreKind> = Vec::new();
         let mut failed: Vec<(StoreKind, Error)> = Vec::new();
         for store in self.stores.iter().filter(|s| s.kind() != StoreKind::Env) {
             // Asked before the erase: a failed erase leaves the index as it was anyway.
             let may_hold = store.may_hold(profile);
             match store.erase(profile) {
-                Ok(true) => erased.push(store.kind().as_str()),
+                Ok(true) => erased.push(store.kind()),
                 Ok(false) => {}
                 Err(e)
                     if e.kind() == ErrorKind::StoreUnavailable
@@ -131,12 +183,15 @@ impl Vault {
             }
         }
         let mut failed = failed.into_iter();
-        let Some((kind, first)) = failed.next() else { return Ok(!erased.is_empty()) };
+        let Some((kind, first)) = failed.next() else { return Ok(erased) };
         let mut not: Vec<&str> = vec![kind.as_str()];
         not.extend(failed.map(|(k, _)| k.as_str()));
         let done = match erased.as_slice() {
             [] => String::new(),
-            done => format!("erased it from the {} store, but ", done.join(" and ")),
+            done => {
+                let names: Vec<&str> = done.iter().map(|k| k.as_str()).collect();
+                format!("erased it from the {} store, but ", names.join(" and "))
+            }
         };
         Err(first.context(format!(
             "profile {profile:?}: {done}NOT from the {} store; it is still there",

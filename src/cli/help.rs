@@ -168,3 +168,24 @@ Examples:
 pub const MAN: &str = "\
 Examples:
   influxctl-cred man > influxctl-cred.1 && man ./influxctl-cred.1";
+
+pub const SETUP: &str = "\
+Reports influxctl's config and the profiles that still hold a plaintext mgmt_token, picks the
+store for new tokens (and says why), creates the default age identity when the file store will
+be used, moves plaintext tokens after a \"y\" on a terminal (or with --import; without a
+terminal it only reports), and prints the shell-init line for $SHELL. A second run changes
+nothing. docs/commands.md has the details.
+
+Examples:
+  influxctl-cred setup
+  influxctl-cred setup --import --format json";
+
+pub const ANNOTATE: &str = "\
+Changes the metadata of a stored entry: token id, description, expiry. The token, its cluster
+binding and its origin stay as they are; the token is never asked for. --lookup-id finds the id
+with `influxctl management list` (the one live token whose token_prefix matches).
+
+Examples:
+  influxctl-cred annotate -p prod --token-id 0a1b2c3d-4e5f-6789-abcd-ef0123456789
+  influxctl-cred annotate -p prod --lookup-id
+  influxctl-cred annotate -p prod --description \"CI writer\" --expires-at 2027-03-01T00:00:00Z";

@@ -48,10 +48,10 @@ fn json_rows(rows: &[ListRow]) -> Result<Vec<serde_json::Value>> {
         .collect()
 }
 
-/// The `list` table.
+/// The `list` table. ACTIVE marks the row `get` would use when a profile is in several stores.
 pub fn table(rows: &[ListRow]) -> String {
-    let header = ["PROFILE", "STORE", "TOKEN ID", "DESCRIPTION", "CREATED", "EXPIRES"];
-    let cells: Vec<[String; 6]> = rows
+    let header = ["PROFILE", "STORE", "ACTIVE", "TOKEN ID", "DESCRIPTION", "CREATED", "EXPIRES"];
+    let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {
             let (created, expires) = match r.meta.expires_at {
@@ -64,6 +64,7 @@ pub fn table(rows: &[ListRow]) -> String {
             [
                 cell(&r.meta.profile, MAX_CELL),
                 r.store.to_string(),
+                if r.active { "yes" } else { "-" }.to_owned(),
                 cell(r.meta.token_id.as_deref().unwrap_or("-"), MAX_CELL),
                 cell(r.meta.description.as_deref().unwrap_or("-"), MAX_DESCRIPTION_CELL),
                 created,

@@ -15,13 +15,14 @@
 //! [`doctor`] (expiry and `doctor --online` checks).
 
 pub mod doctor;
+pub mod ids;
 pub mod rotate;
 pub mod run;
 
 use jiff::{SignedDuration, Timestamp};
 
 use crate::app::Vault;
-use crate::cli::CreateArgs;
+use crate::cli::{AnswerArgs, CreateArgs};
 use crate::entry::{Cluster, Entry, Origin};
 use crate::error::{Error, ErrorKind, Result};
 use crate::influxctl::output::{Created, Listed};
@@ -127,7 +128,14 @@ pub fn create_command(
             "influxctl did not print the token's id, so `rotate` and `erase --revoke` cannot revoke it; find it with `influxctl management list`",
         );
     }
-    print_created(id.as_deref(), expiry)?;
+    let answer = serde_json::json!({
+        "profile": profile,
+        "token_id": id,
+        "expires_at": expiry,
+        "store": written.store,
+        "replaced": written.replaced,
+    });
+    print_created(args.answer, id.as_deref(), expiry, &answer)?;
     Ok(0)
 }
 
@@ -192,19 +200,51 @@ fn unstored(e: Error, id: Option<&str>) -> Error {
     ))
 }
 
-/// The id and expiry on stdout (for scripts); never the token.
-fn print_created(id: Option<&str>, expires_at: Option<Timestamp>) -> Result<()> {
+/// The id and expiry on stdout (for scripts), or with `--format json` the `json` answer;
+/// never the token.
+fn print_created(
+    answer: AnswerArgs,
+    id: Option<&str>,
+    expires_at: Option<Timestamp>,
+    json: &serde_json::Value,
+) -> Result<()> {
+    if answer.json() {
+        return ui::answer(json);
+    }
     let expires = expires_at.map_or_else(|| "never".to_owned(), |t| t.to_string());
     let text = format!("token_id: {}\nexpires_at: {expires}\n", id.unwrap_or("unknown"));
     crate::ui::stdout(text.as_bytes())
 }
 
+/// `erase`'s JSON answer: `existed` (as the helper's `erase`), the stores the entry was
+/// erased from, and the token id revoked first (`erase --revoke`), else null.
+pub fn erased_answer(
+    profile: &str,
+    stores: &[StoreKind],
+    revoked: Option<&str>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "profile": profile,
+        "existed": !stores.is_empty(),
+        "stores": stores,
+        "revoked": revoked,
+    })
+}
+
 /// `erase --revoke`: revokes the stored token on the server with itself, then erases it. A
 /// failed revoke leaves the entry where it was.
-pub fn erase_revoke(vault: &Vault, profile: &str, target: Option<StoreKind>) -> Result<i32> {
+pub fn erase_revoke(
+    vault: &Vault,
+    profile: &str,
+    target: Option<StoreKind>,
+    answer: AnswerArgs,
+) -> Result<i32> {
     let found = match vault.find(profile) {
         Err(e) if e.kind() == ErrorKind::NotFound => {
             ui::note(format!("no token was stored for profile {profile:?} (existed: false)"));
+            if answer.json() {
+                ui::answer(&erased_answer(profile, &[], None))?;
+            }
             return Ok(0);
         }
         found => found?,
@@ -230,8 +270,11 @@ pub fn erase_revoke(vault: &Vault, profile: &str, target: Option<StoreKind>) -> 
         ))
     })?;
     ui::note(format!("revoked the token {id} of profile {profile:?}"));
-    let existed = vault.erase(profile, target)?;
-    ui::note(format!("erased the token of profile {profile:?} (existed: {existed})"));
+    let stores = vault.erase_from(profile, target)?;
+    ui::note(format!("erased the token of profile {profile:?} (existed: {})", !stores.is_empty()));
+    if answer.json() {
+        ui::answer(&erased_answer(profile, &stores, Some(id)))?;
+    }
     Ok(0)
 }
 

@@ -58,6 +58,10 @@ pub struct Rotated {
     pub id: Option<String>,
     pub expires_at: Option<Timestamp>,
     pub store: StoreKind,
+    /// The replaced token's id (when it had one).
+    pub old_id: Option<String>,
+    /// Whether the old token was revoked (not with `--keep-old`).
+    pub revoked_old: bool,
 }
 
 /// `rotate` from the command line.
@@ -75,7 +79,15 @@ pub fn rotate_command(vault: &Vault, profile: &str, args: &RotateArgs) -> Result
     let lock = vault.lock()?;
     let old = vault.find(profile)?;
     let rotated = rotate_locked(vault, &snap, &runner, old, &plan, &lock)?;
-    print_created(rotated.id.as_deref(), rotated.expires_at)?;
+    let answer = serde_json::json!({
+        "profile": profile,
+        "token_id": rotated.id,
+        "expires_at": rotated.expires_at,
+        "store": rotated.store,
+        "old_token_id": rotated.old_id,
+        "revoked_old": rotated.revoked_old,
+    });
+    print_created(args.answer, rotated.id.as_deref(), rotated.expires_at, &answer)?;
     Ok(0)
 }
 
@@ -174,7 +186,13 @@ pub fn rotate_locked(
     ui::note(format!("rotate: 4/5 read it back from the {} store", written.store));
 
     // 5. revoke the old one
-    let rotated = Rotated { id: new_id, expires_at: entry.expires_at, store: written.store };
+    let mut rotated = Rotated {
+        id: new_id,
+        expires_at: entry.expires_at,
+        store: written.store,
+        old_id: old_id.clone(),
+        revoked_old: false,
+    };
     crate::audit::record(&crate::audit::released("rotate", &entry, written.store));
     if plan.keep_old {
         ui::note(format!(
@@ -194,6 +212,7 @@ pub fn rotate_locked(
         ))
     })?;
     ui::note(format!("rotate: 5/5 revoked the old token {old_id}"));
+    rotated.revoked_old = true;
     Ok(rotated)
 }
 

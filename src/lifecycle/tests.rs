@@ -404,3 +404,88 @@ fn expiry_after_rounds_and_refuses_zero() {
     assert_eq!(at.to_string(), "2026-01-01T01:00:00Z");
     assert_eq!(expiry_after(now, SignedDuration::ZERO).unwrap_err().exit_code(), 2);
 }
+
+/// A vault holding `M.V1.test-old` without an id, as `import` leaves it.
+fn setup_unidentified() -> (tempfile::TempDir, Vault, Script) {
+    let (dir, vault, script) = setup(SignedDuration::from_hours(24 * 30));
+    let mut e = stored(&vault);
+    e.token_id = None;
+    e.expires_at = None;
+    e.origin = Origin::Imported;
+    vault.store(StoreKind::Memory).unwrap().set(&e).unwrap();
+    (dir, vault, script)
+}
+
+fn fill(vault: &Vault, script: &Script, with_token: bool) -> ids::Lookup {
+    let at = ids::Target { profile: "prod", store: None };
+    ids::fill_with(vault, &vault.snapshot().unwrap(), script, at, false, with_token).unwrap()
+}
+
+#[test]
+fn fill_token_id_records_the_one_live_match_and_keeps_the_token() {
+    let (_d, vault, script) = setup_unidentified();
+    // A revoked token with the same prefix does not count.
+    script.seed("id-gone", "M.V1.test-gone");
+    script.revoke("prod", &Cluster::default(), Auth::OAuth, "id-gone").unwrap();
+    let found = fill(&vault, &script, true);
+    assert_eq!((found.outcome, found.token_id.as_deref()), ("found", Some("id-old")));
+    let e = stored(&vault);
+    assert_eq!(e.token_id.as_deref(), Some("id-old"));
+    assert_eq!((e.token.expose(), e.origin), ("M.V1.test-old", Origin::Imported));
+    assert_eq!(script.calls().last().map(String::as_str), Some("list token:id-old"));
+    // Asked again: known, no second run.
+    let again = fill(&vault, &script, false);
+    assert_eq!(again.outcome, "known");
+    assert_eq!(script.calls().iter().filter(|c| c.starts_with("list")).count(), 1);
+}
+
+#[test]
+fn fill_token_id_with_several_or_no_match_leaves_the_id_empty() {
+    let (_d, vault, script) = setup_unidentified();
+    script.seed("id-other", "M.V1.test-other");
+    let several = fill(&vault, &script, false);
+    assert_eq!((several.outcome, several.token_id), ("ambiguous", None));
+    assert!(several.hint.unwrap().contains("annotate -p prod --token-id"));
+    assert_eq!(script.calls().last().map(String::as_str), Some("list oauth"));
+    assert_eq!(stored(&vault).token_id, None);
+
+    script.tokens.borrow_mut().clear();
+    let none = fill(&vault, &script, false);
+    assert_eq!((none.outcome, none.token_id), ("no-match", None));
+    assert_eq!(stored(&vault).token_id, None);
+}
+
+#[test]
+fn fill_token_id_failing_influxctl_is_an_outcome_not_an_error() {
+    let (_d, vault, script) = setup_unidentified();
+    script.fail_list.set(true);
+    let failed = fill(&vault, &script, true);
+    assert_eq!(failed.outcome, "failed");
+    assert!(failed.hint.unwrap().contains("--lookup-id"));
+    assert_eq!(stored(&vault).token.expose(), "M.V1.test-old");
+}
+
+#[test]
+fn matching_ignores_expired_records_and_bare_prefixes() {
+    let token = Token::new("M.V1.abcdEFGH".into()).unwrap();
+    let now = Timestamp::now();
+    let rec = |id: &str, prefix: &str, expires: Option<Timestamp>| Listed {
+        id: id.into(),
+        account_id: None,
+        token_prefix: Some(prefix.into()),
+        description: None,
+        created_at: None,
+        expires_at: expires,
+        revoked_at: None,
+        created_by: None,
+    };
+    let listed = vec![
+        rec("bare", "M.V1.", None),
+        rec("expired", "M.V1.abcd", Some(now - SignedDuration::from_secs(1))),
+        rec("other", "M.V1.abce", None),
+        rec("live", "M.V1.abcd", Some(now + SignedDuration::from_hours(1))),
+    ];
+    let hits: Vec<&str> =
+        ids::matching(&token, &listed, now).iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(hits, ["live"]);
+}

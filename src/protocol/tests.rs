@@ -270,11 +270,12 @@ fn serialize_store_erase_list_ok() {
         origin: Origin::Stored,
         cluster: Cluster::default(),
     };
-    let row = ListRow { store: StoreKind::File, meta, expiry: "never expires".into() };
+    let row =
+        ListRow { store: StoreKind::File, meta, expiry: "never expires".into(), active: true };
     let r = Response::ok(Value::from(5), OkBody::List(ListOk { entries: vec![row] }));
     assert_eq!(
         json(&r),
-        r#"{"v":1,"id":5,"ok":{"entries":[{"store":"file","profile":"prod","token_id":null,"description":"ci","created_at":"2026-01-02T03:04:05Z","expires_at":null,"origin":"stored","cluster":{"product":null,"account_id":null,"cluster_id":null,"host":null,"port":null},"expiry":"never expires"}]}}"#
+        r#"{"v":1,"id":5,"ok":{"entries":[{"store":"file","profile":"prod","token_id":null,"description":"ci","created_at":"2026-01-02T03:04:05Z","expires_at":null,"origin":"stored","cluster":{"product":null,"account_id":null,"cluster_id":null,"host":null,"port":null},"expiry":"never expires","active":true}]}}"#
     );
 }
 

@@ -80,11 +80,15 @@ impl FileStore {
         self.identities(interactive)?.ok_or_else(|| Error::StoreUnavailable {
             store: "file",
             reason: "no age identity found".into(),
-            hint: Some(format!(
-                "{}; the first `influxctl-cred store` creates {}",
-                crate::error::IDENTITY_LOOKUP,
-                self.default_identity.display()
-            )),
+            hint: Some(if identity::in_ci() {
+                format!("{}; {}", crate::error::IDENTITY_LOOKUP, identity::CI_IDENTITY_HINT)
+            } else {
+                format!(
+                    "{}; the first `influxctl-cred store` (or `influxctl-cred setup`) creates {}",
+                    crate::error::IDENTITY_LOOKUP,
+                    self.default_identity.display()
+                )
+            }),
         })
     }
 

@@ -31,5 +31,6 @@ mod keyring_macos;
 mod keyring_windows;
 mod lifecycle;
 mod properties;
+mod setup;
 mod token_ids;
 mod trust;

@@ -37,7 +37,14 @@ pub fn checks(store: &FileStore) -> Vec<Check> {
         Ok(None) if have_entries => Check::new(
             "file identities",
             Status::Fail,
-            format!("none found, but the store holds entries ({})", crate::error::IDENTITY_LOOKUP),
+            if identity::in_ci() {
+                format!("none found, but the store holds entries; {}", identity::CI_IDENTITY_HINT)
+            } else {
+                format!(
+                    "none found, but the store holds entries ({})",
+                    crate::error::IDENTITY_LOOKUP
+                )
+            },
         ),
         Ok(None) => Check::new(
             "file identities",

@@ -5,9 +5,11 @@
 
 #![cfg(unix)]
 
+mod answers;
 mod audit;
 mod create;
 mod expiry;
+mod ids;
 mod rotate;
 
 use std::path::PathBuf;
