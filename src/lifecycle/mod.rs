@@ -151,14 +151,15 @@ pub fn create_token(
 ) -> Result<Created> {
     let mut created = runner.create(profile, cluster, auth, description, expires_at)?;
     if created.id.is_none() {
-        let prefix = created.token.prefix();
-        let prefix = prefix.trim_end_matches('…');
         match runner.list(profile, cluster, auth) {
             Ok(listed) => {
                 let mut matching = listed.into_iter().filter(|l| {
                     l.revoked_at.is_none()
                         && l.description.as_deref() == Some(description)
-                        && l.token_prefix.as_deref().is_some_and(|p| prefix.starts_with(p))
+                        && l.token_prefix.as_deref().is_some_and(|p| {
+                            p.len() > crate::secret::MANAGEMENT_PREFIX.len()
+                                && created.token.starts_with(p)
+                        })
                 });
                 if let (Some(one), None) = (matching.next(), matching.next())
                     && crate::entry::validate_token_id(&one.id).is_ok()

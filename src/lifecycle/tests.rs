@@ -30,6 +30,8 @@ struct Script {
     dead_new: Cell<bool>,
     /// Print no id, as influxctl before 2.11.
     old_form: Cell<bool>,
+    /// How many characters of each token `list` shows as its `token_prefix` (0: 9).
+    prefix_len: Cell<usize>,
 }
 
 impl Script {
@@ -110,7 +112,13 @@ impl Influxctl for Script {
             .map(|(id, tok, revoked)| Listed {
                 id: id.clone(),
                 account_id: None,
-                token_prefix: Some(tok[..9].to_owned()),
+                token_prefix: Some(
+                    tok[..tok.len().min(match self.prefix_len.get() {
+                        0 => 9,
+                        n => n,
+                    })]
+                        .to_owned(),
+                ),
                 description: Some("d".into()),
                 created_at: None,
                 expires_at: None,
@@ -330,6 +338,16 @@ fn create_token_finds_the_id_of_the_older_form_in_the_list() {
     let c = create_token(&script, "p", &Cluster::default(), Auth::OAuth, "d", at).unwrap();
     assert_eq!(c.id.as_deref(), Some("id-1"));
     assert_eq!(script.calls(), ["create oauth", "list oauth"]);
+}
+
+#[test]
+fn create_token_finds_the_id_when_influxctl_shows_a_longer_prefix_than_ours() {
+    let script = Script::default();
+    script.old_form.set(true);
+    script.prefix_len.set(14);
+    let at = Timestamp::now() + SignedDuration::from_hours(1);
+    let c = create_token(&script, "p", &Cluster::default(), Auth::OAuth, "d", at).unwrap();
+    assert_eq!(c.id.as_deref(), Some("id-1"));
 }
 
 #[test]
