@@ -11,10 +11,12 @@ mod annotate;
 mod answer;
 mod audit;
 mod help;
+mod lifecycle;
 mod setup;
 pub use annotate::AnnotateArgs;
 pub use answer::{AnswerArgs, AnswerFormat};
 pub use audit::AuditArgs;
+pub use lifecycle::{CreateArgs, RotateArgs};
 pub use setup::SetupArgs;
 
 /// Keeps InfluxDB 3 management tokens encrypted (OS keyring or age files) and hands them to
@@ -187,43 +189,6 @@ pub struct EraseArgs {
     /// itself); if that fails, nothing is erased
     #[arg(long)]
     pub revoke: bool,
-
-    #[command(flatten)]
-    pub answer: AnswerArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct CreateArgs {
-    /// Lifetime of the new token (90s, 15m, 12h, 30d) [default: `ttl` in settings, else 90d]
-    #[arg(long, value_name = "DUR", value_parser = parse_arg, conflicts_with = "expires_at")]
-    pub ttl: Option<SignedDuration>,
-
-    /// When the new token expires (RFC 3339)
-    #[arg(long, value_name = "TIME", value_parser = parse_time_arg)]
-    pub expires_at: Option<Timestamp>,
-
-    /// Its description [default: "influxctl-cred USER@HOST DATE"]
-    #[arg(long, value_name = "TEXT")]
-    pub description: Option<String>,
-
-    #[command(flatten)]
-    pub answer: AnswerArgs,
-}
-
-#[derive(Debug, Args)]
-pub struct RotateArgs {
-    /// Lifetime of the new token (90s, 15m, 12h, 30d) [default: `ttl` in settings, else 90d]
-    #[arg(long, value_name = "DUR", value_parser = parse_arg)]
-    pub ttl: Option<SignedDuration>,
-
-    /// Do not revoke the old token
-    #[arg(long)]
-    pub keep_old: bool,
-
-    /// Authenticate with the token being replaced instead of your OAuth login (unattended
-    /// runners); the new token then revokes the old one
-    #[arg(long)]
-    pub with_current_token: bool,
 
     #[command(flatten)]
     pub answer: AnswerArgs,
