@@ -89,6 +89,14 @@ pub enum Command {
     Rebind(RebindArgs),
     /// Show the audit log: every release of a token (never the token); -p filters by profile
     Audit(AuditArgs),
+    /// Run the agent in the foreground: holds unlocked identities for this user's processes
+    /// (`unlock` starts it when none runs)
+    Agent(AgentArgs),
+    /// Type the passphrase of each passphrase-protected identity once; the agent then opens
+    /// entries for get, exec, list and helper without asking again
+    Unlock(UnlockArgs),
+    /// Make the agent forget every identity and stop
+    Lock,
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -96,6 +104,23 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// How long to hold identities (default: `agent_ttl` in config.toml, else 8h)
+    #[arg(long, value_name = "DUR", value_parser = parse_arg)]
+    pub ttl: Option<SignedDuration>,
+    /// Forget and exit after this long without a request (default: `agent_idle`, else 1h)
+    #[arg(long, value_name = "DUR", value_parser = parse_arg)]
+    pub idle: Option<SignedDuration>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// How long the agent holds the identities (default: `agent_ttl`, else 8h)
+    #[arg(long, value_name = "DUR", value_parser = parse_arg)]
+    pub ttl: Option<SignedDuration>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ use crate::secret::Token;
 use crate::settings::StoreKind;
 use crate::ui;
 
+mod agent;
 mod list;
 pub use list::table;
 
@@ -80,6 +81,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Import(args) => crate::import::run(&vault, &profile, g.store, args),
         Command::Rebind(args) => rebind(&vault, &profile, args.yes, interactive),
+        Command::Agent(args) => agent::agent(&vault, args),
+        Command::Unlock(args) => agent::unlock(&vault, args, interactive),
+        Command::Lock => agent::lock(&vault),
         Command::Completions { .. }
         | Command::Man
         | Command::Exec(_)
