@@ -187,6 +187,36 @@ pub fn decrypt(ciphertext: &[u8]) -> Option<SecretBytes> {
     }
 }
 
+/// `doctor`'s line about the agent: running (pid, identities held, time left) or not.
+pub fn doctor_check() -> crate::check::Check {
+    use crate::check::{Check, Status as S};
+    let human = |secs: u64| crate::duration::humanize(jiff::SignedDuration::from_secs(secs as i64));
+    #[cfg(unix)]
+    if let Some(dir) = runtime_dir() {
+        if let Err(e) = check_runtime_dir(&dir) {
+            return Check::new("agent", S::Warn, e.to_string());
+        }
+        if let Some(s) = client::status() {
+            let detail = format!(
+                "running (pid {}, socket {}): {} identit{} held, forgets in {} (or after {} idle)",
+                s.pid,
+                dir.join(SOCKET).display(),
+                s.identities,
+                if s.identities == 1 { "y" } else { "ies" },
+                human(s.ttl_left),
+                human(s.idle_left)
+            );
+            return Check::new("agent", S::Ok, detail);
+        }
+    }
+    Check::new(
+        "agent",
+        S::Ok,
+        "not running (passphrase-protected identities ask on each use; `influxctl-cred unlock` \
+         asks once)",
+    )
+}
+
 /// The error of `agent`, `unlock` and `lock` where there are no Unix sockets.
 pub fn unsupported() -> Error {
     Error::OperationNotSupported("the agent needs Unix sockets (not supported on Windows)".into())

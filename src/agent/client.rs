@@ -1,7 +1,9 @@
 //! Talking to the agent: the file store's decrypt hook, `status`, `add` (from `unlock`),
 //! `lock`, and starting a detached agent. With no agent, a read costs one `lstat` of the
-//! runtime folder (absent) or a failed `connect` (a folder without a live socket).
+//! runtime folder (absent), or two (a folder left without a socket), or a refused `connect`
+//! (a socket an agent killed with SIGKILL left behind).
 
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -24,6 +26,10 @@ fn connect(socket: &Path) -> Option<UnixStream> {
             crate::ui::verbose(format!("not asking the agent: {e}"));
             return None;
         }
+    }
+    // One more `lstat` rather than a socket and a failed connect when no agent runs.
+    if !std::fs::symlink_metadata(socket).ok()?.file_type().is_socket() {
+        return None;
     }
     let stream = UnixStream::connect(socket).ok()?;
     if peer::peer_uid(&stream).ok()? != peer::own_uid() {

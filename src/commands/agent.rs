@@ -81,7 +81,7 @@ pub fn unlock(vault: &Vault, args: &UnlockArgs, interactive: bool) -> Result<i32
             "the agent (pid {pid}) holds {} identit{} for {}",
             status.identities,
             if status.identities == 1 { "y" } else { "ies" },
-            crate::duration::humanize(SignedDuration::from_secs(status.ttl_left as i64))
+            crate::duration::humanize(SignedDuration::from_secs(ttl.as_secs() as i64))
         ));
         Ok(0)
     }
