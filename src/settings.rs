@@ -310,9 +310,20 @@ mod tests {
             "store = \"plaintext\"",
             "ttl = [",
             "keyring_timeout = \"0s\"",
+            "agent_ttl = \"0s\"",
+            "agent_idle = \"later\"",
         ] {
             let err = Settings::parse(text, Path::new("/x/config.toml")).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{text}");
         }
+    }
+
+    #[test]
+    fn agent_ttl_and_idle_default_to_8h_and_1h_and_parse() {
+        let s = Settings::parse("", Path::new("/x/config.toml")).unwrap();
+        assert_eq!((s.agent_ttl.as_secs(), s.agent_idle.as_secs()), (8 * 3600, 3600));
+        let text = "agent_ttl = \"12h\"\nagent_idle = \"15m\"\n";
+        let s = Settings::parse(text, Path::new("/x/config.toml")).unwrap();
+        assert_eq!((s.agent_ttl.as_secs(), s.agent_idle.as_secs()), (12 * 3600, 900));
     }
 }

@@ -303,7 +303,6 @@ for head in (b'{"v":1,"op":"status"}\n', b'{"v":1,"op":"decrypt","len":%d}\n' % 
 /// dumpable (the kernel gives an undumpable process's files to root), and that user cannot open
 /// its memory; a control process of the same user shows the test could tell.
 #[test]
-#[ignore = "needs root"]
 fn agent_memory_is_not_dumpable() {
     if !is_root() || !Path::new("/usr/bin/setpriv").exists() {
         eprintln!("skipped: needs root and setpriv");
@@ -350,4 +349,85 @@ fn agent_memory_is_not_dumpable() {
     assert!(results.3, "control: the same user can open a dumpable process's memory");
     assert_eq!(results.0, 0, "the agent is dumpable");
     assert!(!results.1, "the agent's memory can be opened by its own user");
+}
+
+/// `agent` in the foreground with `--ttl`/`--idle`: it exits on its own and removes its socket.
+#[test]
+fn agent_exits_at_its_ttl_and_after_its_idle_timeout() {
+    for flags in [["--ttl", "1s", "--idle", "1h"], ["--ttl", "1h", "--idle", "1s"]] {
+        let env = TestEnv::new();
+        let mut agent = Command::new(env!("CARGO_BIN_EXE_influxctl-cred"))
+            .arg("agent")
+            .args(flags)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", env.path().join("home"))
+            .env("INFLUXCTL_CRED_HOME", env.cred_home())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let socket = env.cred_home().join("run").join("agent.sock");
+        let until = Instant::now() + Duration::from_secs(20);
+        let mut exited = None;
+        while Instant::now() < until {
+            if let Some(status) = agent.try_wait().unwrap() {
+                exited = Some(status);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let Some(status) = exited else {
+            let _ = agent.kill();
+            panic!("{flags:?}: the agent did not exit on its own");
+        };
+        assert!(status.success(), "{flags:?}: {status:?}");
+        assert!(!socket.exists(), "{flags:?}: the socket was left behind");
+        let mode = std::fs::metadata(env.cred_home().join("run")).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+    }
+}
+
+#[test]
+fn agent_refuses_a_runtime_folder_open_to_others() {
+    let env = TestEnv::new();
+    let run = env.cred_home().join("run");
+    std::fs::create_dir(&run).unwrap();
+    chmod(&run, 0o755);
+    let out = env.cmd().args(["agent", "--ttl", "5s"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let err = text(&out.stderr);
+    assert!(err.contains("open to others") && err.contains("chmod 700"), "{err}");
+    assert!(!run.join("agent.sock").exists());
+}
+
+#[test]
+fn unlock_without_a_terminal_is_interaction_required_and_starts_nothing() {
+    let env = TestEnv::new();
+    let key = age::x25519::Identity::generate();
+    let mut r = age::scrypt::Recipient::new("pw".to_owned().into());
+    r.set_work_factor(10);
+    let secret = age::secrecy::ExposeSecret::expose_secret(&key.to_string()).to_owned();
+    let locked = env.cred_home().join("locked.age");
+    std::fs::write(&locked, age::encrypt(&r, secret.as_bytes()).unwrap()).unwrap();
+    chmod(&locked, 0o600);
+    let settings = env.cred_home().join("config.toml");
+    std::fs::write(&settings, "identities = [\"locked.age\"]\n").unwrap();
+    chmod(&settings, 0o600);
+    let out = env.cmd().arg("unlock").output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    assert!(!env.cred_home().join("run").join("agent.sock").exists());
+    // Nothing locked: nothing to unlock, and no agent.
+    std::fs::remove_file(&settings).unwrap();
+    std::fs::write(env.cred_home().join("identity.txt"), format!("{secret}\n")).unwrap();
+    chmod(&env.cred_home().join("identity.txt"), 0o600);
+    let out = env.cmd().arg("unlock").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("nothing to unlock"), "{}", text(&out.stderr));
+    assert!(!env.cred_home().join("run").exists());
+    // `lock` with no agent is fine.
+    let out = env.cmd().arg("lock").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("no agent runs"));
 }
