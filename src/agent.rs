@@ -93,7 +93,7 @@ pub fn runtime_dir() -> Option<PathBuf> {
         return Some(run.join("influxctl-cred"));
     }
     #[cfg(unix)]
-    return Some(std::env::temp_dir().join(format!("influxctl-cred-{}", peer::own_uid())));
+    return Some(PathBuf::from(format!("/tmp/influxctl-cred-{}", peer::own_uid())));
     #[cfg(not(unix))]
     None
 }
