@@ -214,23 +214,27 @@ fn handle(mut conn: UnixStream, state: &Shared) -> bool {
     }
 }
 
-/// Adds the keys of an identity text; the message of a refusal never holds key material.
+/// Adds the keys of an identity text that it does not hold yet (so a second `unlock` only
+/// restarts the TTL); the message of a refusal never holds key material.
 fn add(state: &Shared, text: &[u8], ttl_secs: Option<u64>) -> std::result::Result<Status, String> {
-    let count = identity::count_keys(text)?;
+    identity::count_keys(text)?;
     let mut s = lock(state);
     let old = s.keys.as_ref().map_or(&[][..], |k| k.expose());
-    if old.len() + text.len() > MAX_KEYS {
-        return Err("too many identities".into());
-    }
     let mut joined =
         crate::secret::SecretBytes::new(Vec::with_capacity(old.len() + text.len() + 1));
     joined.extend_from_slice(old);
-    joined.extend_from_slice(text);
-    if !joined.ends_with(b"\n") {
-        joined.push(b'\n');
+    for line in text.split(|&b| b == b'\n').map(<[u8]>::trim_ascii) {
+        let held = joined.split(|&b| b == b'\n').any(|l| l.trim_ascii() == line);
+        if !line.is_empty() && !line.starts_with(b"#") && !held {
+            joined.extend_from_slice(line);
+            joined.push(b'\n');
+        }
     }
+    if joined.len() > MAX_KEYS {
+        return Err("too many identities".into());
+    }
+    s.count = identity::count_keys(&joined)?;
     s.keys = Some(LockedBytes::copy_of(&joined));
-    s.count += count;
     let now = Instant::now();
     s.deadline = now + ttl_secs.map_or(s.opts.ttl, Duration::from_secs);
     s.last_used = now;

@@ -193,6 +193,11 @@ fn unlock_once_then_reads_need_no_terminal_until_lock() {
         .unwrap();
     assert!(text(&helper.stdout).contains(TOKEN), "{}", text(&helper.stdout));
 
+    // A second unlock asks again, keeps the same agent and holds the key once.
+    let (code, shown) = s.unlock();
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains(&format!("(pid {pid}) holds 1 identity")), "{shown}");
+
     let (code, out, _) = s.run(&["doctor", "--format", "json"]);
     assert!(code == 0 || code == 1);
     assert!(out.contains(&format!("running (pid {pid}")) && out.contains("1 identity"), "{out}");
