@@ -359,10 +359,14 @@ fn a_locked_identity_asks_the_agent_before_it_prompts() {
     let file = age::encrypt(&key.to_public(), b"entry").unwrap();
     let find = |agent: Option<AgentHook>| {
         let prompt: Prompt = Box::new(|_| panic!("prompted although the agent answered"));
-        let ids =
-            Identities::find_with(&|_| None, &dir.path().join("x"), &[path.clone()], Some(prompt))
-                .unwrap()
-                .unwrap();
+        let ids = Identities::find_with(
+            &|_| None,
+            &dir.path().join("x"),
+            std::slice::from_ref(&path),
+            Some(prompt),
+        )
+        .unwrap()
+        .unwrap();
         match agent {
             Some(a) => ids.with_agent(a),
             None => ids,
@@ -375,10 +379,14 @@ fn a_locked_identity_asks_the_agent_before_it_prompts() {
     let no_tty: Prompt = Box::new(|p: &Path| {
         Err(Error::InteractionRequired { what: format!("the passphrase of {}", p.display()) })
     });
-    let ids =
-        Identities::find_with(&|_| None, &dir.path().join("x"), &[path.clone()], Some(no_tty))
-            .unwrap()
-            .unwrap()
-            .with_agent(Box::new(|_| None));
+    let ids = Identities::find_with(
+        &|_| None,
+        &dir.path().join("x"),
+        std::slice::from_ref(&path),
+        Some(no_tty),
+    )
+    .unwrap()
+    .unwrap()
+    .with_agent(Box::new(|_| None));
     assert!(matches!(ids.decrypt(&file), Err(Failure::Identity(_))));
 }

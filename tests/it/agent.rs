@@ -385,6 +385,7 @@ fn agent_exits_at_its_ttl_and_after_its_idle_timeout() {
         }
         let Some(status) = exited else {
             let _ = agent.kill();
+            let _ = agent.wait();
             panic!("{flags:?}: the agent did not exit on its own");
         };
         assert!(status.success(), "{flags:?}: {status:?}");
