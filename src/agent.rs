@@ -165,6 +165,32 @@ pub fn read_payload(r: &mut impl Read, len: usize) -> std::io::Result<SecretByte
     Ok(buf)
 }
 
+/// Reads a request as the agent does: its header and payload. `Err(None)`: nothing to answer
+/// (the peer sent no complete line); `Err(Some(why))`: a refusal to send back.
+pub fn read_request(
+    r: &mut impl Read,
+) -> std::result::Result<(Request, SecretBytes), Option<&'static str>> {
+    let line = read_header(r).map_err(|_| None)?;
+    let req: Request = serde_json::from_slice(&line).map_err(|_| Some("invalid request"))?;
+    if req.v != 1 {
+        return Err(Some("unsupported version"));
+    }
+    let payload = read_payload(r, req.len).map_err(|_| Some("payload too large or cut short"))?;
+    Ok((req, payload))
+}
+
+/// Reads an answer as a client does: a refusal is its reason (never payload bytes).
+pub fn read_response(r: &mut impl Read) -> std::result::Result<(Response, SecretBytes), String> {
+    let line = read_header(r).map_err(|e| format!("the agent did not answer: {e}"))?;
+    let resp: Response =
+        serde_json::from_slice(&line).map_err(|_| "the agent's answer is not valid".to_owned())?;
+    if !resp.ok {
+        return Err(resp.error.unwrap_or_else(|| "refused".into()));
+    }
+    let body = read_payload(r, resp.len).map_err(|e| format!("the agent's answer: {e}"))?;
+    Ok((resp, body))
+}
+
 /// Writes a header line and its payload in one write.
 pub fn write_message(w: &mut impl Write, header: &impl Serialize, payload: &[u8]) -> Result<()> {
     let mut out =

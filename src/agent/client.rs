@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{
-    IO_TIMEOUT, Op, Request, Response, Status, check_runtime_dir, peer, read_header, read_payload,
-    runtime_dir, write_message,
+    IO_TIMEOUT, Op, Request, Response, Status, check_runtime_dir, peer, read_response, runtime_dir,
+    write_message,
 };
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
@@ -59,14 +59,7 @@ fn exchange(
     payload: &[u8],
 ) -> std::result::Result<(Response, SecretBytes), String> {
     write_message(stream, req, payload).map_err(|e| e.to_string())?;
-    let line = read_header(stream).map_err(|e| format!("the agent did not answer: {e}"))?;
-    let resp: Response =
-        serde_json::from_slice(&line).map_err(|_| "the agent's answer is not valid".to_owned())?;
-    if !resp.ok {
-        return Err(resp.error.unwrap_or_else(|| "refused".into()));
-    }
-    let body = read_payload(stream, resp.len).map_err(|e| format!("the agent's answer: {e}"))?;
-    Ok((resp, body))
+    read_response(stream)
 }
 
 /// The plaintext of an age file, when an agent runs and holds a key that opens it.

@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{
-    IO_TIMEOUT, Op, Request, Response, Status, check_runtime_dir, peer, read_header, read_payload,
-    write_message,
+    IO_TIMEOUT, Op, Response, Status, check_runtime_dir, peer, read_request, write_message,
 };
 use crate::error::{Error, Result};
 use crate::identity;
@@ -158,18 +157,13 @@ fn handle(mut conn: UnixStream, state: &Shared) -> bool {
             return false;
         }
     }
-    let Ok(line) = read_header(&mut conn) else { return false };
-    let Ok(req) = serde_json::from_slice::<Request>(&line) else {
-        fail(&mut conn, "invalid request");
-        return false;
-    };
-    if req.v != 1 {
-        fail(&mut conn, "unsupported version");
-        return false;
-    }
-    let Ok(payload) = read_payload(&mut conn, req.len) else {
-        fail(&mut conn, "payload too large or cut short");
-        return false;
+    let (req, payload) = match read_request(&mut conn) {
+        Ok(got) => got,
+        Err(None) => return false,
+        Err(Some(why)) => {
+            fail(&mut conn, why);
+            return false;
+        }
     };
     let ok = |status| Response { ok: true, status, ..Response::default() };
     match req.op {

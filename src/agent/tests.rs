@@ -114,3 +114,53 @@ fn client_sees_no_agent_in_a_missing_or_socketless_folder() {
     std::fs::write(dir.join(SOCKET), b"").unwrap();
     assert!(client::status_at(&dir.join(SOCKET)).is_none());
 }
+
+/// The properties of fuzz/fuzz_targets/agent_message.rs, on its seeds and random bytes.
+fn message_properties(data: &[u8]) {
+    let mut c = Cursor::new(data);
+    if let Ok((req, payload)) = read_request(&mut c) {
+        assert_eq!(payload.len(), req.len);
+        assert!(req.len <= MAX_PAYLOAD);
+        let newline = data.iter().position(|&b| b == b'\n').unwrap();
+        assert!(newline <= MAX_HEADER);
+        assert_eq!(c.position() as usize, newline + 1 + req.len);
+    }
+    match read_response(&mut Cursor::new(data)) {
+        Ok((resp, body)) => assert!(resp.ok && body.len() == resp.len),
+        Err(why) => assert!(why.len() < MAX_HEADER + 64),
+    }
+}
+
+#[test]
+fn wire_format_properties_hold_on_the_fuzz_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/agent_message");
+    let mut seen = 0;
+    for item in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(item.unwrap().path()).unwrap();
+        message_properties(&bytes);
+        for cut in 0..bytes.len() {
+            message_properties(&bytes[..cut]);
+        }
+        seen += 1;
+    }
+    assert!(seen >= 5);
+    let decrypt = b"{\"v\":1,\"op\":\"decrypt\",\"len\":5}\nabcdeXYZ";
+    let (req, payload) = read_request(&mut Cursor::new(&decrypt[..])).unwrap();
+    assert_eq!((req.op, &payload[..]), (Op::Decrypt, &b"abcde"[..]));
+    let huge = format!("{{\"v\":1,\"op\":\"add\",\"len\":{}}}\n", MAX_PAYLOAD + 1);
+    assert_eq!(
+        read_request(&mut Cursor::new(huge.as_bytes())).unwrap_err(),
+        Some("payload too large or cut short")
+    );
+    let v2 = b"{\"v\":2,\"op\":\"lock\"}\n";
+    assert_eq!(read_request(&mut Cursor::new(&v2[..])).unwrap_err(), Some("unsupported version"));
+    let refused = b"{\"ok\":false,\"error\":\"no-match\"}\n";
+    assert_eq!(read_response(&mut Cursor::new(&refused[..])).unwrap_err(), "no-match");
+}
+
+proptest::proptest! {
+    #[test]
+    fn wire_format_properties_hold_on_random_bytes(data in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+        message_properties(&data);
+    }
+}
