@@ -9,7 +9,7 @@
 //! [`MAX_HEADER`] bytes) followed by exactly `len` payload bytes, answered the same way.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -106,7 +106,7 @@ pub fn socket_path() -> Option<PathBuf> {
 /// Refuses a runtime folder that is a symlink, not a folder, not ours, or open to group or
 /// others; `Ok(false)` when it does not exist. One `lstat`.
 #[cfg(unix)]
-pub fn check_runtime_dir(dir: &Path) -> Result<bool> {
+pub fn check_runtime_dir(dir: &std::path::Path) -> Result<bool> {
     use std::os::unix::fs::MetadataExt;
     let meta = match std::fs::symlink_metadata(dir) {
         Ok(m) => m,
@@ -216,9 +216,10 @@ pub fn decrypt(ciphertext: &[u8]) -> Option<SecretBytes> {
 /// `doctor`'s line about the agent: running (pid, identities held, time left) or not.
 pub fn doctor_check() -> crate::check::Check {
     use crate::check::{Check, Status as S};
-    let human = |secs: u64| crate::duration::humanize(jiff::SignedDuration::from_secs(secs as i64));
     #[cfg(unix)]
     if let Some(dir) = runtime_dir() {
+        let human =
+            |secs: u64| crate::duration::humanize(jiff::SignedDuration::from_secs(secs as i64));
         if let Err(e) = check_runtime_dir(&dir) {
             return Check::new("agent", S::Warn, e.to_string());
         }
@@ -248,5 +249,5 @@ pub fn unsupported() -> Error {
     Error::OperationNotSupported("the agent needs Unix sockets (not supported on Windows)".into())
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests;

@@ -52,6 +52,22 @@ pub fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
     Ok(uid)
 }
 
+/// Elsewhere the peer cannot be known, so nobody is answered.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+)))]
+pub fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
+    let _ = stream.as_raw_fd();
+    Err(std::io::Error::other("no way to learn a socket peer's uid on this system"))
+}
+
 /// Our own effective uid.
 pub fn own_uid() -> u32 {
     nix::unistd::geteuid().as_raw()

@@ -1,6 +1,8 @@
 use std::io::{Cursor, Read};
 use std::os::unix::fs::PermissionsExt;
 
+use std::path::Path;
+
 use super::*;
 
 fn chmod(p: &Path, mode: u32) {
