@@ -86,6 +86,13 @@ pub fn serve(dir: &Path, opts: Options) -> Result<()> {
         opts,
     }));
     watch(Arc::clone(&state), path.clone())?;
+    crate::ui::note(format!(
+        "agent (pid {}) listening on {}; forgets everything after {} or {} idle",
+        std::process::id(),
+        path.display(),
+        crate::duration::humanize(jiff::SignedDuration::from_secs(opts.ttl.as_secs() as i64)),
+        crate::duration::humanize(jiff::SignedDuration::from_secs(opts.idle.as_secs() as i64)),
+    ));
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };
         if handle(conn, &state) {
