@@ -7,12 +7,14 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::duration::{parse_arg, parse_time_arg};
 
+mod agent;
 mod annotate;
 mod answer;
 mod audit;
 mod help;
 mod lifecycle;
 mod setup;
+pub use agent::{AgentArgs, UnlockArgs};
 pub use annotate::AnnotateArgs;
 pub use answer::{AnswerArgs, AnswerFormat};
 pub use audit::AuditArgs;
@@ -122,6 +124,17 @@ pub enum Command {
     /// Show the audit log: every release of a token (never the token); -p filters by profile
     #[command(after_long_help = help::AUDIT)]
     Audit(AuditArgs),
+    /// Run the agent in the foreground: holds unlocked identities for this user's processes
+    /// (`unlock` starts it when none runs)
+    #[command(after_long_help = help::AGENT)]
+    Agent(AgentArgs),
+    /// Type the passphrase of each passphrase-protected identity once; the agent then opens
+    /// entries for get, exec, list and helper without asking again
+    #[command(after_long_help = help::UNLOCK)]
+    Unlock(UnlockArgs),
+    /// Make the agent forget every identity and stop
+    #[command(after_long_help = help::LOCK)]
+    Lock,
     /// Print shell completions
     #[command(after_long_help = help::COMPLETIONS)]
     Completions {

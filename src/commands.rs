@@ -15,6 +15,7 @@ use crate::secret::Token;
 use crate::settings::StoreKind;
 use crate::ui;
 
+mod agent;
 mod annotate;
 mod import;
 mod list;
@@ -85,6 +86,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Setup(args) => setup::run(&vault, g.store, args, interactive),
         Command::Annotate(args) => annotate::run(&vault, &profile, args, interactive),
         Command::Rebind(args) => rebind(&vault, &profile, args, interactive),
+        Command::Agent(args) => agent::agent(&vault, args),
+        Command::Unlock(args) => agent::unlock(&vault, args, interactive),
+        Command::Lock => agent::lock(&vault),
         Command::Completions { .. }
         | Command::Man
         | Command::Exec(_)

@@ -12,6 +12,7 @@ pub fn checks(vault: &Vault) -> Vec<Check> {
         out.push(crate::store::probe_check(kind, store));
     }
     out.extend(crate::store::file::doctor_checks(&vault.paths, &vault.settings));
+    out.push(crate::agent::doctor_check());
     out.extend(crate::exec::doctor::checks(vault));
     out.extend(crate::lifecycle::expiry_checks(vault));
     out

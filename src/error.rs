@@ -236,6 +236,11 @@ impl Error {
                 "if the profile was moved on purpose, review and accept the new endpoint with `influxctl-cred rebind -p {profile}` (or store a token for it: `influxctl-cred store -p {profile}`); otherwise restore influxctl's config"
             )),
             Error::Locked { .. } => Some("try again when the other run has finished".to_owned()),
+            Error::InteractionRequired { what } if what.contains("passphrase") => Some(
+                "run `influxctl-cred unlock` once in a terminal (the agent then opens entries \
+                 without asking), or run it in a terminal, or drop --non-interactive"
+                    .to_owned(),
+            ),
             Error::InteractionRequired { .. } => {
                 Some("run it in a terminal, or drop --non-interactive".to_owned())
             }

@@ -18,8 +18,10 @@ use zeroize::Zeroizing;
 use crate::error::{Error, IDENTITY_LOOKUP, Result};
 use crate::secret::SecretBytes;
 
+mod held;
 mod keyfile;
 mod recipient;
+pub use held::{AgentHook, Unlockable, count_keys, open_with_keys};
 pub use keyfile::generate_default;
 use keyfile::{load_file, parse_file, parse_lines, read_identity};
 pub use recipient::{Recipient, configured_recipients, encrypt, merge_recipients};
@@ -159,6 +161,8 @@ pub struct Identities {
     pub source: Source,
     keys: Vec<Key>,
     prompt: Option<Prompt>,
+    /// Asked before a locked identity prompts ([`Identities::with_agent`]).
+    agent: Option<AgentHook>,
 }
 
 impl Identities {
@@ -179,7 +183,7 @@ impl Identities {
         configured: &[PathBuf],
         prompt: Option<Prompt>,
     ) -> Result<Option<Identities>> {
-        let found = |source, keys| Ok(Some(Identities { source, keys, prompt }));
+        let found = |source, keys| Ok(Some(Identities { source, keys, prompt, agent: None }));
         if let Some(value) = env(IDENTITY_ENV).filter(|v| !v.is_empty()) {
             // The error of a malformed value never echoes it.
             // Errors name the variable and a line number, never the value.
@@ -246,7 +250,22 @@ impl Identities {
 
     /// Opens an age file (binary or armored). Identities that need no passphrase are tried
     /// first, so a locked one prompts only when nothing else matches.
+    /// With an agent and a still-locked identity, the agent is asked after the ready identities
+    /// and before any prompt.
     pub fn decrypt(&self, ciphertext: &[u8]) -> Result<SecretBytes, Failure> {
+        if let Some(agent) = self.agent.as_ref().filter(|_| self.has_locked()) {
+            let ready = self.keys.iter().filter_map(|k| match k {
+                Key::Ready(u) => Some(u),
+                Key::Locked { .. } => None,
+            });
+            match open(ciphertext, ready.flat_map(|u| u.identities.iter().map(|b| &**b))) {
+                Err(Failure::NoMatch) => {}
+                other => return settle(other),
+            }
+            if let Some(plain) = agent(ciphertext) {
+                return Ok(plain);
+            }
+        }
         let pending: RefCell<Option<Error>> = RefCell::new(None);
         let ready = self.keys.iter().filter_map(|k| match k {
             Key::Ready(u) => Some(u),
@@ -265,10 +284,17 @@ impl Identities {
                 Some(e) => Err(Failure::Identity(e)),
                 None => Err(Failure::NoMatch),
             },
-            Err(Failure::Rejected) => Err(Failure::Corrupt("has a damaged header")),
-            Err(Failure::ExcessiveWork) => Err(Failure::Corrupt("is passphrase-encrypted")),
-            other => other,
+            other => settle(other),
         }
+    }
+}
+
+/// How a failure of [`open`] is reported by [`Identities::decrypt`].
+fn settle(opened: Result<SecretBytes, Failure>) -> Result<SecretBytes, Failure> {
+    match opened {
+        Err(Failure::Rejected) => Err(Failure::Corrupt("has a damaged header")),
+        Err(Failure::ExcessiveWork) => Err(Failure::Corrupt("is passphrase-encrypted")),
+        other => other,
     }
 }
 

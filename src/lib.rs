@@ -36,6 +36,7 @@
 // `deny`, not `forbid`: `secret::memlock` alone allows it, for `mlock` (each use has a SAFETY note).
 #![deny(unsafe_code)]
 
+pub mod agent;
 pub mod api;
 pub mod app;
 pub mod audit;

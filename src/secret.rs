@@ -12,7 +12,9 @@ pub const MAX_TOKEN_LEN: usize = 4096;
 /// What every management token starts with.
 pub const MANAGEMENT_PREFIX: &str = "M.V1.";
 
+mod locked;
 mod memlock;
+pub use locked::LockedBytes;
 
 /// A management (or database) token. Its buffer is `mlock`ed while it lives (best effort).
 #[derive(PartialEq, Eq)]

@@ -13,6 +13,8 @@
 //! api_url = "https://console.influxdata.com/api/v0"
 //! activation_timeout = "2m"     # how long `rotate` retries a new token before giving up
 //! allow_disk = false             # exec --inject file may write on a disk file system
+//! agent_ttl = "8h"               # how long `unlock` keeps identities in the agent
+//! agent_idle = "1h"              # the agent forgets and exits after this long unused
 //! [profiles.prod]
 //! store = "keyring"
 //! insecure_http = false          # allow sending this profile's token over plain http://
@@ -88,6 +90,10 @@ pub struct Settings {
     pub activation_timeout: Duration,
     /// `exec --inject file` may write the derived config on a disk file system.
     pub allow_disk: bool,
+    /// How long the agent holds unlocked identities (`unlock --ttl` overrides it).
+    pub agent_ttl: Duration,
+    /// The agent forgets everything and exits after this long without a request.
+    pub agent_idle: Duration,
     pub profiles: BTreeMap<String, ProfileSettings>,
     /// Profiles with `insecure_http = true`: their token may go over plain `http://` to a host
     /// that is not loopback (SPEC §9), with a warning every time.
@@ -137,6 +143,8 @@ struct Raw {
     api_url: Option<String>,
     activation_timeout: Option<String>,
     allow_disk: Option<bool>,
+    agent_ttl: Option<String>,
+    agent_idle: Option<String>,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
 }
@@ -155,6 +163,8 @@ impl Default for Settings {
             api_url: None,
             activation_timeout: Duration::from_secs(120),
             allow_disk: false,
+            agent_ttl: Duration::from_secs(8 * 3600),
+            agent_idle: Duration::from_secs(3600),
             profiles: BTreeMap::new(),
             insecure_http: Default::default(),
         }
@@ -223,6 +233,14 @@ impl Settings {
                 SignedDuration::from_secs(120),
             )?),
             allow_disk: raw.allow_disk.unwrap_or(false),
+            agent_ttl: std_dur(positive(
+                dur(raw.agent_ttl, "agent_ttl", SignedDuration::from_hours(8))?,
+                "agent_ttl",
+            )?),
+            agent_idle: std_dur(positive(
+                dur(raw.agent_idle, "agent_idle", SignedDuration::from_hours(1))?,
+                "agent_idle",
+            )?),
             insecure_http: raw
                 .profiles
                 .iter()
@@ -320,9 +338,20 @@ mod tests {
             "store = \"plaintext\"",
             "ttl = [",
             "keyring_timeout = \"0s\"",
+            "agent_ttl = \"0s\"",
+            "agent_idle = \"later\"",
         ] {
             let err = Settings::parse(text, Path::new("/x/config.toml")).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{text}");
         }
+    }
+
+    #[test]
+    fn agent_ttl_and_idle_default_to_8h_and_1h_and_parse() {
+        let s = Settings::parse("", Path::new("/x/config.toml")).unwrap();
+        assert_eq!((s.agent_ttl.as_secs(), s.agent_idle.as_secs()), (8 * 3600, 3600));
+        let text = "agent_ttl = \"12h\"\nagent_idle = \"15m\"\n";
+        let s = Settings::parse(text, Path::new("/x/config.toml")).unwrap();
+        assert_eq!((s.agent_ttl.as_secs(), s.agent_idle.as_secs()), (12 * 3600, 900));
     }
 }

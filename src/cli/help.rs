@@ -189,3 +189,30 @@ Examples:
   influxctl-cred annotate -p prod --token-id 0a1b2c3d-4e5f-6789-abcd-ef0123456789
   influxctl-cred annotate -p prod --lookup-id
   influxctl-cred annotate -p prod --description \"CI writer\" --expires-at 2027-03-01T00:00:00Z";
+
+pub const AGENT: &str = "\
+Listens on agent.sock in a 0700 folder ($INFLUXCTL_CRED_HOME/run, else
+$XDG_RUNTIME_DIR/influxctl-cred, else /tmp/influxctl-cred-<uid>), answers only processes of
+this user, and opens entry files with the identities `unlock` gave it; it never hands an
+identity out. Exits at --ttl, after --idle without a request, on `lock` or SIGTERM. Usually
+started by `unlock` or by the systemd/launchd units in packaging/. docs/agent.md.
+
+Examples:
+  influxctl-cred agent --ttl 8h --idle 1h
+  systemctl --user enable --now influxctl-cred-agent.service";
+
+pub const UNLOCK: &str = "\
+Asks, on the terminal, the passphrase of each passphrase-protected identity once, and gives
+the unlocked identities to the agent (started when none runs). Until `lock`, the TTL or the
+idle timeout, get, exec, list and helper open entries without a prompt, also without a
+terminal. Exit 6 when there is no terminal to ask on.
+
+Examples:
+  influxctl-cred unlock
+  influxctl-cred unlock --ttl 2h && ./nightly-job.sh";
+
+pub const LOCK: &str = "\
+Makes the agent forget every identity and stop. Nothing to forget is not an error.
+
+Examples:
+  influxctl-cred lock";

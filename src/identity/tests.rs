@@ -312,3 +312,81 @@ fn generate_default_makes_a_private_keygen_style_file_once() {
     assert_eq!(generate_default(&path).unwrap(), None);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "never replaced");
 }
+
+#[test]
+fn unlockable_gives_the_keys_of_a_locked_file_and_the_agent_opens_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = age::x25519::Identity::generate();
+    let mut r = age::scrypt::Recipient::new("pw".to_owned().into());
+    r.set_work_factor(10);
+    let secret = age::secrecy::ExposeSecret::expose_secret(&key.to_string()).to_owned();
+    let locked = age::encrypt(&r, secret.as_bytes()).unwrap();
+    let path = dir.path().join("locked.age");
+    std::fs::write(&path, locked).unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let prompt: Prompt = Box::new(|_| Ok(SecretString::from("pw".to_owned())));
+    let ids = Identities::find_with(&|_| None, &dir.path().join("none"), &[path], Some(prompt))
+        .unwrap()
+        .unwrap();
+    let found = ids.unlockable().unwrap();
+    assert_eq!(found.count, 1);
+    assert_eq!(count_keys(&found.keys).unwrap(), 1);
+    let file = age::encrypt(&key.to_public(), b"entry").unwrap();
+    assert_eq!(&*open_with_keys(&found.keys, &file).unwrap(), b"entry");
+    let other = age::x25519::Identity::generate().to_public();
+    let file = age::encrypt(&other, b"entry").unwrap();
+    assert!(matches!(open_with_keys(&found.keys, &file), Err(Failure::NoMatch)));
+}
+
+#[test]
+fn count_keys_refuses_junk_without_echoing_it() {
+    let e = count_keys(b"AGE-SECRET-KEY-1NOTAKEYATALLSECRETSTUFF\n").unwrap_err();
+    assert!(!e.contains("SECRETSTUFF") && e.contains("line 1"), "{e}");
+}
+
+#[test]
+fn a_locked_identity_asks_the_agent_before_it_prompts() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = age::x25519::Identity::generate();
+    let mut r = age::scrypt::Recipient::new("pw".to_owned().into());
+    r.set_work_factor(10);
+    let secret = age::secrecy::ExposeSecret::expose_secret(&key.to_string()).to_owned();
+    let path = dir.path().join("locked.age");
+    std::fs::write(&path, age::encrypt(&r, secret.as_bytes()).unwrap()).unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let file = age::encrypt(&key.to_public(), b"entry").unwrap();
+    let find = |agent: Option<AgentHook>| {
+        let prompt: Prompt = Box::new(|_| panic!("prompted although the agent answered"));
+        let ids = Identities::find_with(
+            &|_| None,
+            &dir.path().join("x"),
+            std::slice::from_ref(&path),
+            Some(prompt),
+        )
+        .unwrap()
+        .unwrap();
+        match agent {
+            Some(a) => ids.with_agent(a),
+            None => ids,
+        }
+    };
+    let keys = secret.clone();
+    let ids = find(Some(Box::new(move |c: &[u8]| open_with_keys(keys.as_bytes(), c).ok())));
+    assert_eq!(&*ids.decrypt(&file).unwrap(), b"entry");
+    // An agent that cannot open it: the prompt is asked (and here refuses, as no terminal).
+    let no_tty: Prompt = Box::new(|p: &Path| {
+        Err(Error::InteractionRequired { what: format!("the passphrase of {}", p.display()) })
+    });
+    let ids = Identities::find_with(
+        &|_| None,
+        &dir.path().join("x"),
+        std::slice::from_ref(&path),
+        Some(no_tty),
+    )
+    .unwrap()
+    .unwrap()
+    .with_agent(Box::new(|_| None));
+    assert!(matches!(ids.decrypt(&file), Err(Failure::Identity(_))));
+}

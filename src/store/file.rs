@@ -71,9 +71,11 @@ impl FileStore {
     /// The identities in use; prompting for a passphrase only when `interactive`.
     fn identities(&self, interactive: bool) -> Result<Option<Identities>> {
         let prompt = (interactive && crate::ui::prompts_allowed()).then(identity::tty_prompt);
-        crate::error::shield(&self.default_identity, || {
+        let found = crate::error::shield(&self.default_identity, || {
             Identities::find(&self.default_identity, &self.identities, prompt)
-        })
+        })?;
+        // A locked identity asks the agent (when one runs) before it prompts.
+        Ok(found.map(|ids| ids.with_agent(Box::new(crate::agent::decrypt))))
     }
 
     fn need_identities(&self, interactive: bool) -> Result<Identities> {

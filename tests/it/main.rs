@@ -6,6 +6,7 @@
 mod planted;
 mod util;
 
+mod agent;
 mod api;
 mod apiserver;
 mod audit;

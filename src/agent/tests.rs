@@ -1,0 +1,168 @@
+use std::io::{Cursor, Read};
+use std::os::unix::fs::PermissionsExt;
+
+use std::path::Path;
+
+use super::*;
+
+fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn runtime_dir_missing_is_no_agent_and_a_private_one_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    assert!(!check_runtime_dir(&dir).unwrap());
+    std::fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o700);
+    assert!(check_runtime_dir(&dir).unwrap());
+}
+
+#[test]
+fn runtime_dir_open_to_others_or_a_symlink_is_refused_with_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    std::fs::create_dir(&dir).unwrap();
+    for mode in [0o755, 0o710, 0o701] {
+        chmod(&dir, mode);
+        let e = check_runtime_dir(&dir).unwrap_err().to_string();
+        assert!(e.contains("open to others") && e.contains("chmod 700"), "{mode:o}: {e}");
+    }
+    chmod(&dir, 0o700);
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&dir, &link).unwrap();
+    let e = check_runtime_dir(&link).unwrap_err().to_string();
+    assert!(e.contains("not a folder"), "{e}");
+}
+
+#[test]
+fn runtime_dir_of_another_user_is_refused() {
+    if peer::own_uid() != 0 {
+        eprintln!("skipped: needs root to give a folder to another uid");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    std::fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o700);
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+    let e = check_runtime_dir(&dir).unwrap_err().to_string();
+    assert!(e.contains("belongs to uid 65534"), "{e}");
+}
+
+#[test]
+fn runtime_dir_follows_the_home_then_xdg() {
+    // Only the shape: the process environment is shared by the test threads.
+    let dir = runtime_dir().unwrap();
+    assert!(dir.is_absolute());
+    assert_eq!(socket_path().unwrap(), dir.join(SOCKET));
+}
+
+#[test]
+fn header_is_read_to_the_newline_and_capped() {
+    let mut r = Cursor::new(b"{\"v\":1}\nSECRET".to_vec());
+    assert_eq!(read_header(&mut r).unwrap(), b"{\"v\":1}");
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest, b"SECRET", "nothing after the header was consumed");
+    let long = vec![b'a'; MAX_HEADER + 10];
+    assert!(read_header(&mut Cursor::new(long)).is_err());
+    assert!(read_header(&mut Cursor::new(b"no newline".to_vec())).is_err());
+}
+
+#[test]
+fn payload_is_capped_and_must_be_complete() {
+    assert!(read_payload(&mut Cursor::new(vec![0u8; 10]), MAX_PAYLOAD + 1).is_err());
+    assert!(read_payload(&mut Cursor::new(vec![0u8; 10]), 11).is_err());
+    assert_eq!(&*read_payload(&mut Cursor::new(vec![7u8; 10]), 10).unwrap(), &[7u8; 10]);
+}
+
+#[test]
+fn requests_parse_strictly() {
+    let ok: Request = serde_json::from_slice(br#"{"v":1,"op":"decrypt","len":3}"#).unwrap();
+    assert_eq!((ok.op, ok.len), (Op::Decrypt, 3));
+    for bad in [&br#"{"v":1,"op":"export"}"#[..], br#"{"v":1,"op":"status","x":1}"#, b"nonsense"] {
+        assert!(serde_json::from_slice::<Request>(bad).is_err());
+    }
+}
+
+#[test]
+fn a_message_is_its_header_line_then_the_payload() {
+    let mut out = Vec::new();
+    let r = Response { ok: true, len: 3, ..Response::default() };
+    write_message(&mut out, &r, b"abc").unwrap();
+    let mut c = Cursor::new(out);
+    let head: Response = serde_json::from_slice(&read_header(&mut c).unwrap()).unwrap();
+    assert!(head.ok && head.len == 3);
+    assert_eq!(&*read_payload(&mut c, head.len).unwrap(), b"abc");
+}
+
+#[test]
+fn peer_uid_of_our_own_socket_pair_is_ours() {
+    let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    assert_eq!(peer::peer_uid(&a).unwrap(), peer::own_uid());
+}
+
+#[test]
+fn client_sees_no_agent_in_a_missing_or_socketless_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    assert!(client::status_at(&dir.join(SOCKET)).is_none());
+    std::fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o700);
+    assert!(client::status_at(&dir.join(SOCKET)).is_none());
+    // A plain file where the socket should be is not an agent.
+    std::fs::write(dir.join(SOCKET), b"").unwrap();
+    assert!(client::status_at(&dir.join(SOCKET)).is_none());
+}
+
+/// The properties of fuzz/fuzz_targets/agent_message.rs, on its seeds and random bytes.
+fn message_properties(data: &[u8]) {
+    let mut c = Cursor::new(data);
+    if let Ok((req, payload)) = read_request(&mut c) {
+        assert_eq!(payload.len(), req.len);
+        assert!(req.len <= MAX_PAYLOAD);
+        let newline = data.iter().position(|&b| b == b'\n').unwrap();
+        assert!(newline <= MAX_HEADER);
+        assert_eq!(c.position() as usize, newline + 1 + req.len);
+    }
+    match read_response(&mut Cursor::new(data)) {
+        Ok((resp, body)) => assert!(resp.ok && body.len() == resp.len),
+        Err(why) => assert!(why.len() < MAX_HEADER + 64),
+    }
+}
+
+#[test]
+fn wire_format_properties_hold_on_the_fuzz_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/agent_message");
+    let mut seen = 0;
+    for item in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(item.unwrap().path()).unwrap();
+        message_properties(&bytes);
+        for cut in 0..bytes.len() {
+            message_properties(&bytes[..cut]);
+        }
+        seen += 1;
+    }
+    assert!(seen >= 5);
+    let decrypt = b"{\"v\":1,\"op\":\"decrypt\",\"len\":5}\nabcdeXYZ";
+    let (req, payload) = read_request(&mut Cursor::new(&decrypt[..])).unwrap();
+    assert_eq!((req.op, &payload[..]), (Op::Decrypt, &b"abcde"[..]));
+    let huge = format!("{{\"v\":1,\"op\":\"add\",\"len\":{}}}\n", MAX_PAYLOAD + 1);
+    assert_eq!(
+        read_request(&mut Cursor::new(huge.as_bytes())).unwrap_err(),
+        Some("payload too large or cut short")
+    );
+    let v2 = b"{\"v\":2,\"op\":\"lock\"}\n";
+    assert_eq!(read_request(&mut Cursor::new(&v2[..])).unwrap_err(), Some("unsupported version"));
+    let refused = b"{\"ok\":false,\"error\":\"no-match\"}\n";
+    assert_eq!(read_response(&mut Cursor::new(&refused[..])).unwrap_err(), "no-match");
+}
+
+proptest::proptest! {
+    #[test]
+    fn wire_format_properties_hold_on_random_bytes(data in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+        message_properties(&data);
+    }
+}
