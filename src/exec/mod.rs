@@ -263,9 +263,7 @@ impl Plan {
         let keys: Vec<(&'static str, &Token)> = secrets.keys.iter().map(|(k, t)| (*k, t)).collect();
         let text =
             derive::derive(snap.config.as_ref(), &self.config_path, &self.profile, cluster, &keys)?;
-        let root = place::Root::choose()?;
-        root.sweep();
-        let derived = place::Derived::create(&root, inject, text)?;
+        let derived = place::Derived::place(inject, text)?;
         drop(keys);
         let Secrets { keys: owned_keys, env } = secrets;
         drop(owned_keys);

@@ -7,3 +7,5 @@ pub mod child;
 #[cfg(unix)]
 mod fifo;
 pub mod place;
+#[cfg(unix)]
+mod signals;

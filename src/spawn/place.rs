@@ -248,10 +248,20 @@ pub struct Derived {
 }
 
 impl Derived {
-    /// Creates the memfd, or the folder and the file or FIFO, holding `text`; `text` is
-    /// dropped (zeroized) here unless a FIFO must go on serving it.
-    pub fn create(root: &Root, inject: Inject, text: Zeroizing<String>) -> Result<Derived> {
-        let mut derived = Derived {
+    /// The derived config of one run, as `inject` says. A memfd lives on no file system, so
+    /// nothing of a killed run is ever left behind by one: only `--inject file|fifo` choose
+    /// the folder root and sweep it (one `readdir`) for the leftovers of killed runs.
+    pub fn place(inject: Inject, text: Zeroizing<String>) -> Result<Derived> {
+        if inject == Inject::Memfd {
+            return Derived::memfd(text);
+        }
+        let root = Root::choose()?;
+        root.sweep();
+        Derived::create(&root, inject, text)
+    }
+
+    fn empty() -> Derived {
+        Derived {
             dir: None,
             path: PathBuf::new(),
             file: None,
@@ -259,19 +269,34 @@ impl Derived {
             fifo: None,
             #[cfg(target_os = "linux")]
             memfd: None,
-        };
-        if inject == Inject::Memfd {
-            #[cfg(target_os = "linux")]
-            {
-                use std::os::fd::AsRawFd;
-                let fd = memfd::sealed(text.as_bytes())?;
-                derived.path = PathBuf::from(format!("/dev/fd/{}", fd.as_raw_fd()));
-                derived.memfd = Some(fd);
-                return Ok(derived);
-            }
-            #[cfg(not(target_os = "linux"))]
-            return Err(Error::OperationNotSupported("--inject memfd off Linux".into()));
         }
+    }
+
+    /// The sealed memfd holding `text` (dropped, so zeroized, here).
+    fn memfd(text: Zeroizing<String>) -> Result<Derived> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let fd = memfd::sealed(text.as_bytes())?;
+            let mut derived = Derived::empty();
+            derived.path = PathBuf::from(format!("/dev/fd/{}", fd.as_raw_fd()));
+            derived.memfd = Some(fd);
+            Ok(derived)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            drop(text);
+            Err(Error::OperationNotSupported("--inject memfd off Linux".into()))
+        }
+    }
+
+    /// Creates the memfd, or the folder and the file or FIFO in `root`, holding `text`; `text`
+    /// is dropped (zeroized) here unless a FIFO must go on serving it.
+    pub fn create(root: &Root, inject: Inject, text: Zeroizing<String>) -> Result<Derived> {
+        if inject == Inject::Memfd {
+            return Derived::memfd(text);
+        }
+        let mut derived = Derived::empty();
         if inject == Inject::File {
             root.check_disk()?;
         }
@@ -313,33 +338,7 @@ impl Derived {
 }
 
 #[cfg(target_os = "linux")]
-mod memfd {
-    use std::io::Write;
-    use std::os::fd::OwnedFd;
-
-    use nix::fcntl::{FcntlArg, SealFlag, fcntl};
-    use nix::sys::memfd::{MFdFlags, memfd_create};
-
-    use crate::error::{Error, Result};
-
-    /// A memfd holding `bytes`, sealed against writes, growth, shrinking and further seals.
-    /// Not close-on-exec: the child inherits it.
-    pub fn sealed(bytes: &[u8]) -> Result<OwnedFd> {
-        let fail = |what: &str, e: std::io::Error| {
-            Error::Other(format!("--inject memfd: cannot {what} the memory file: {e}"))
-        };
-        let fd = memfd_create(c"influxctl-cred-config", MFdFlags::MFD_ALLOW_SEALING)
-            .map_err(|e| fail("create", e.into()))?;
-        let mut file = std::fs::File::from(fd);
-        file.write_all(bytes).map_err(|e| fail("write", e))?;
-        let seals = SealFlag::F_SEAL_WRITE
-            | SealFlag::F_SEAL_GROW
-            | SealFlag::F_SEAL_SHRINK
-            | SealFlag::F_SEAL_SEAL;
-        fcntl(&file, FcntlArg::F_ADD_SEALS(seals)).map_err(|e| fail("seal", e.into()))?;
-        Ok(OwnedFd::from(file))
-    }
-}
+mod memfd;
 
 /// Creates `path` as a new 0600 file holding `bytes`; the file stays open for the overwrite.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<fs::File> {
