@@ -1,5 +1,7 @@
 //! `--inject memfd`: the sealed memory file that holds the derived config (Linux).
 
+#![cfg(target_os = "linux")]
+
 use std::io::Write;
 use std::os::fd::OwnedFd;
 
