@@ -248,7 +248,7 @@ fn exec_from_the_keyring_forwards_sigterm_while_dbus_threads_run() {
     }
     let ready = env.path().join("ready");
     let fake = crate::fake_influxctl::binary();
-    let mut helper = Command::new(env!("CARGO_BIN_EXE_influxctl-cred"))
+    let helper = Command::new(env!("CARGO_BIN_EXE_influxctl-cred"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", env.path().join("home"))
