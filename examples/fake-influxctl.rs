@@ -250,6 +250,15 @@ fn authenticated(g: &Globals, argv: &[String]) -> i32 {
     }
     report["env_influx_token_sha256"] =
         json!(std::env::var("INFLUX_TOKEN").ok().as_deref().map(sha256));
+    // The signal state we were started with (Linux): blocked and ignored signals, as masks.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    for (field, key) in [("SigBlk:", "sig_blocked"), ("SigIgn:", "sig_ignored")] {
+        let mask = status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok());
+        report[key] = json!(mask);
+    }
     finish(&report, code)
 }
 

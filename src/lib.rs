@@ -33,7 +33,8 @@
 //! | 9 | `api-error` |
 //! | 75 | `locked` |
 
-// `deny`, not `forbid`: `secret::memlock` alone allows it, for `mlock` (each use has a SAFETY note).
+// `deny`, not `forbid`: `secret::memlock` allows it, for `mlock`, and `spawn::signals`, for
+// signal handlers and masks (each use has a SAFETY note).
 #![deny(unsafe_code)]
 
 pub mod agent;

@@ -129,12 +129,19 @@ fn shutdown(state: &Shared, path: &PathBuf) -> ! {
 /// A thread that ends the agent at its TTL or idle timeout, and one for the signals that ask
 /// it to stop (so that the socket is removed and the keys zeroized).
 fn watch(state: Shared, path: PathBuf) -> Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+    // Blocked here, before the threads below and the connection loop exist, so every thread
+    // of the agent blocks them and they stay pending for the one `sigwait` below (no handler,
+    // so nothing runs in signal context).
+    let mut stop = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        stop.add(s);
+    }
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&stop), None)
         .map_err(|e| Error::Other(format!("cannot watch signals: {e}")))?;
     let (s2, p2) = (Arc::clone(&state), path.clone());
     std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
+        if stop.wait().is_ok() {
             shutdown(&s2, &p2);
         }
     });

@@ -299,15 +299,13 @@ impl Plan {
         let keys: Vec<(&'static str, &Token)> = secrets.keys.iter().map(|(k, t)| (*k, t)).collect();
         let text =
             derive::derive(snap.config.as_ref(), &self.config_path, &self.profile, cluster, &keys)?;
-        let root = place::Root::choose()?;
-        root.sweep();
-        let derived = place::Derived::create(&root, inject, text)?;
+        let derived = place::Derived::place(inject, text)?;
         drop(keys);
         let Secrets { keys: owned_keys, env } = secrets;
         drop(owned_keys);
         ui::verbose(format!("derived config at {}", derived.path().display()));
         if let Some(s) = &self.script {
-            let shim = shim_dir::ShimDir::create(&root)?;
+            let shim = shim_dir::ShimDir::create(&place::Root::choose()?)?;
             let outer = shim::Outer {
                 config: derived.path().to_owned(),
                 real: s.real.clone(),

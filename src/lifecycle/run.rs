@@ -22,7 +22,7 @@ use crate::influxctl::config::{InfluxConfig, Snapshot};
 use crate::influxctl::derive;
 use crate::influxctl::output::{self, Created, Listed};
 use crate::spawn::child::{Forwarder, Spawned, exit_code};
-use crate::spawn::place::{Derived, Root};
+use crate::spawn::place::Derived;
 use crate::ui;
 
 /// Overrides the influxctl program (a path, or a name looked up on `PATH`).
@@ -113,10 +113,8 @@ impl Runner {
         let what =
             format!("`influxctl {}`", args.iter().take(2).copied().collect::<Vec<_>>().join(" "));
         let text = self.derived_text(profile, cluster, auth)?;
-        let root = Root::choose()?;
-        root.sweep();
         let forwarder = Forwarder::install()?;
-        let derived = Derived::create(&root, Inject::DEFAULT, text)?;
+        let derived = Derived::place(Inject::DEFAULT, text)?;
         let mut cmd = Command::new(&self.program);
         cmd.arg("--config")
             .arg(derived.path())
@@ -146,13 +144,23 @@ impl Runner {
             }
         };
         let mut tee = Tee::new(echo);
-        let read = match child.stdout.take() {
-            Some(mut stdout) => tee.drain(&mut stdout),
-            None => Ok(()),
-        };
-        let status = forwarder
-            .wait(&mut child)
-            .map_err(|e| Error::InfluxctlFailed(format!("cannot wait for {what}: {e}")))?;
+        // stdout is read on a thread of its own (started with the signals blocked, as this
+        // one has them) while this thread waits, so that a signal reaches influxctl at once,
+        // not once it has closed its stdout.
+        let stdout = child.stdout.take();
+        let tee_ref = &mut tee;
+        let (read, status) = std::thread::scope(|scope| {
+            let reader = stdout.map(|mut out| scope.spawn(move || tee_ref.drain(&mut out)));
+            let status = forwarder.wait(&mut child);
+            let read = match reader.map(|r| r.join()) {
+                None => Ok(()),
+                Some(Ok(read)) => read,
+                Some(Err(_)) => Err(std::io::Error::other("the reading thread panicked")),
+            };
+            (read, status)
+        });
+        let status =
+            status.map_err(|e| Error::InfluxctlFailed(format!("cannot wait for {what}: {e}")))?;
         drop(derived);
         read.map_err(|e| Error::InfluxctlFailed(format!("cannot read the output of {what}: {e}")))?;
         if !status.success() {

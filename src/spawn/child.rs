@@ -5,7 +5,8 @@
 //! Signals are caught by a [`Forwarder`] installed *before* the derived config is written, so
 //! that none of them can end us while it exists: a signal that arrives before the child is
 //! spawned stops the run instead (the child is never started), one that arrives later goes to
-//! the child. The child is spawned under the forwarder's lock, so no signal falls between.
+//! the child. On Unix the forwarder has no thread: the signals are blocked and taken with
+//! `sigwait` while we wait for the child (`super::signals`).
 
 use std::ffi::{OsStr, OsString};
 use std::process::{Child, Command, ExitStatus};
@@ -93,107 +94,7 @@ pub enum Spawned {
 }
 
 #[cfg(unix)]
-pub use unix::Forwarder;
-
-#[cfg(unix)]
-mod unix {
-    use std::process::{Child, Command, ExitStatus};
-    use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-    use std::thread::JoinHandle;
-
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    use signal_hook::iterator::{Handle, Signals};
-
-    use super::Spawned;
-    use crate::error::{Error, Result};
-
-    #[derive(Default)]
-    struct State {
-        child: Option<Pid>,
-        pending: Option<i32>,
-    }
-
-    fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-        state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Catches SIGINT, SIGTERM, SIGHUP and SIGQUIT (handled as SIGTERM is: no core dump of
-    /// ours, the derived config removed) and sends them on to the child.
-    pub struct Forwarder {
-        state: Arc<Mutex<State>>,
-        handle: Handle,
-        thread: Option<JoinHandle<()>>,
-    }
-
-    impl Forwarder {
-        /// Starts catching the signals.
-        pub fn install() -> Result<Forwarder> {
-            let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-                .map_err(|e| Error::Other(format!("cannot catch signals: {e}")))?;
-            let handle = signals.handle();
-            let state = Arc::new(Mutex::new(State::default()));
-            let shared = Arc::clone(&state);
-            let thread = std::thread::Builder::new()
-                .name("exec-signals".into())
-                .spawn(move || {
-                    for sig in signals.forever() {
-                        let mut s = lock(&shared);
-                        match s.child {
-                            Some(pid) => {
-                                if let Ok(signal) = Signal::try_from(sig) {
-                                    let _ = kill(pid, signal);
-                                }
-                            }
-                            None => {
-                                s.pending.get_or_insert(sig);
-                            }
-                        }
-                    }
-                })
-                .map_err(|e| Error::Other(format!("cannot start the signal thread: {e}")))?;
-            Ok(Forwarder { state, handle, thread: Some(thread) })
-        }
-
-        /// Spawns `cmd` unless a signal came first.
-        pub fn spawn(&self, cmd: &mut Command) -> std::io::Result<Spawned> {
-            let mut s = lock(&self.state);
-            if let Some(sig) = s.pending {
-                return Ok(Spawned::Interrupted(sig));
-            }
-            let child = cmd.spawn()?;
-            // pid_t is an i32 on every Unix; a child id always fits.
-            s.child = Some(Pid::from_raw(i32::try_from(child.id()).expect("pid fits in pid_t")));
-            Ok(Spawned::Child(child))
-        }
-
-        /// Waits for the child. Where the OS allows, the child is seen to exit *before* it is
-        /// reaped, and forwarding stops in between, so that a signal never reaches a process
-        /// that reused its id.
-        pub fn wait(&self, child: &mut Child) -> std::io::Result<ExitStatus> {
-            #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-            {
-                use nix::sys::wait::{Id, WaitPidFlag, waitid};
-                let pid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits in pid_t"));
-                let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
-                while let Err(nix::errno::Errno::EINTR) = waitid(Id::Pid(pid), flags) {}
-            }
-            lock(&self.state).child = None;
-            child.wait()
-        }
-    }
-
-    impl Drop for Forwarder {
-        /// Stops forwarding. The thread ends by itself once woken (and unregisters the
-        /// handlers); it is not joined, which would only add a thread switch to every run.
-        fn drop(&mut self) {
-            self.handle.close();
-            lock(&self.state).child = None;
-            drop(self.thread.take());
-        }
-    }
-}
+pub use super::signals::Forwarder;
 
 #[cfg(not(unix))]
 pub use other::Forwarder;

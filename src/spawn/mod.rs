@@ -9,3 +9,5 @@ pub mod child;
 mod fifo;
 pub mod place;
 pub mod shim_dir;
+#[cfg(unix)]
+mod signals;

@@ -175,32 +175,6 @@ impl Root {
     }
 }
 
-/// `<pid>-<pidns>-<random>` → (pid, pidns); `None` for any other name (older versions wrote
-/// `<pid>-<random>`, with no namespace: never swept).
-fn parse_run_name(rest: &str) -> Option<(u32, String)> {
-    let mut parts = rest.splitn(3, '-');
-    let pid = parts.next()?.parse::<u32>().ok()?;
-    let ns = parts.next()?;
-    let random = parts.next()?;
-    if ns.is_empty() || !ns.bytes().all(|b| b.is_ascii_digit()) || random.is_empty() {
-        return None;
-    }
-    Some((pid, ns.to_owned()))
-}
-
-/// The inode number of our PID namespace (`/proc/self/ns/pid` → `pid:[4026531836]`), or `0`
-/// where there is none to read (off Linux, or /proc not mounted).
-fn pid_namespace() -> String {
-    std::fs::read_link("/proc/self/ns/pid")
-        .ok()
-        .and_then(|l| {
-            let l = l.to_string_lossy().into_owned();
-            l.strip_prefix("pid:[").and_then(|r| r.strip_suffix(']')).map(str::to_owned)
-        })
-        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap_or_else(|| "0".to_owned())
-}
-
 /// Why `dir` is not a private tmpfs folder of ours, if it is not.
 fn private_tmpfs(dir: &Path) -> std::result::Result<(), String> {
     let meta = fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
@@ -253,21 +227,6 @@ fn check_ours(dir: &Path) -> Result<()> {
     crate::fsutil::check_private(dir)
 }
 
-/// Whether process `pid` exists (a process of another user counts as alive).
-#[cfg(unix)]
-fn process_alive(pid: u32) -> bool {
-    use nix::errno::Errno;
-    use nix::unistd::Pid;
-    let Ok(raw) = i32::try_from(pid) else { return false };
-    !matches!(nix::sys::signal::kill(Pid::from_raw(raw), None), Err(Errno::ESRCH))
-}
-
-/// Off Unix, liveness is not checked, so nothing is swept.
-#[cfg(not(unix))]
-fn process_alive(_pid: u32) -> bool {
-    true
-}
-
 /// The derived config of one run: a sealed memfd, or a private folder and `config.toml` in
 /// it; removed (closed) on drop.
 pub struct Derived {
@@ -283,10 +242,20 @@ pub struct Derived {
 }
 
 impl Derived {
-    /// Creates the memfd, or the folder and the file or FIFO, holding `text`; `text` is
-    /// dropped (zeroized) here unless a FIFO must go on serving it.
-    pub fn create(root: &Root, inject: Inject, text: Zeroizing<String>) -> Result<Derived> {
-        let mut derived = Derived {
+    /// The derived config of one run, as `inject` says. A memfd lives on no file system, so
+    /// nothing of a killed run is ever left behind by one: only `--inject file|fifo` choose
+    /// the folder root and sweep it (one `readdir`) for the leftovers of killed runs.
+    pub fn place(inject: Inject, text: Zeroizing<String>) -> Result<Derived> {
+        if inject == Inject::Memfd {
+            return Derived::memfd(text);
+        }
+        let root = Root::choose()?;
+        root.sweep();
+        Derived::create(&root, inject, text)
+    }
+
+    fn empty() -> Derived {
+        Derived {
             dir: None,
             path: PathBuf::new(),
             file: None,
@@ -294,19 +263,34 @@ impl Derived {
             fifo: None,
             #[cfg(target_os = "linux")]
             memfd: None,
-        };
-        if inject == Inject::Memfd {
-            #[cfg(target_os = "linux")]
-            {
-                use std::os::fd::AsRawFd;
-                let fd = memfd::sealed(text.as_bytes())?;
-                derived.path = PathBuf::from(format!("/dev/fd/{}", fd.as_raw_fd()));
-                derived.memfd = Some(fd);
-                return Ok(derived);
-            }
-            #[cfg(not(target_os = "linux"))]
-            return Err(Error::OperationNotSupported("--inject memfd off Linux".into()));
         }
+    }
+
+    /// The sealed memfd holding `text` (dropped, so zeroized, here).
+    fn memfd(text: Zeroizing<String>) -> Result<Derived> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let fd = memfd::sealed(text.as_bytes())?;
+            let mut derived = Derived::empty();
+            derived.path = PathBuf::from(format!("/dev/fd/{}", fd.as_raw_fd()));
+            derived.memfd = Some(fd);
+            Ok(derived)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            drop(text);
+            Err(Error::OperationNotSupported("--inject memfd off Linux".into()))
+        }
+    }
+
+    /// Creates the memfd, or the folder and the file or FIFO in `root`, holding `text`; `text`
+    /// is dropped (zeroized) here unless a FIFO must go on serving it.
+    pub fn create(root: &Root, inject: Inject, text: Zeroizing<String>) -> Result<Derived> {
+        if inject == Inject::Memfd {
+            return Derived::memfd(text);
+        }
+        let mut derived = Derived::empty();
         if inject == Inject::File {
             root.check_disk()?;
         }
@@ -336,9 +320,10 @@ impl Derived {
     }
 }
 
+mod leftover;
 #[cfg(target_os = "linux")]
-#[path = "place/memfd.rs"]
 mod memfd;
+use leftover::{parse_run_name, pid_namespace, process_alive};
 
 /// Creates `path` as a new 0600 file holding `bytes`; the file stays open for the overwrite.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<fs::File> {

@@ -221,7 +221,7 @@ fn exec_forwards_signals_then_removes_derived_config() {
 }
 
 #[test]
-fn exec_sweeps_leftovers_of_a_sigkilled_helper() {
+fn exec_sweeps_leftovers_of_a_sigkilled_helper_on_file_runs_only() {
     let s = Setup::new();
     let mut helper = s.spawn_running_child();
     let child = s.report().unwrap()["pid"].as_i64().unwrap() as i32;
@@ -229,9 +229,47 @@ fn exec_sweeps_leftovers_of_a_sigkilled_helper() {
     helper.wait().unwrap();
     let _ = kill(Pid::from_raw(child), Signal::SIGKILL);
     assert_eq!(s.leftovers().len(), 1, "a SIGKILLed helper cannot clean up");
+    // A memfd run (the default on Linux) never leaves anything, so it scans nothing.
     let out = s.cmd().args(["exec", "--", &fake(), "database", "list"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(s.leftovers().is_empty(), "{:?}", s.leftovers());
+    assert_eq!(s.leftovers().len(), 1, "a memfd run swept the derived-config folder");
+    for inject in ["file", "fifo"] {
+        let _ = std::fs::remove_file(s.report_path());
+        let _ = std::fs::remove_file(s.env.path().join("ready"));
+        let mut helper = s.spawn_running_child();
+        let child = s.report().unwrap()["pid"].as_i64().unwrap() as i32;
+        kill(Pid::from_raw(helper.id() as i32), Signal::SIGKILL).unwrap();
+        helper.wait().unwrap();
+        let _ = kill(Pid::from_raw(child), Signal::SIGKILL);
+        assert_eq!(s.leftovers().len(), 1, "{inject}: the SIGKILLed run's folder");
+        let out = s
+            .cmd()
+            .args(["exec", "--inject", inject, "--", &fake(), "database", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{inject}: {}", text(&out.stderr));
+        assert!(s.leftovers().is_empty(), "{inject}: {:?}", s.leftovers());
+    }
+}
+
+#[test]
+fn exec_child_starts_with_no_signal_blocked_or_ignored() {
+    // The forwarder blocks these in us while the child runs; the child must not inherit that
+    // (nor an "ignore"), or it could not be interrupted.
+    let s = Setup::new();
+    for inject in ["memfd", "file"] {
+        let out = s
+            .cmd()
+            .args(["exec", "--inject", inject, "--", &fake(), "database", "list"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{inject}: {}", text(&out.stderr));
+        let r = s.report().unwrap();
+        assert_eq!(r["sig_blocked"], 0, "{inject}: the child started with signals blocked");
+        let ours: u64 = [1, 2, 3, 15, 17].iter().map(|n| 1u64 << (n - 1)).sum();
+        let ignored = r["sig_ignored"].as_u64().unwrap();
+        assert_eq!(ignored & ours, 0, "{inject}: the child ignores {ignored:#x}");
+    }
 }
 
 /// The profile the stand-in used and the token it got, for `exec ARGS`.

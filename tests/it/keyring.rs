@@ -224,3 +224,60 @@ fn store_without_dbus_falls_back_to_file_store() {
     assert!(text(&out.stderr).contains("in the file store"), "{}", text(&out.stderr));
     assert_no_token(&env, &out.stderr);
 }
+
+#[test]
+#[ignore = "needs a Secret Service (run under scripts/with-keyring)"]
+fn exec_from_the_keyring_forwards_sigterm_while_dbus_threads_run() {
+    // The keyring store starts D-Bus threads (with nothing blocked) before the child exists;
+    // exec blocks the signals in its own thread only, so a SIGTERM sent to the process may
+    // land on one of them (the relay to the waiting thread; the unit tests of spawn::signals
+    // force that case). Either way it must reach the child (128+15), and never end us before
+    // the cleanup.
+    let env = TestEnv::new();
+    let p = unique(&env, "sigterm");
+    env.write_influxctl_config(&format!(
+        "[[profile]]\n  name = \"{p}\"\n  product = \"dedicated\"\n  account_id = \"a\"\n  cluster_id = \"c\"\n"
+    ));
+    let out = cmd(&env).args(["store", "-p", &p, "--store", "keyring"]).write_stdin(TOKEN).output();
+    let out = out.unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = tempfile::Builder::new().prefix("icred-run-").tempdir_in("/dev/shm").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(run.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let ready = env.path().join("ready");
+    let fake = crate::fake_influxctl::binary();
+    let helper = Command::new(env!("CARGO_BIN_EXE_influxctl-cred"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.path().join("home"))
+        .env("XDG_CONFIG_HOME", env.path().join("xdg-config"))
+        .env("XDG_RUNTIME_DIR", run.path())
+        .env("INFLUXCTL_CRED_HOME", env.cred_home())
+        .env("CI", "true")
+        .env("DBUS_SESSION_BUS_ADDRESS", real_bus())
+        .env("FAKE_INFLUXCTL_SLEEP_MS", "20000")
+        .env("FAKE_INFLUXCTL_READY", &ready)
+        .env("FAKE_INFLUXCTL_REPORT", env.path().join("report.json"))
+        .args(["exec", "--store", "keyring", "-p", &p, "--inject", "file", "--"])
+        .arg(&fake)
+        .args(["database", "list"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "the stand-in never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let folders = || std::fs::read_dir(run.path().join("influxctl-cred")).unwrap().count();
+    assert_eq!(folders(), 1, "the derived config exists while the child runs");
+    let pid = nix::unistd::Pid::from_raw(helper.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = helper.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(128 + 15), "{:?}: {}", out.status, text(&out.stderr));
+    assert_eq!(folders(), 0, "the derived config was left behind");
+    assert_no_token(&env, &out.stderr);
+}

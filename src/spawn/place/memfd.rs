@@ -1,4 +1,6 @@
-//! `--inject memfd`: the sealed memory file.
+//! `--inject memfd`: the sealed memory file that holds the derived config (Linux).
+
+#![cfg(target_os = "linux")]
 
 use std::io::Write;
 use std::os::fd::OwnedFd;
