@@ -11,6 +11,8 @@ mod apiserver;
 mod audit;
 mod binding;
 mod dbtoken;
+#[cfg(unix)]
+mod openbao;
 mod prism;
 
 mod ci_flows;
