@@ -34,3 +34,5 @@ mod lifecycle;
 mod properties;
 mod token_ids;
 mod trust;
+#[cfg(unix)]
+mod vault;

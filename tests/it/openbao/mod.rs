@@ -150,12 +150,32 @@ impl Bao {
     pub fn dev() -> Bao {
         let mut dir = tempfile::Builder::new().prefix("icred-bao-").tempdir().expect("temp dir");
         let root = format!("root-{}", random_hex());
+        // A raw audit log (declarative: OpenBao refuses audit devices made through the API),
+        // so that a test can learn the login tokens the server issued and look for them.
+        let audit = dir.path().join("audit.log");
+        let config = dir.path().join("audit.hcl");
+        std::fs::write(
+            &config,
+            format!(
+                "audit \"file\" \"raw\" {{\n  options {{\n    file_path = {:?}\n    log_raw = \"true\"\n  }}\n}}\n",
+                audit.display().to_string()
+            ),
+        )
+        .expect("write audit config");
+        let config_arg = format!("-config={}", config.display());
         let mut last = String::new();
         for _attempt in 0..5 {
             let port = free_port_pair();
             let listen = format!("127.0.0.1:{port}");
             let server = Server::spawn(
-                &["server", "-dev", "-dev-no-store-token", "-dev-listen-address", &listen],
+                &[
+                    "server",
+                    "-dev",
+                    "-dev-no-store-token",
+                    "-dev-listen-address",
+                    &listen,
+                    &config_arg,
+                ],
                 dir.path(),
                 &[("BAO_DEV_ROOT_TOKEN_ID", &root)],
                 dir.path().join(format!("bao-{port}.log")),
@@ -246,6 +266,30 @@ impl Bao {
         let role_id = self.ok(&["read", "-field=role_id", &format!("{path}/role-id")]);
         let secret_id = self.ok(&["write", "-f", "-field=secret_id", &format!("{path}/secret-id")]);
         (role_id.trim().to_owned(), secret_id.trim().to_owned())
+    }
+
+    /// Every client token the server issued in answer to a request on a path starting with
+    /// `path` (`auth/approle/login`), from its raw audit log.
+    pub fn issued_tokens(&self, path: &str) -> Vec<String> {
+        let text = std::fs::read_to_string(self.dir.path().join("audit.log")).unwrap_or_default();
+        let mut tokens = Vec::new();
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+            if v["type"] == "response"
+                && v["request"]["path"].as_str().is_some_and(|p| p.starts_with(path))
+                && let Some(t) = v["response"]["auth"]["client_token"].as_str()
+            {
+                tokens.push(t.to_owned());
+            }
+        }
+        tokens
+    }
+
+    /// The dev server's unseal key, from its log.
+    pub fn unseal_key(&self) -> String {
+        let log = self.server.log_text();
+        let line = log.lines().find_map(|l| l.trim().strip_prefix("Unseal Key: "));
+        line.expect("the dev server logs its unseal key").trim().to_owned()
     }
 
     /// The KV v2 secret at `secret/<path>` as `bao kv get -format=json` prints it, or `None`.

@@ -1,0 +1,66 @@
+//! Rotation single-flight across machines (SPEC §12): eight separate homes, each its own
+//! machine with its own store lock, auto-rotating one shared vault entry at once, against one
+//! stand-in Management API (one server state file), create exactly one new token.
+
+use std::process::Stdio;
+
+use super::Machine;
+use crate::openbao::Bao;
+
+#[test]
+#[ignore = "needs OpenBao (bao)"]
+fn eight_machines_auto_rotating_one_shared_entry_create_exactly_one_token() {
+    let bao = Bao::dev();
+    let top = "auto_rotate = true\nlock_timeout = \"60s\"";
+    let addrs = [bao.addr.clone()];
+    let first = Machine::with(&addrs, Some(&bao.root), top, "vault_timeout = \"10s\"");
+    // A token inside renew_before (7d): every `exec` below wants to rotate it.
+    let r = first.run_in(
+        &["create", "-p", "prod", "--ttl", "2d"],
+        None,
+        &[("FAKE_INFLUXCTL_OAUTH", "1")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let old = r.stdout.lines().find_map(|l| l.strip_prefix("token_id: ")).unwrap().to_owned();
+    let state = first.s.state_path();
+    let state = state.to_str().unwrap();
+    let others: Vec<Machine> = (1..8)
+        .map(|_| Machine::with(&addrs, Some(&bao.root), top, "vault_timeout = \"10s\""))
+        .collect();
+
+    let children: Vec<_> = std::iter::once(&first)
+        .chain(&others)
+        .map(|m| {
+            m.std_cmd(&[("FAKE_INFLUXCTL_STATE", state)])
+                .args(["exec", "-p", "prod", "--", "influxctl", "database", "list"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut rotated_by = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        first.assert_clean(&stderr);
+        assert!(out.status.success(), "{stderr}");
+        rotated_by += usize::from(stderr.contains("auto-rotating"));
+    }
+    assert_eq!(first.s.calls("create").len(), 2, "the first create, and ONE rotation");
+    assert_eq!(first.s.tokens().len(), 2);
+    assert_eq!(rotated_by, 1, "one machine rotated, the others used its token");
+    // Every machine now reads the new token, which works; the old one is revoked.
+    let token = first.get("prod").map_err(|r| r.stderr).unwrap();
+    let new = first.s.tokens().into_iter().find(|t| t["token"] == token.as_str()).unwrap();
+    let new = new["id"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert!(first.s.works(&new) && !first.s.works(&old));
+    for m in &others {
+        assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(token.clone()));
+    }
+    // The claim is gone from the entry once the rotation is written.
+    let entry = super::stored_entry(&bao, "prod").unwrap();
+    assert!(entry.get("rotating").is_none_or(|c| c.is_null()), "claim left behind: {entry}");
+}
