@@ -22,9 +22,11 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::app::{Found, Vault, Written};
 use crate::entry::Entry;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::{SecretBytes, Token};
+use crate::settings::StoreKind;
 use crate::store::versioned::Versioned;
 use crate::ui;
 
@@ -297,6 +299,39 @@ impl Drop for Held<'_> {
             )),
         }
     }
+}
+
+/// The claim a rotation of `old` needs before it creates a token: `None` when its store is
+/// not shared (the store lock is enough), else [`acquire`] on it. `oauth`: the rotation creates
+/// the token with the user's OAuth login (its claim lasts longer, see [`Timing`]).
+pub fn for_rotation<'a>(
+    vault: &'a Vault,
+    old: &Found,
+    oauth: bool,
+) -> Result<Option<Acquired<'a>>> {
+    let Some(shared) = vault.store(old.store)?.versioned() else { return Ok(None) };
+    let timing = Timing::for_rotation(vault.settings.activation_timeout, oauth);
+    let profile = &old.entry.profile;
+    acquire(shared, old.store.as_str(), profile, &old.entry.token, &timing).map(Some).map_err(|e| {
+        e.context(format!(
+            "rotate: claiming the rotation of profile {profile:?} in the {} store failed; nothing was created, the old token is still stored",
+            old.store
+        ))
+    })
+}
+
+/// Writes the rotated `entry` through the claim (checked as [`Vault::put_locked`] checks an
+/// entry), into `store`, the store the claim is on.
+pub fn commit(held: Held<'_>, entry: &Entry, store: StoreKind) -> Result<Written> {
+    crate::store::check_writable_name(&entry.profile)?;
+    if let Some(id) = &entry.token_id {
+        crate::entry::validate_token_id(id)?;
+    }
+    if let Some(d) = &entry.description {
+        crate::entry::check_description(d)?;
+    }
+    held.commit(entry)?;
+    Ok(Written { store, replaced: true })
 }
 
 /// `pause` plus up to 25% spread by process, so that waiters do not poll in step.

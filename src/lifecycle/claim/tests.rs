@@ -288,3 +288,164 @@ fn eight_rotators_at_once_create_exactly_one_token() {
     assert_eq!(after.rotating, None);
     assert_ne!(after.entry.token, token("old"));
 }
+
+/// [`Mem`] as a whole store (one profile), as the vault store is: entries parsed from the
+/// versioned JSON, writes with `cas` = the version read.
+struct Shared(std::sync::Arc<Mem>);
+
+impl crate::store::Store for Shared {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Memory
+    }
+    fn probe(&self) -> Result<()> {
+        Ok(())
+    }
+    fn get(&self, profile: &str) -> Result<Option<Entry>> {
+        let read = self.0.read_versioned(profile)?;
+        read.map(|(json, _)| parse(&json, "vault", profile).map(|s| s.entry)).transpose()
+    }
+    fn set(&self, entry: &Entry) -> Result<bool> {
+        let version = self.0.read_versioned(&entry.profile)?.map_or(0, |(_, v)| v);
+        self.0.write_cas(&entry.profile, &entry.to_secret_json(), version, Some(&entry.meta()))?;
+        Ok(version > 0)
+    }
+    fn erase(&self, _profile: &str) -> Result<bool> {
+        Ok(self.0.slot.lock().unwrap().take().is_some())
+    }
+    fn list(&self) -> Result<Vec<EntryMeta>> {
+        Ok(self.get("prod")?.iter().map(Entry::meta).collect())
+    }
+    fn versioned(&self) -> Option<&dyn Versioned> {
+        Some(self.0.as_ref())
+    }
+}
+
+/// influxctl with server state shared by every machine: (id, token, revoked).
+#[derive(Default)]
+struct Server {
+    tokens: Mutex<Vec<(String, String, bool)>>,
+    fail_create: std::sync::atomic::AtomicBool,
+}
+
+impl crate::lifecycle::Influxctl for Server {
+    fn create(
+        &self,
+        _profile: &str,
+        _cluster: &crate::entry::Cluster,
+        _auth: crate::lifecycle::Auth<'_>,
+        description: &str,
+        expires_at: Timestamp,
+    ) -> Result<crate::influxctl::output::Created> {
+        if self.fail_create.load(Ordering::SeqCst) {
+            return Err(Error::InfluxctlFailed("create exited with status 1".into()));
+        }
+        let mut tokens = self.tokens.lock().unwrap();
+        let n = tokens.len() + 1;
+        let (id, tok) = (format!("id-{n}"), format!("M.V1.test-claim-server-{n}-0123456789"));
+        tokens.push((id.clone(), tok.clone(), false));
+        Ok(crate::influxctl::output::Created {
+            token: Token::new(tok).unwrap(),
+            id: Some(id),
+            description: Some(description.to_owned()),
+            expires_at: Some(expires_at),
+        })
+    }
+    fn revoke(
+        &self,
+        _profile: &str,
+        _cluster: &crate::entry::Cluster,
+        _auth: crate::lifecycle::Auth<'_>,
+        id: &str,
+    ) -> Result<()> {
+        for t in self.tokens.lock().unwrap().iter_mut().filter(|t| t.0 == id) {
+            t.2 = true;
+        }
+        Ok(())
+    }
+    fn test(
+        &self,
+        _profile: &str,
+        _cluster: &crate::entry::Cluster,
+        _auth: crate::lifecycle::Auth<'_>,
+    ) -> Result<()> {
+        Ok(())
+    }
+    fn list(
+        &self,
+        _profile: &str,
+        _cluster: &crate::entry::Cluster,
+        _auth: crate::lifecycle::Auth<'_>,
+    ) -> Result<Vec<crate::influxctl::output::Listed>> {
+        Ok(Vec::new())
+    }
+}
+
+/// One machine: its own home (so its own store lock) over the shared store.
+fn machine(shared: &std::sync::Arc<Mem>) -> (tempfile::TempDir, Vault) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = crate::paths::Paths::under(dir.path().to_owned());
+    let opts = crate::app::Options {
+        non_interactive: true,
+        influxctl_config: Some(dir.path().join("influxctl.toml")),
+    };
+    let settings = crate::settings::Settings {
+        auto_rotate: true,
+        activation_timeout: Duration::ZERO,
+        ..crate::settings::Settings::default()
+    };
+    let stores: Vec<Box<dyn crate::store::Store>> = vec![Box::new(Shared(shared.clone()))];
+    (dir, Vault::with_stores(paths, settings, opts, stores))
+}
+
+fn due_entry() -> Entry {
+    let mut e = entry("old");
+    e.expires_at = Some(Timestamp::now() + SignedDuration::from_hours(48));
+    e
+}
+
+#[test]
+fn eight_machines_auto_rotating_one_shared_entry_create_exactly_one_token() {
+    let shared = std::sync::Arc::new(Mem::holding(&due_entry()));
+    let server = Server::default();
+    server.tokens.lock().unwrap().push(("id-old".into(), token("old").expose().into(), false));
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            let (shared, server) = (&shared, &server);
+            s.spawn(move || {
+                let (_home, vault) = machine(shared);
+                let snap = vault.snapshot().unwrap();
+                let seen = vault.find("prod").unwrap();
+                crate::lifecycle::rotate::auto_rotate_with(&vault, &snap, server, &seen, None)
+                    .unwrap();
+                // Every machine then reads the one new token.
+                assert_ne!(vault.find("prod").unwrap().entry.token, token("old"));
+            });
+        }
+    });
+    let tokens = server.tokens.lock().unwrap();
+    assert_eq!(tokens.len(), 2, "exactly one token created: {tokens:?}");
+    assert!(tokens[0].2, "the old token was revoked");
+    assert!(!tokens[1].2, "the new one was not");
+    let (after, _) = shared.now();
+    assert_eq!((after.entry.token.expose(), after.rotating), (tokens[1].1.as_str(), None));
+}
+
+#[test]
+fn rotation_through_a_claim_writes_claim_then_entry_and_a_failure_gives_it_back() {
+    let shared = std::sync::Arc::new(Mem::holding(&due_entry()));
+    let (_home, vault) = machine(&shared);
+    let server = Server::default();
+    server.fail_create.store(true, Ordering::SeqCst);
+    let seen = vault.find("prod").unwrap();
+    let snap = vault.snapshot().unwrap();
+    let err = crate::lifecycle::rotate::auto_rotate_with(&vault, &snap, &server, &seen, None)
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 8);
+    let (after, version) = shared.now();
+    assert_eq!((after.entry.token, after.rotating, version), (token("old"), None, 3));
+    server.fail_create.store(false, Ordering::SeqCst);
+    crate::lifecycle::rotate::auto_rotate_with(&vault, &snap, &server, &seen, None).unwrap();
+    let (after, version) = shared.now();
+    assert_eq!((after.entry.origin, after.rotating, version), (Origin::Rotated, None, 5));
+    assert_eq!(shared.metas.load(Ordering::SeqCst), 1, "claims leave the metadata alone");
+}
