@@ -15,6 +15,7 @@ pub mod env;
 pub mod file;
 pub mod keyring;
 pub mod memory;
+pub mod vault;
 pub mod versioned;
 
 use crate::check::{Check, Status};
