@@ -29,7 +29,7 @@ pub struct Global {
     #[arg(short, long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Store to write to (or to read only from): keyring, file or env
+    /// Store to write to (or to read only from): keyring, file, env or vault
     #[arg(long, global = true, value_name = "NAME", value_parser = parse_store)]
     pub store: Option<crate::settings::StoreKind>,
 

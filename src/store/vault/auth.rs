@@ -1,0 +1,118 @@
+//! The vault token a request is sent with. `auth = "token"` (the default) takes it where the
+//! `bao` CLI does: `BAO_TOKEN`, else `VAULT_TOKEN`, else `~/.vault-token` (what `bao login`
+//! writes), the file checked as strictly as our own secret files (SPEC §2: a regular file of
+//! yours, not readable by group or others, in folders nobody else can write; a too-open file
+//! is refused with the `chmod` that fixes it). `approle` and `jwt` log in
+//! ([`super::login::Login`]).
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::secret::Token;
+
+/// Where a token came from, for `doctor` and `-v`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Env(&'static str),
+    File(PathBuf),
+    Login(&'static str),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Env(var) => write!(f, "token from ${var}"),
+            Source::File(p) => write!(f, "token from {}", p.display()),
+            Source::Login(method) => write!(f, "{method} login"),
+        }
+    }
+}
+
+/// The token of `auth = "token"`: `BAO_TOKEN`, `VAULT_TOKEN`, then `<home>/.vault-token`.
+/// `env` reads one variable; an empty value counts as unset.
+pub fn static_token(
+    env: &dyn Fn(&str) -> Option<String>,
+    home: Option<&Path>,
+) -> Result<(Token, Source)> {
+    for var in ["BAO_TOKEN", "VAULT_TOKEN"] {
+        if let Some(v) = env(var).filter(|v| !v.trim().is_empty()) {
+            let token = Token::new(v.trim().to_owned()).map_err(|e| Error::InvalidValue {
+                what: "vault token",
+                message: format!("${var}: {e}"),
+            })?;
+            return Ok((token, Source::Env(var)));
+        }
+    }
+    let missing = || {
+        Error::StoreUnavailable {
+        store: "vault",
+        reason: "no vault token: BAO_TOKEN and VAULT_TOKEN are not set, and there is no ~/.vault-token".into(),
+        hint: Some("log in with `bao login` (it writes ~/.vault-token), export BAO_TOKEN, or set [vault] auth = \"approle\" or \"jwt\"".into()),
+    }
+    };
+    let Some(home) = home else { return Err(missing()) };
+    let path = home.join(".vault-token");
+    let Some(bytes) = crate::fsutil::read(&path, crate::fsutil::FileKind::UserSecret)? else {
+        return Err(missing());
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| Error::InvalidValue {
+        what: "vault token",
+        message: format!("{} is not UTF-8 text", path.display()),
+    })?;
+    let token = Token::new(text.trim().to_owned()).map_err(|e| Error::InvalidValue {
+        what: "vault token",
+        message: format!("{}: {e}", path.display()),
+    })?;
+    Ok((token, Source::File(path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name: &str| map.get(name).cloned()
+    }
+
+    #[test]
+    fn bao_token_wins_then_vault_token_then_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path();
+        crate::fsutil::write_atomic(&home.join(".vault-token"), b"s.fromfile\n").unwrap();
+        let (t, s) =
+            static_token(&env(&[("BAO_TOKEN", "s.bao"), ("VAULT_TOKEN", "s.v")]), Some(home))
+                .unwrap();
+        assert_eq!((t.expose(), s), ("s.bao", Source::Env("BAO_TOKEN")));
+        let (t, s) =
+            static_token(&env(&[("BAO_TOKEN", ""), ("VAULT_TOKEN", "s.v")]), Some(home)).unwrap();
+        assert_eq!((t.expose(), s), ("s.v", Source::Env("VAULT_TOKEN")));
+        let (t, s) = static_token(&env(&[]), Some(home)).unwrap();
+        assert_eq!((t.expose(), s), ("s.fromfile", Source::File(home.join(".vault-token"))));
+    }
+
+    #[test]
+    fn no_token_anywhere_is_store_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = static_token(&env(&[]), Some(dir.path())).unwrap_err();
+        assert_eq!(err.exit_code(), 5);
+        assert_eq!(static_token(&env(&[]), None).unwrap_err().exit_code(), 5);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_vault_token_file_readable_by_others_is_refused_with_the_chmod() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".vault-token");
+        std::fs::write(&path, "s.secretvaulttoken").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = static_token(&env(&[]), Some(dir.path())).unwrap_err();
+        assert_eq!(err.exit_code(), 5);
+        let all = format!("{err} {}", err.hint().unwrap_or_default());
+        assert!(all.contains("chmod 600"), "{all}");
+        assert!(!all.contains("s.secretvaulttoken"), "{all}");
+    }
+}

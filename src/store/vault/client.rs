@@ -1,0 +1,376 @@
+//! HTTP to an OpenBao / Vault server: a blocking reqwest client over rustls (ring provider, no
+//! OpenSSL), an optional CA file, `X-Vault-Namespace`, `X-Vault-Token` (marked sensitive), no
+//! automatic redirects, and answers capped at 1 MiB. The client holds no token: every call is
+//! given the one to send (or none, for logins).
+//!
+//! High availability (SPEC §12): a request goes to the first address that answers. What a
+//! healthy cluster answers briefly while it changes its mind is retried, across the addresses
+//! and with backoff, until `vault_timeout` is spent ([`transient`]): 503 (sealed, no active
+//! node), a refused or failed connection, 502/504, 429, the 400 "upgrading" answer of a KV mount
+//! being upgraded, and a 307/308 redirect from a standby to an address that is not ours. A
+//! redirect is followed only to an address of `addrs`, or to the scheme and host of one
+//! ([`redirect_allowed`]): a redirect elsewhere would hand our token to a stranger.
+
+use std::io::Read;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use reqwest::Url;
+use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::secret::{SecretBytes, Token};
+use crate::settings::VaultTarget;
+
+/// Largest answer we read.
+pub const MAX_BODY: u64 = 1 << 20;
+/// Redirects followed for one request.
+const MAX_HOPS: usize = 3;
+/// Longest server message we repeat.
+const MAX_MESSAGE: usize = 300;
+
+/// One answer of the server that is not retried: its status and body (zeroized: a KV read
+/// holds the stored token, a login the new vault token).
+pub struct Reply {
+    pub status: u16,
+    pub body: SecretBytes,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Reply {{ status: {}, body: <{} bytes> }}", self.status, self.body.len())
+    }
+}
+
+impl Reply {
+    /// Whether the status is 2xx.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The server's `errors` strings, cleaned of control characters and shortened; `token`
+    /// (ours) and anything that looks like a management token are masked.
+    pub fn errors(&self, token: Option<&Token>) -> Vec<String> {
+        errors_of(&self.body, token)
+    }
+}
+
+/// The HTTP client of the vault store. Built on the first verb that needs the server.
+pub struct Client {
+    http: reqwest::blocking::Client,
+    target: VaultTarget,
+    timeout: Duration,
+}
+
+impl Client {
+    /// Builds the HTTP client for `target`; reads the CA file when one is set. No request is
+    /// made here.
+    pub fn new(target: VaultTarget, timeout: Duration) -> Result<Client> {
+        install_crypto_provider();
+        let mut b = reqwest::blocking::Client::builder()
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("influxctl-cred/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca) = &target.ca {
+            let pem = crate::fsutil::read(ca, crate::fsutil::FileKind::Certificate)?.ok_or_else(
+                || Error::InvalidValue {
+                    what: "vault CA file",
+                    message: format!("{} does not exist ([vault] ca, BAO_CACERT)", ca.display()),
+                },
+            )?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| Error::ParseConfig {
+                    path: ca.clone(),
+                    message: "no PEM certificate found ([vault] ca, BAO_CACERT)".into(),
+                })?;
+            b = b.tls_certs_merge(certs);
+        }
+        let http = b.build().map_err(|e| Error::StoreUnavailable {
+            store: "vault",
+            reason: format!("cannot set up HTTPS: {}", chain(&e)),
+            hint: None,
+        })?;
+        Ok(Client { http, target, timeout })
+    }
+
+    /// The reqwest client itself (same TLS trust, no redirects), for requests to other
+    /// servers a login needs (GitHub Actions' OIDC token).
+    pub fn http(&self) -> &reqwest::blocking::Client {
+        &self.http
+    }
+
+    /// Where requests go.
+    pub fn target(&self) -> &VaultTarget {
+        &self.target
+    }
+
+    /// `vault_timeout`.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// `GET /v1/<path>`.
+    pub fn get_raw(&self, path: &str, token: Option<&Token>) -> Result<Reply> {
+        self.send(Method::GET, path, None, token)
+    }
+
+    /// `POST /v1/<path>` with a JSON body.
+    pub fn post_raw(&self, path: &str, body: &[u8], token: Option<&Token>) -> Result<Reply> {
+        self.send(Method::POST, path, Some(body), token)
+    }
+
+    /// `DELETE /v1/<path>`.
+    pub fn delete_raw(&self, path: &str, token: Option<&Token>) -> Result<Reply> {
+        self.send(Method::DELETE, path, None, token)
+    }
+
+    /// `LIST /v1/<path>` (sent as `GET …?list=true`, which both servers accept).
+    pub fn list_raw(&self, path: &str, token: Option<&Token>) -> Result<Reply> {
+        self.send(Method::GET, &format!("{path}?list=true"), None, token)
+    }
+
+    /// Sends one request, retrying what is transient across the addresses until
+    /// `vault_timeout`; any other answer is the caller's.
+    pub fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&[u8]>,
+        token: Option<&Token>,
+    ) -> Result<Reply> {
+        let deadline = Instant::now() + self.timeout;
+        let mut backoff = Duration::from_millis(100);
+        let mut tried: Vec<String> = Vec::new();
+        loop {
+            for addr in &self.target.addrs {
+                let url = api_url(addr, path)?;
+                match self.attempt(&method, url, body, token, deadline) {
+                    Ok(reply) => return Ok(reply),
+                    Err(why) => {
+                        crate::ui::verbose(format!("vault {}: {why}", origin(addr)));
+                        let line = format!("{}: {why}", origin(addr));
+                        tried.retain(|t| !t.starts_with(&format!("{}: ", origin(addr))));
+                        tried.push(line);
+                    }
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.gave_up(&tried));
+            }
+            std::thread::sleep(backoff.min(left));
+            backoff = (backoff * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// One request to `url`, following allowed redirects. `Err` is a transient failure, said
+    /// in words for the final message.
+    fn attempt(
+        &self,
+        method: &Method,
+        mut url: Url,
+        body: Option<&[u8]>,
+        token: Option<&Token>,
+        deadline: Instant,
+    ) -> std::result::Result<Reply, String> {
+        for _ in 0..=MAX_HOPS {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err("no answer in time".into());
+            }
+            let mut req = self.http.request(method.clone(), url.clone()).timeout(left);
+            req = req.header("X-Vault-Request", "true");
+            if let Some(ns) = &self.target.namespace {
+                let v = HeaderValue::from_str(ns).map_err(|_| "bad namespace".to_owned())?;
+                req = req.header("X-Vault-Namespace", v);
+            }
+            if let Some(t) = token {
+                let mut v = HeaderValue::from_str(t.expose())
+                    .map_err(|_| "the vault token cannot be sent in an HTTP header".to_owned())?;
+                v.set_sensitive(true);
+                req = req.header("X-Vault-Token", v);
+            }
+            if let Some(b) = body {
+                req = req.header(CONTENT_TYPE, "application/json").body(b.to_vec());
+            }
+            let resp = req
+                .send()
+                .map_err(|e| if e.is_timeout() { "timed out".to_owned() } else { chain(&e) })?;
+            let status = resp.status().as_u16();
+            let location =
+                resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let body = read_capped(resp)?;
+            match transient(status, &body, location.as_deref(), &url, &self.target.addrs) {
+                Verdict::Answer => return Ok(Reply { status, body }),
+                Verdict::Retry(why) => return Err(why),
+                Verdict::Follow(next) => {
+                    crate::ui::verbose(format!("vault: {status} redirect to {}", origin(&next)));
+                    url = next;
+                }
+            }
+        }
+        Err(format!("more than {MAX_HOPS} redirects"))
+    }
+
+    fn gave_up(&self, tried: &[String]) -> Error {
+        Error::StoreUnavailable {
+            store: "vault",
+            reason: format!(
+                "no vault server answered within {}s ({}): {}",
+                self.timeout.as_secs_f64().ceil() as u64,
+                self.target.addrs_from,
+                tried.join("; ")
+            ),
+            hint: Some(
+                "check that the server is running and unsealed (`bao status`), the address (BAO_ADDR, [vault] addr/addrs), or raise [vault] vault_timeout".into(),
+            ),
+        }
+    }
+}
+
+/// What to do with one answer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The caller's answer (2xx, 404, 403, other 4xx, 500).
+    Answer,
+    /// Transient: try the next address, then again after a pause.
+    Retry(String),
+    /// A redirect we may follow.
+    Follow(Url),
+}
+
+/// Classifies one answer of `url` (pure; see the module's list).
+pub fn transient(
+    status: u16,
+    body: &[u8],
+    location: Option<&str>,
+    url: &Url,
+    addrs: &[Url],
+) -> Verdict {
+    match status {
+        503 => Verdict::Retry(format!(
+            "503 ({})",
+            first_error(body).unwrap_or("sealed, or no active node".into())
+        )),
+        502 | 504 => Verdict::Retry(format!("{status} from a proxy")),
+        429 => Verdict::Retry("429 (standby or rate limited)".into()),
+        301 | 302 | 303 | 307 | 308 => {
+            let Some(next) = location.and_then(|l| url.join(l).ok()) else {
+                return Verdict::Retry(format!("{status} redirect without a usable Location"));
+            };
+            if matches!(status, 307 | 308) && redirect_allowed(&next, addrs) {
+                Verdict::Follow(next)
+            } else {
+                Verdict::Retry(format!(
+                    "{status} redirect to {}, which is not a configured address; not followed",
+                    origin(&next)
+                ))
+            }
+        }
+        400 if errors_of(body, None).iter().any(|e| is_upgrading(e)) => {
+            Verdict::Retry("400 (the KV mount is being upgraded)".into())
+        }
+        _ => Verdict::Answer,
+    }
+}
+
+/// The brief answer of a KV mount being upgraded from version 1 to 2 (or after a restart).
+fn is_upgrading(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("upgrading from non-versioned to versioned data")
+        || m.contains("mount is being upgraded")
+}
+
+/// Whether a redirect to `next` may be followed: it goes to one of `addrs`, or to the same
+/// scheme and host as one of them (a standby naming the active node's port), and keeps to
+/// the API path.
+pub fn redirect_allowed(next: &Url, addrs: &[Url]) -> bool {
+    next.path().starts_with("/v1/")
+        && next.username().is_empty()
+        && next.password().is_none()
+        && addrs.iter().any(|a| {
+            a.scheme() == next.scheme()
+                && a.host_str().map(str::to_ascii_lowercase)
+                    == next.host_str().map(str::to_ascii_lowercase)
+        })
+}
+
+/// `<addr>/v1/<path>`; `path` is built by us from checked parts.
+fn api_url(addr: &Url, path: &str) -> Result<Url> {
+    addr.join(&format!("v1/{path}"))
+        .map_err(|e| Error::InvalidRequest(format!("cannot build the vault URL: {e}")))
+}
+
+/// `scheme://host:port` of `url`, for messages (never a path or query).
+pub fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+fn read_capped(resp: reqwest::blocking::Response) -> std::result::Result<SecretBytes, String> {
+    let cap = resp.content_length().unwrap_or(0).min(MAX_BODY) as usize;
+    let mut buf = SecretBytes::new(Vec::with_capacity(cap.max(512)));
+    resp.take(MAX_BODY + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    if buf.len() as u64 > MAX_BODY {
+        return Err(format!("the answer is larger than {} KiB; refused", MAX_BODY >> 10));
+    }
+    Ok(buf)
+}
+
+#[derive(Deserialize)]
+struct ErrorsBody {
+    #[serde(default)]
+    errors: Vec<String>,
+}
+
+fn errors_of(body: &[u8], token: Option<&Token>) -> Vec<String> {
+    let parsed: Option<ErrorsBody> = serde_json::from_slice(body).ok();
+    parsed.map(|b| b.errors).unwrap_or_default().iter().map(|e| clean(e, token)).collect()
+}
+
+fn first_error(body: &[u8]) -> Option<String> {
+    errors_of(body, None).into_iter().find(|e| !e.is_empty())
+}
+
+/// A server message made safe to print: our token masked, management tokens redacted, no
+/// control characters, at most [`MAX_MESSAGE`] characters.
+pub fn clean(text: &str, token: Option<&Token>) -> String {
+    let mut s = text.to_owned();
+    if let Some(t) = token.filter(|t| !t.expose().is_empty()) {
+        s = s.replace(t.expose(), "<redacted vault token>");
+    }
+    let s = crate::error::redact(&s);
+    let mut out: String =
+        s.chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_MESSAGE).collect();
+    if s.chars().count() > MAX_MESSAGE {
+        out.push('…');
+    }
+    out.trim().to_owned()
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider was installed first, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
