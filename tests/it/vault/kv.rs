@@ -88,12 +88,22 @@ fn secret_put_by_bao_kv_put_in_the_documented_shape_is_read() {
     let got: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(got["token_id"], "tok-by-hand");
     assert_eq!(got["store"], "vault");
-    // Bound to clu-2; the profile prod (clu-1) must never get it, even if it was put there.
-    let file = bao.file("entry.json", &entry.to_string());
-    bao.ok(&["kv", "put", "secret/influxctl-cred/prod", &format!("@{}", file.display())]);
-    std::fs::remove_file(file).unwrap();
-    let r = m.get("prod").expect_err("an entry of another profile and cluster was served");
-    assert!(r.code == 7 || r.code == 1 || r.code == 2, "exit {}: {}", r.code, r.stderr);
+    // Put under another profile's path it is refused: it names another profile…
+    let put = |entry: &serde_json::Value| {
+        let file = bao.file("entry.json", &entry.to_string());
+        bao.ok(&["kv", "put", "secret/influxctl-cred/prod", &format!("@{}", file.display())]);
+        std::fs::remove_file(file).unwrap();
+    };
+    put(&entry);
+    let r = m.get("prod").expect_err("the entry of another profile was served");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("stage"), "{}", r.stderr);
+    // …and renamed, it is bound to clu-2, not to prod's clu-1: cluster-mismatch.
+    let mut renamed = entry.clone();
+    renamed["profile"] = json!("prod");
+    put(&renamed);
+    let r = m.get("prod").expect_err("a token bound to another cluster was served");
+    assert_eq!(r.code, 7, "cluster-mismatch: {}", r.stderr);
 }
 
 #[test]
