@@ -15,6 +15,10 @@ use crate::util::TOKEN;
 fn raft_leader_killed_while_writes_go_on_loses_no_acknowledged_write() {
     let mut cluster = Cluster::start();
     let leader = cluster.leader().expect("an active node");
+    // Keep every version (KV v2 keeps 10 by default), so that each acknowledged write is
+    // checked, not only the last ten.
+    let root = cluster.root.clone();
+    cluster.cli(leader, &root, &["write", "secret/config", "max_versions=100"]);
     // The leader first in addrs, so that its death is the first thing every request meets.
     let mut addrs = cluster.addrs();
     addrs.swap(0, leader);
