@@ -13,6 +13,7 @@ pub mod auth;
 pub mod client;
 mod doctor;
 pub mod kv;
+pub mod login;
 
 use std::sync::{Mutex, OnceLock};
 
