@@ -23,7 +23,7 @@ impl std::fmt::Display for Source {
         match self {
             Source::Env(var) => write!(f, "token from ${var}"),
             Source::File(p) => write!(f, "token from {}", p.display()),
-            Source::Login(method) => write!(f, "{method} login"),
+            Source::Login(method) => f.write_str(method),
         }
     }
 }

@@ -28,6 +28,8 @@ use crate::settings::VaultTarget;
 pub const MAX_BODY: u64 = 1 << 20;
 /// Redirects followed for one request.
 const MAX_HOPS: usize = 3;
+/// Why an address gave no answer when the time was up.
+const OUT_OF_TIME: &str = "no answer in time";
 /// Longest server message we repeat.
 const MAX_MESSAGE: usize = 300;
 
@@ -144,17 +146,22 @@ impl Client {
     ) -> Result<Reply> {
         let deadline = Instant::now() + self.timeout;
         let mut backoff = Duration::from_millis(100);
-        let mut tried: Vec<String> = Vec::new();
+        let mut tried: Vec<(String, String)> = Vec::new();
         loop {
             for addr in &self.target.addrs {
                 let url = api_url(addr, path)?;
                 match self.attempt(&method, url, body, token, deadline) {
                     Ok(reply) => return Ok(reply),
                     Err(why) => {
-                        crate::ui::verbose(format!("vault {}: {why}", origin(addr)));
-                        let line = format!("{}: {why}", origin(addr));
-                        tried.retain(|t| !t.starts_with(&format!("{}: ", origin(addr))));
-                        tried.push(line);
+                        let at = origin(addr);
+                        crate::ui::verbose(format!("vault {at}: {why}"));
+                        // The first real reason per address is kept: a later "no answer in
+                        // time" says less than "connection refused" or "sealed".
+                        match tried.iter_mut().find(|(a, _)| *a == at) {
+                            Some((_, old)) if why != OUT_OF_TIME => *old = why,
+                            Some(_) => {}
+                            None => tried.push((at, why)),
+                        }
                     }
                 }
             }
@@ -180,7 +187,7 @@ impl Client {
         for _ in 0..=MAX_HOPS {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err("no answer in time".into());
+                return Err(OUT_OF_TIME.into());
             }
             let mut req = self.http.request(method.clone(), url.clone()).timeout(left);
             req = req.header("X-Vault-Request", "true");
@@ -197,9 +204,9 @@ impl Client {
             if let Some(b) = body {
                 req = req.header(CONTENT_TYPE, "application/json").body(b.to_vec());
             }
-            let resp = req
-                .send()
-                .map_err(|e| if e.is_timeout() { "timed out".to_owned() } else { chain(&e) })?;
+            let resp = req.send().map_err(|e| {
+                if e.is_timeout() { "timed out".to_owned() } else { chain(&e.without_url()) }
+            })?;
             let status = resp.status().as_u16();
             let location =
                 resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -216,7 +223,8 @@ impl Client {
         Err(format!("more than {MAX_HOPS} redirects"))
     }
 
-    fn gave_up(&self, tried: &[String]) -> Error {
+    fn gave_up(&self, tried: &[(String, String)]) -> Error {
+        let tried: Vec<String> = tried.iter().map(|(a, why)| format!("{a}: {why}")).collect();
         Error::StoreUnavailable {
             store: "vault",
             reason: format!(

@@ -89,7 +89,7 @@ fn report(store: &VaultStore) -> (Status, String) {
             } else {
                 format!("ttl {}", crate::duration::humanize(jiff::SignedDuration::from_secs(ttl)))
             };
-            parts.push(format!("login: {} ({source}), {ttl}", store.settings().auth.as_str()));
+            parts.push(format!("login: {source}, {ttl}"));
         }
         Ok(r) if r.status == 403 => {
             let why = r.errors(Some(&token)).join("; ");
@@ -98,11 +98,7 @@ fn report(store: &VaultStore) -> (Status, String) {
                 parts.join(", ")
             ));
         }
-        Ok(r) => parts.push(format!(
-            "login: {} ({source}), lookup-self answered {}",
-            store.settings().auth.as_str(),
-            r.status
-        )),
+        Ok(r) => parts.push(format!("login: {source}, lookup-self answered {}", r.status)),
         Err(e) => return warn(format!("{}; {}", parts.join(", "), with_hint(&e))),
     }
     let layout = store.layout();

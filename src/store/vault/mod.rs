@@ -13,6 +13,7 @@ pub mod auth;
 pub mod client;
 mod doctor;
 pub mod kv;
+pub mod login;
 
 use std::sync::{Mutex, OnceLock};
 
@@ -36,7 +37,10 @@ pub struct VaultStore {
     settings: VaultSettings,
     layout: Layout,
     client: OnceLock<Client>,
+    /// The token of `auth = "token"`, once found.
     token: Mutex<Option<(Token, Source)>>,
+    /// The login of `auth = "approle"` / `"jwt"` (it keeps its own token).
+    login: Option<login::Login>,
 }
 
 /// One variable of the process environment (an empty value counts as unset where it is read).
@@ -46,9 +50,11 @@ fn process_env(name: &str) -> Option<String> {
 
 impl VaultStore {
     /// The store of `settings` (`[vault]`, or its defaults). No I/O happens here.
-    pub fn new(_paths: &Paths, settings: &Settings) -> VaultStore {
+    pub fn new(paths: &Paths, settings: &Settings) -> VaultStore {
         let vault = settings.vault_settings();
+        let login = (vault.auth != VaultAuth::Token).then(|| login::Login::new(settings, paths));
         VaultStore {
+            login,
             layout: Layout::new(&vault),
             settings: vault,
             client: OnceLock::new(),
@@ -82,31 +88,35 @@ impl VaultStore {
         self.client.get().ok_or_else(|| Error::Other("the vault client was not kept".into()))
     }
 
-    /// The token to send, and where it came from; found (or logged in) once per process.
+    /// The token to send, and where it came from: found once per process (`auth = "token"`),
+    /// or the login's ([`login::Login::token`]: cached encrypted, else a fresh login).
     pub fn token(&self) -> Result<(Token, Source)> {
+        if let Some(login) = &self.login {
+            let token = login.token(self.client()?)?;
+            return Ok((token, Source::Login(login.describe())));
+        }
         let mut slot = self.token.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = slot.as_ref() {
             return Ok(t.clone());
         }
-        let found = match self.settings.auth {
-            VaultAuth::Token => auth::static_token(&process_env, dirs::home_dir().as_deref())?,
-            VaultAuth::Approle | VaultAuth::Jwt => {
-                return Err(Error::OperationNotSupported(format!(
-                    "[vault] auth = {:?} (the login is not built in this version; use auth = \"token\")",
-                    self.settings.auth.as_str()
-                )));
-            }
-        };
+        let found = auth::static_token(&process_env, dirs::home_dir().as_deref())?;
         crate::ui::verbose(format!("vault: {}", found.1));
         *slot = Some(found.clone());
         Ok(found)
     }
 
-    /// Sends one request with the token. The reply is any answer the client did not retry.
+    /// Sends one request with the token. The reply is any answer the client did not retry. A
+    /// 403 to a cached login token drops it and the request is sent once more after a fresh
+    /// login ([`login::Login::refused`]).
     fn call(&self, f: impl Fn(&Client, &Token) -> Result<Reply>) -> Result<(Reply, Token)> {
         let client = self.client()?;
         let (token, _) = self.token()?;
         let reply = f(client, &token)?;
+        if reply.status == 403 && self.login.as_ref().is_some_and(login::Login::refused) {
+            let (token, _) = self.token()?;
+            let reply = f(client, &token)?;
+            return Ok((reply, token));
+        }
         Ok((reply, token))
     }
 
@@ -145,7 +155,7 @@ impl VaultStore {
                 // A 404 that did not say which version is deleted: the metadata knows. Without
                 // the right to read it, 0 is tried and a lost check-and-set says so.
                 match self.metadata_at(&self.layout.metadata_path(profile)) {
-                    Ok(Some(m)) => Ok((m.current_version, false)),
+                    Ok(Some(m)) => Ok((m.current_version, m.live())),
                     Ok(None) => Ok((0, false)),
                     Err(e) => {
                         crate::ui::verbose(format!("vault: {e}"));

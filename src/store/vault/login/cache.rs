@@ -44,9 +44,8 @@ impl LoginToken {
     /// A token `lease` long from `now`. A lease of 0 (a token without TTL) is kept for an hour.
     pub fn new(token: Token, now: Timestamp, lease_secs: u64, renewable: bool) -> LoginToken {
         let kept = if lease_secs == 0 { 3600 } else { lease_secs.min(366 * 86_400) };
-        let expires_at = now
-            .checked_add(SignedDuration::from_secs(kept as i64))
-            .unwrap_or(Timestamp::MAX);
+        let expires_at =
+            now.checked_add(SignedDuration::from_secs(kept as i64)).unwrap_or(Timestamp::MAX);
         LoginToken { token, expires_at, lease_secs, renewable }
     }
 
@@ -130,15 +129,22 @@ impl Cache {
         }
     }
 
-    fn try_load(&self, key: &str, now: Timestamp) -> std::result::Result<Option<LoginToken>, String> {
+    fn try_load(
+        &self,
+        key: &str,
+        now: Timestamp,
+    ) -> std::result::Result<Option<LoginToken>, String> {
         let Some(bytes) = crate::fsutil::read(&self.path, crate::fsutil::FileKind::StoreEntry)
             .map_err(|e| e.to_string())?
         else {
             return Ok(None);
         };
         let ids = self.identities()?;
-        let plain = crate::error::shield_or(|| ids.decrypt(&bytes), || identity::Failure::Corrupt("damaged"))
-            .map_err(|_| "cannot be opened with the current identity; logging in again".to_owned())?;
+        let plain = crate::error::shield_or(
+            || ids.decrypt(&bytes),
+            || identity::Failure::Corrupt("damaged"),
+        )
+        .map_err(|_| "cannot be opened with the current identity; logging in again".to_owned())?;
         let file = decode(&plain).ok_or("is damaged; logging in again")?;
         if file.key != key {
             return Err("holds the login of other settings; logging in again".into());
@@ -153,9 +159,7 @@ impl Cache {
     /// `-v`).
     pub fn save(&self, key: &str, login: &LoginToken) {
         if let Err(why) = self.try_save(key, login) {
-            ui::verbose(format!(
-                "not caching the vault login ({why}); every command logs in"
-            ));
+            ui::verbose(format!("not caching the vault login ({why}); every command logs in"));
         }
     }
 
@@ -181,7 +185,10 @@ impl Cache {
             return Ok(None);
         };
         let Ok(ids) = self.identities() else { return Ok(None) };
-        let Ok(plain) = crate::error::shield_or(|| ids.decrypt(&bytes), || identity::Failure::Corrupt("damaged")) else {
+        let Ok(plain) = crate::error::shield_or(
+            || ids.decrypt(&bytes),
+            || identity::Failure::Corrupt("damaged"),
+        ) else {
             return Ok(None);
         };
         Ok(decode(&plain).map(|f| (f.login, f.key)))

@@ -144,17 +144,16 @@ fn github_jwt(
     http: &reqwest::blocking::Client,
     timeout: std::time::Duration,
 ) -> Result<Secret> {
-    let failed = |why: String| Error::StoreUnavailable {
+    let failed = |why: String| {
+        Error::StoreUnavailable {
         store: "vault",
         reason: format!("GitHub Actions' OIDC token request failed: {why}"),
         hint: Some(
             "the job needs `permissions: id-token: write`; check [vault] audience against the jwt role's bound_audiences".into(),
         ),
+    }
     };
-    let bearer = Zeroizing::new(format!(
-        "bearer {}",
-        env(GITHUB_TOKEN).unwrap_or_default().trim()
-    ));
+    let bearer = Zeroizing::new(format!("bearer {}", env(GITHUB_TOKEN).unwrap_or_default().trim()));
     let mut auth = HeaderValue::from_str(&bearer)
         .map_err(|_| failed(format!("{GITHUB_TOKEN} cannot be sent in an HTTP header")))?;
     auth.set_sensitive(true);
@@ -180,10 +179,8 @@ fn github_jwt(
     struct Answer {
         value: Option<String>,
     }
-    let parsed = crate::error::shield_or(
-        || serde_json::from_slice::<Answer>(&body).map_err(drop),
-        || (),
-    );
+    let parsed =
+        crate::error::shield_or(|| serde_json::from_slice::<Answer>(&body).map_err(drop), || ());
     match parsed {
         Ok(Answer { value: Some(v) }) => Ok(Zeroizing::new(v)),
         _ => Err(failed("the answer has no `value`".into())),
@@ -208,7 +205,11 @@ fn without_url(e: &reqwest::Error) -> String {
 fn check_jwt(jwt: &str, from: &str) -> Result<()> {
     let parts: Vec<&str> = jwt.split('.').collect();
     let b64 = |p: &&str| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if jwt.len() > MAX_SECRET || parts.len() != 3 || parts[..2].iter().any(|p| p.is_empty()) || !parts.iter().all(b64) {
+    if jwt.len() > MAX_SECRET
+        || parts.len() != 3
+        || parts[..2].iter().any(|p| p.is_empty())
+        || !parts.iter().all(b64)
+    {
         return Err(Error::StoreUnavailable {
             store: "vault",
             reason: format!("{from} does not hold a JWT (three base64url parts separated by dots)"),
@@ -220,13 +221,14 @@ fn check_jwt(jwt: &str, from: &str) -> Result<()> {
 
 /// A secret from a file of the user's: strict modes, capped, UTF-8, trimmed, one word.
 fn read_secret_file(path: &Path, key: &'static str) -> Result<Secret> {
-    let bytes = crate::fsutil::read(path, crate::fsutil::FileKind::UserSecret)?.ok_or_else(|| {
-        Error::StoreUnavailable {
-            store: "vault",
-            reason: format!("[vault] {key} {} does not exist", path.display()),
-            hint: None,
-        }
-    })?;
+    let bytes =
+        crate::fsutil::read(path, crate::fsutil::FileKind::UserSecret)?.ok_or_else(|| {
+            Error::StoreUnavailable {
+                store: "vault",
+                reason: format!("[vault] {key} {} does not exist", path.display()),
+                hint: None,
+            }
+        })?;
     let bad = |why: &str| Error::StoreUnavailable {
         store: "vault",
         reason: format!("[vault] {key} {}: {why}", path.display()),
