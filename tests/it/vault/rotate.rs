@@ -68,3 +68,32 @@ fn eight_machines_auto_rotating_one_shared_entry_create_exactly_one_token() {
     let entry = super::stored_entry(&bao, "prod").unwrap();
     assert!(entry.get("rotating").is_none_or(|c| c.is_null()), "claim left behind: {entry}");
 }
+
+#[test]
+#[ignore = "needs OpenBao (bao)"]
+fn reader_with_auto_rotate_creates_nothing_and_keeps_serving_the_valid_token() {
+    let bao = Bao::dev();
+    bao.policy("reader", super::access::READER);
+    let top = "auto_rotate = true";
+    let admin = Machine::with(&[bao.addr.clone()], Some(&bao.root), "", "");
+    let r = admin.run_in(
+        &["create", "-p", "prod", "--ttl", "2d"],
+        None,
+        &[("FAKE_INFLUXCTL_OAUTH", "1")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let old = super::stored_entry(&bao, "prod").unwrap()["token"].as_str().unwrap().to_owned();
+
+    let token = bao.token(&["reader"]);
+    let reader = Machine::with(&[bao.addr.clone()], Some(&token), top, "");
+    let state = admin.s.state_path();
+    let r = reader.run_in(
+        &["get", "-p", "prod"],
+        None,
+        &[("FAKE_INFLUXCTL_STATE", state.to_str().unwrap())],
+    );
+    assert_eq!((r.code, r.stdout.trim()), (0, old.as_str()), "{}", r.stderr);
+    assert!(r.stderr.contains("\"update\""), "says what the policy lacks: {}", r.stderr);
+    assert_eq!(admin.s.calls("create").len(), 1, "a reader created a token it cannot store");
+    assert_eq!(super::stored_entry(&bao, "prod").unwrap()["token"], old.as_str());
+}
