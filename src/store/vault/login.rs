@@ -170,6 +170,13 @@ impl Login {
         Ok(format!("vault login token: {revoked}; deleted {path}"))
     }
 
+    /// Deletes the cache file without revoking its token (no server to tell); answers whether
+    /// there was one.
+    pub fn forget(&self) -> Result<bool> {
+        self.current().take();
+        self.cache.remove()
+    }
+
     /// Logs in by the configured method.
     fn login(&self, client: &Client, now: Timestamp) -> Result<LoginToken> {
         let method = self.cfg.auth;

@@ -363,3 +363,65 @@ fn github_actions_refusal_says_so_without_the_request_token() {
     assert!(all.contains("HTTP 403") && all.contains("id-token: write"), "{all}");
     assert!(!all.contains("request-token-test"), "{all}");
 }
+
+/// A home with an identity and approle settings for a server that is never reached.
+fn approle_home() -> (tempfile::TempDir, Login, Client, Cache) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::under(dir.path().to_owned());
+    crate::identity::generate_default(&paths.default_identity()).unwrap();
+    let cfg = VaultSettings {
+        auth: VaultAuth::Approle,
+        role_id: Some("role-test".into()),
+        addrs: vec!["http://127.0.0.1:1".into()],
+        ..VaultSettings::default()
+    };
+    let settings = Settings { vault: Some(cfg), ..Settings::default() };
+    let login = Login::new(&settings, &paths).with_env(env(&[]));
+    let cache = Cache::new(&paths.store_dir(), &paths.default_identity(), &[]);
+    (dir, login, client(), cache)
+}
+
+#[test]
+fn token_comes_from_the_cache_and_a_refused_one_is_dropped_for_a_fresh_login() {
+    let (_dir, login, client, cache) = approle_home();
+    let key = cache::key(&login.cfg, client.target());
+    cache.save(&key, &LoginToken::new(vault_token("kept"), Timestamp::now(), 3600, true));
+    // No request: the server address is closed, the cached token answers.
+    assert_eq!(login.token(&client).unwrap(), vault_token("kept"));
+    assert_eq!(login.token(&client).unwrap(), vault_token("kept"));
+    assert!(login.refused(), "a cached token that the server refuses: log in again");
+    assert!(!cache.path.exists(), "the refused token is not kept");
+    assert!(!login.refused(), "nothing in use any more");
+    // The fresh login needs the secret id, which is not configured: that error, not a stale token.
+    assert_eq!(login.token(&client).unwrap_err().exit_code(), 2);
+}
+
+#[test]
+fn logout_never_sends_a_token_to_a_server_it_was_not_made_for() {
+    let (_dir, login, client, cache) = approle_home();
+    cache.save(
+        "key-of-other-settings",
+        &LoginToken::new(vault_token("x"), Timestamp::now(), 3600, true),
+    );
+    let said = login.logout(&client).unwrap();
+    assert!(said.contains("not revoked") && said.contains("deleted"), "{said}");
+    assert!(!cache.path.exists());
+    assert_eq!(login.logout(&client).unwrap(), "no vault login was cached");
+    cache.save("k", &LoginToken::new(vault_token("y"), Timestamp::now(), 3600, true));
+    assert!(login.forget().unwrap());
+    assert!(!cache.path.exists());
+}
+
+#[test]
+fn logout_of_an_expired_or_unreadable_cache_deletes_it_without_a_request() {
+    let (_dir, login, client, cache) = approle_home();
+    let key = cache::key(&login.cfg, client.target());
+    let old = Timestamp::now() - SignedDuration::from_secs(7200);
+    cache.save(&key, &LoginToken::new(vault_token("old"), old, 3600, true));
+    let said = login.logout(&client).unwrap();
+    assert!(said.contains("had expired"), "{said}");
+    crate::fsutil::write_atomic(&cache.path, b"not an age file").unwrap();
+    let said = login.logout(&client).unwrap();
+    assert!(said.contains("nothing was revoked"), "{said}");
+    assert!(!cache.path.exists());
+}
