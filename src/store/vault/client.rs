@@ -150,7 +150,7 @@ impl Client {
         loop {
             for addr in &self.target.addrs {
                 let url = api_url(addr, path)?;
-                match self.attempt(&method, url, body, token, deadline) {
+                match self.attempt(&method, url, body, token, deadline)? {
                     Ok(reply) => return Ok(reply),
                     Err(why) => {
                         let at = origin(addr);
@@ -174,8 +174,9 @@ impl Client {
         }
     }
 
-    /// One request to `url`, following allowed redirects. `Err` is a transient failure, said
-    /// in words for the final message.
+    /// One request to `url`, following allowed redirects. The inner `Err` is a transient
+    /// failure, said in words for the final message; the outer one is not worth a retry (a bad
+    /// header value, an answer over the cap).
     fn attempt(
         &self,
         method: &Method,
@@ -183,44 +184,64 @@ impl Client {
         body: Option<&[u8]>,
         token: Option<&Token>,
         deadline: Instant,
-    ) -> std::result::Result<Reply, String> {
+    ) -> Result<std::result::Result<Reply, String>> {
         for _ in 0..=MAX_HOPS {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(OUT_OF_TIME.into());
+                return Ok(Err(OUT_OF_TIME.into()));
             }
             let mut req = self.http.request(method.clone(), url.clone()).timeout(left);
             req = req.header("X-Vault-Request", "true");
             if let Some(ns) = &self.target.namespace {
-                let v = HeaderValue::from_str(ns).map_err(|_| "bad namespace".to_owned())?;
+                let v = HeaderValue::from_str(ns).map_err(|_| Error::InvalidValue {
+                    what: "vault namespace",
+                    message: "not a valid header value".into(),
+                })?;
                 req = req.header("X-Vault-Namespace", v);
             }
             if let Some(t) = token {
-                let mut v = HeaderValue::from_str(t.expose())
-                    .map_err(|_| "the vault token cannot be sent in an HTTP header".to_owned())?;
+                let mut v = HeaderValue::from_str(t.expose()).map_err(|_| Error::InvalidToken {
+                    reason: "the vault token cannot be sent in an HTTP header",
+                })?;
                 v.set_sensitive(true);
                 req = req.header("X-Vault-Token", v);
             }
             if let Some(b) = body {
                 req = req.header(CONTENT_TYPE, "application/json").body(b.to_vec());
             }
-            let resp = req.send().map_err(|e| {
-                if e.is_timeout() { "timed out".to_owned() } else { chain(&e.without_url()) }
-            })?;
+            let resp = match req.send() {
+                Ok(r) => r,
+                Err(e) if e.is_timeout() => return Ok(Err("timed out".into())),
+                Err(e) => return Ok(Err(chain(&e.without_url()))),
+            };
             let status = resp.status().as_u16();
             let location =
                 resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let body = read_capped(resp)?;
+            let body = match read_capped(resp) {
+                Ok(b) => b,
+                Err(Capped::Io(why)) => return Ok(Err(why)),
+                Err(Capped::TooLarge) => {
+                    return Err(Error::StoreUnavailable {
+                        store: "vault",
+                        reason: format!(
+                            "{} answered more than {} KiB; refused",
+                            origin(&url),
+                            MAX_BODY >> 10
+                        ),
+                        hint: None,
+                    });
+                }
+            };
             match transient(status, &body, location.as_deref(), &url, &self.target.addrs) {
-                Verdict::Answer => return Ok(Reply { status, body }),
-                Verdict::Retry(why) => return Err(why),
+                Verdict::Answer => return Ok(Ok(Reply { status, body })),
+                Verdict::Retry(why) => return Ok(Err(why)),
                 Verdict::Follow(next) => {
                     crate::ui::verbose(format!("vault: {status} redirect to {}", origin(&next)));
                     url = next;
                 }
             }
         }
-        Err(format!("more than {MAX_HOPS} redirects"))
+        Ok(Err(format!("more than {MAX_HOPS} redirects")))
     }
 
     fn gave_up(&self, tried: &[(String, String)]) -> Error {
@@ -318,14 +339,21 @@ pub fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-fn read_capped(resp: reqwest::blocking::Response) -> std::result::Result<SecretBytes, String> {
+enum Capped {
+    /// The connection broke while reading: transient.
+    Io(String),
+    /// More than [`MAX_BODY`]: refused.
+    TooLarge,
+}
+
+fn read_capped(resp: reqwest::blocking::Response) -> std::result::Result<SecretBytes, Capped> {
     let cap = resp.content_length().unwrap_or(0).min(MAX_BODY) as usize;
     let mut buf = SecretBytes::new(Vec::with_capacity(cap.max(512)));
     resp.take(MAX_BODY + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| format!("reading the answer: {e}"))?;
+        .map_err(|e| Capped::Io(format!("reading the answer: {e}")))?;
     if buf.len() as u64 > MAX_BODY {
-        return Err(format!("the answer is larger than {} KiB; refused", MAX_BODY >> 10));
+        return Err(Capped::TooLarge);
     }
     Ok(buf)
 }
@@ -382,3 +410,6 @@ fn install_crypto_provider() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
 }
+
+#[cfg(test)]
+mod tests;
