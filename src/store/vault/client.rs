@@ -312,17 +312,32 @@ fn first_error(body: &[u8]) -> Option<String> {
 /// A server message made safe to print: our token masked, management tokens redacted, no
 /// control characters, at most [`MAX_MESSAGE`] characters.
 pub fn clean(text: &str, token: Option<&Token>) -> String {
-    let mut s = text.to_owned();
-    if let Some(t) = token.filter(|t| !t.expose().is_empty()) {
-        s = s.replace(t.expose(), "<redacted vault token>");
-    }
-    let s = crate::error::redact(&s);
-    let mut out: String =
-        s.chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_MESSAGE).collect();
+    // Invisible characters go first, so that none can hide a token from the masks below.
+    let visible: String = text
+        .chars()
+        .filter(|c| !is_invisible(*c))
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let masked = match token.filter(|t| !t.expose().is_empty()) {
+        Some(t) => visible.replace(t.expose(), "<redacted vault token>"),
+        None => visible,
+    };
+    let s = crate::error::redact(&masked);
+    let mut out: String = s.chars().take(MAX_MESSAGE).collect();
     if s.chars().count() > MAX_MESSAGE {
         out.push('…');
     }
     out.trim().to_owned()
+}
+
+/// Characters a terminal shows as nothing (format characters, zero-width spaces, variation
+/// selectors), which could split a token so that no mask sees it.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}')
 }
 
 fn chain(e: &dyn std::error::Error) -> String {
