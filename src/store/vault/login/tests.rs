@@ -130,6 +130,18 @@ fn cache_round_trips_encrypted_and_private_and_only_for_its_key() {
     assert!(!cache.remove().unwrap());
 }
 
+#[cfg(unix)]
+#[test]
+fn cache_is_never_written_into_a_folder_others_may_use() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, cache) = home_with_identity();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o755)).unwrap();
+    cache.save("k", &LoginToken::new(vault_token("x"), Timestamp::now(), 3600, true));
+    assert!(!cache.path.exists());
+}
+
 #[test]
 fn cache_is_not_listed_as_an_entry_of_the_file_store() {
     assert!(!cache::FILE_NAME.ends_with(".age"));
