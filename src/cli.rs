@@ -89,6 +89,9 @@ pub enum Command {
     Rebind(RebindArgs),
     /// Show the audit log: every release of a token (never the token); -p filters by profile
     Audit(AuditArgs),
+    /// Forget the vault store's cached login: revoke its token on the server and delete the
+    /// encrypted cache (the agent of a later version will also stop here)
+    Lock,
     /// Print shell completions
     Completions {
         /// bash, zsh, fish, elvish or powershell

@@ -16,6 +16,7 @@ use crate::settings::StoreKind;
 use crate::ui;
 
 mod list;
+mod lock;
 pub use list::table;
 
 /// Runs one parsed command line; the `Ok` value is the exit code.
@@ -80,6 +81,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Import(args) => crate::import::run(&vault, &profile, g.store, args),
         Command::Rebind(args) => rebind(&vault, &profile, args.yes, interactive),
+        Command::Lock => lock::run(&vault),
         Command::Completions { .. }
         | Command::Man
         | Command::Exec(_)

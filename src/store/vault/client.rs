@@ -24,6 +24,9 @@ use crate::error::{Error, Result};
 use crate::secret::{SecretBytes, Token};
 use crate::settings::VaultTarget;
 
+mod classify;
+pub use classify::{Verdict, redirect_allowed, transient};
+
 /// Largest answer we read.
 pub const MAX_BODY: u64 = 1 << 20;
 /// Redirects followed for one request.
@@ -150,7 +153,7 @@ impl Client {
         loop {
             for addr in &self.target.addrs {
                 let url = api_url(addr, path)?;
-                match self.attempt(&method, url, body, token, deadline) {
+                match self.attempt(&method, url, body, token, deadline)? {
                     Ok(reply) => return Ok(reply),
                     Err(why) => {
                         let at = origin(addr);
@@ -174,8 +177,9 @@ impl Client {
         }
     }
 
-    /// One request to `url`, following allowed redirects. `Err` is a transient failure, said
-    /// in words for the final message.
+    /// One request to `url`, following allowed redirects. The inner `Err` is a transient
+    /// failure, said in words for the final message; the outer one is not worth a retry (a bad
+    /// header value, an answer over the cap).
     fn attempt(
         &self,
         method: &Method,
@@ -183,44 +187,64 @@ impl Client {
         body: Option<&[u8]>,
         token: Option<&Token>,
         deadline: Instant,
-    ) -> std::result::Result<Reply, String> {
+    ) -> Result<std::result::Result<Reply, String>> {
         for _ in 0..=MAX_HOPS {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(OUT_OF_TIME.into());
+                return Ok(Err(OUT_OF_TIME.into()));
             }
             let mut req = self.http.request(method.clone(), url.clone()).timeout(left);
             req = req.header("X-Vault-Request", "true");
             if let Some(ns) = &self.target.namespace {
-                let v = HeaderValue::from_str(ns).map_err(|_| "bad namespace".to_owned())?;
+                let v = HeaderValue::from_str(ns).map_err(|_| Error::InvalidValue {
+                    what: "vault namespace",
+                    message: "not a valid header value".into(),
+                })?;
                 req = req.header("X-Vault-Namespace", v);
             }
             if let Some(t) = token {
-                let mut v = HeaderValue::from_str(t.expose())
-                    .map_err(|_| "the vault token cannot be sent in an HTTP header".to_owned())?;
+                let mut v = HeaderValue::from_str(t.expose()).map_err(|_| Error::InvalidToken {
+                    reason: "the vault token cannot be sent in an HTTP header",
+                })?;
                 v.set_sensitive(true);
                 req = req.header("X-Vault-Token", v);
             }
             if let Some(b) = body {
                 req = req.header(CONTENT_TYPE, "application/json").body(b.to_vec());
             }
-            let resp = req.send().map_err(|e| {
-                if e.is_timeout() { "timed out".to_owned() } else { chain(&e.without_url()) }
-            })?;
+            let resp = match req.send() {
+                Ok(r) => r,
+                Err(e) if e.is_timeout() => return Ok(Err("timed out".into())),
+                Err(e) => return Ok(Err(chain(&e.without_url()))),
+            };
             let status = resp.status().as_u16();
             let location =
                 resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let body = read_capped(resp)?;
+            let body = match read_capped(resp) {
+                Ok(b) => b,
+                Err(Capped::Io(why)) => return Ok(Err(why)),
+                Err(Capped::TooLarge) => {
+                    return Err(Error::StoreUnavailable {
+                        store: "vault",
+                        reason: format!(
+                            "{} answered more than {} KiB; refused",
+                            origin(&url),
+                            MAX_BODY >> 10
+                        ),
+                        hint: None,
+                    });
+                }
+            };
             match transient(status, &body, location.as_deref(), &url, &self.target.addrs) {
-                Verdict::Answer => return Ok(Reply { status, body }),
-                Verdict::Retry(why) => return Err(why),
+                Verdict::Answer => return Ok(Ok(Reply { status, body })),
+                Verdict::Retry(why) => return Ok(Err(why)),
                 Verdict::Follow(next) => {
                     crate::ui::verbose(format!("vault: {status} redirect to {}", origin(&next)));
                     url = next;
                 }
             }
         }
-        Err(format!("more than {MAX_HOPS} redirects"))
+        Ok(Err(format!("more than {MAX_HOPS} redirects")))
     }
 
     fn gave_up(&self, tried: &[(String, String)]) -> Error {
@@ -240,73 +264,6 @@ impl Client {
     }
 }
 
-/// What to do with one answer.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// The caller's answer (2xx, 404, 403, other 4xx, 500).
-    Answer,
-    /// Transient: try the next address, then again after a pause.
-    Retry(String),
-    /// A redirect we may follow.
-    Follow(Url),
-}
-
-/// Classifies one answer of `url` (pure; see the module's list).
-pub fn transient(
-    status: u16,
-    body: &[u8],
-    location: Option<&str>,
-    url: &Url,
-    addrs: &[Url],
-) -> Verdict {
-    match status {
-        503 => Verdict::Retry(format!(
-            "503 ({})",
-            first_error(body).unwrap_or("sealed, or no active node".into())
-        )),
-        502 | 504 => Verdict::Retry(format!("{status} from a proxy")),
-        429 => Verdict::Retry("429 (standby or rate limited)".into()),
-        301 | 302 | 303 | 307 | 308 => {
-            let Some(next) = location.and_then(|l| url.join(l).ok()) else {
-                return Verdict::Retry(format!("{status} redirect without a usable Location"));
-            };
-            if matches!(status, 307 | 308) && redirect_allowed(&next, addrs) {
-                Verdict::Follow(next)
-            } else {
-                Verdict::Retry(format!(
-                    "{status} redirect to {}, which is not a configured address; not followed",
-                    origin(&next)
-                ))
-            }
-        }
-        400 if errors_of(body, None).iter().any(|e| is_upgrading(e)) => {
-            Verdict::Retry("400 (the KV mount is being upgraded)".into())
-        }
-        _ => Verdict::Answer,
-    }
-}
-
-/// The brief answer of a KV mount being upgraded from version 1 to 2 (or after a restart).
-fn is_upgrading(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("upgrading from non-versioned to versioned data")
-        || m.contains("mount is being upgraded")
-}
-
-/// Whether a redirect to `next` may be followed: it goes to one of `addrs`, or to the same
-/// scheme and host as one of them (a standby naming the active node's port), and keeps to
-/// the API path.
-pub fn redirect_allowed(next: &Url, addrs: &[Url]) -> bool {
-    next.path().starts_with("/v1/")
-        && next.username().is_empty()
-        && next.password().is_none()
-        && addrs.iter().any(|a| {
-            a.scheme() == next.scheme()
-                && a.host_str().map(str::to_ascii_lowercase)
-                    == next.host_str().map(str::to_ascii_lowercase)
-        })
-}
-
 /// `<addr>/v1/<path>`; `path` is built by us from checked parts.
 fn api_url(addr: &Url, path: &str) -> Result<Url> {
     addr.join(&format!("v1/{path}"))
@@ -318,14 +275,21 @@ pub fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
-fn read_capped(resp: reqwest::blocking::Response) -> std::result::Result<SecretBytes, String> {
+enum Capped {
+    /// The connection broke while reading: transient.
+    Io(String),
+    /// More than [`MAX_BODY`]: refused.
+    TooLarge,
+}
+
+fn read_capped(resp: reqwest::blocking::Response) -> std::result::Result<SecretBytes, Capped> {
     let cap = resp.content_length().unwrap_or(0).min(MAX_BODY) as usize;
     let mut buf = SecretBytes::new(Vec::with_capacity(cap.max(512)));
     resp.take(MAX_BODY + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| format!("reading the answer: {e}"))?;
+        .map_err(|e| Capped::Io(format!("reading the answer: {e}")))?;
     if buf.len() as u64 > MAX_BODY {
-        return Err(format!("the answer is larger than {} KiB; refused", MAX_BODY >> 10));
+        return Err(Capped::TooLarge);
     }
     Ok(buf)
 }
@@ -348,17 +312,32 @@ fn first_error(body: &[u8]) -> Option<String> {
 /// A server message made safe to print: our token masked, management tokens redacted, no
 /// control characters, at most [`MAX_MESSAGE`] characters.
 pub fn clean(text: &str, token: Option<&Token>) -> String {
-    let mut s = text.to_owned();
-    if let Some(t) = token.filter(|t| !t.expose().is_empty()) {
-        s = s.replace(t.expose(), "<redacted vault token>");
-    }
-    let s = crate::error::redact(&s);
-    let mut out: String =
-        s.chars().map(|c| if c.is_control() { ' ' } else { c }).take(MAX_MESSAGE).collect();
+    // Invisible characters go first, so that none can hide a token from the masks below.
+    let visible: String = text
+        .chars()
+        .filter(|c| !is_invisible(*c))
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let masked = match token.filter(|t| !t.expose().is_empty()) {
+        Some(t) => visible.replace(t.expose(), "<redacted vault token>"),
+        None => visible,
+    };
+    let s = crate::error::redact(&masked);
+    let mut out: String = s.chars().take(MAX_MESSAGE).collect();
     if s.chars().count() > MAX_MESSAGE {
         out.push('…');
     }
     out.trim().to_owned()
+}
+
+/// Characters a terminal shows as nothing (format characters, zero-width spaces, variation
+/// selectors), which could split a token so that no mask sees it.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}')
 }
 
 fn chain(e: &dyn std::error::Error) -> String {
@@ -382,3 +361,6 @@ fn install_crypto_provider() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
 }
+
+#[cfg(test)]
+mod tests;

@@ -29,13 +29,16 @@ use crate::settings::{Settings, VaultAuth, VaultSettings};
 use crate::ui;
 use cache::{Cache, LoginToken};
 
+/// Reads one environment variable (the process's, or a map in tests).
+type EnvFn = dyn Fn(&str) -> Option<String> + Send + Sync;
+
 /// The login of one vault store: its settings, its cache, and the token of this process.
 pub struct Login {
     cfg: VaultSettings,
     cache: Cache,
     /// The token in use, and whether it came from the cache.
     current: Mutex<Option<(Token, bool)>>,
-    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: Box<EnvFn>,
 }
 
 impl std::fmt::Debug for Login {
@@ -167,6 +170,13 @@ impl Login {
         Ok(format!("vault login token: {revoked}; deleted {path}"))
     }
 
+    /// Deletes the cache file without revoking its token (no server to tell); answers whether
+    /// there was one.
+    pub fn forget(&self) -> Result<bool> {
+        self.current().take();
+        self.cache.remove()
+    }
+
     /// Logs in by the configured method.
     fn login(&self, client: &Client, now: Timestamp) -> Result<LoginToken> {
         let method = self.cfg.auth;
@@ -288,18 +298,26 @@ fn method_name(method: VaultAuth) -> &'static str {
     }
 }
 
-/// `text` without `secret` (or any long piece of it) and without anything shaped like a JWT.
+/// `text` with every word that holds a piece of `secret` (8 characters or more: a server may
+/// quote a JWT's parts, or the start of a secret id) or looks like a JWT masked.
 pub fn mask(text: &str, secret: &str) -> String {
-    let mut out = text.to_owned();
-    if secret.len() >= 4 {
-        out = out.replace(secret, "<redacted>");
-        // A server may quote a JWT's parts, or a prefix of the secret.
-        for part in secret.split('.').filter(|p| p.len() >= 8) {
-            out = out.replace(part, "<redacted>");
-        }
-    }
-    out.split(' ')
-        .map(|w| if looks_like_jwt(w) { "<redacted jwt>" } else { w })
+    const PIECE: usize = 8;
+    let pieces: Vec<&str> = if secret.len() >= PIECE {
+        (0..=secret.len() - PIECE).filter_map(|i| secret.get(i..i + PIECE)).collect()
+    } else {
+        Vec::new()
+    };
+    let short = secret.len() >= 4 && secret.len() < PIECE;
+    text.split(' ')
+        .map(|w| {
+            if looks_like_jwt(w) {
+                "<redacted jwt>"
+            } else if pieces.iter().any(|p| w.contains(p)) || (short && w.contains(secret)) {
+                "<redacted>"
+            } else {
+                w
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -309,3 +327,6 @@ fn looks_like_jwt(word: &str) -> bool {
     let w = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     w.starts_with("eyJ") && w.matches('.').count() >= 2
 }
+
+#[cfg(test)]
+mod tests;

@@ -69,6 +69,8 @@ fn server_messages_lose_tokens_and_control_characters() {
     assert!(!text.contains("s.vaultsecrettoken") && !text.contains("M.V1.test"), "{text}");
     assert!(!text.chars().any(char::is_control), "{text:?}");
     assert!(clean(&"x".repeat(1000), None).chars().count() <= 301);
+    let hidden = clean("s.vault\u{200b}secrettoken and M.V1.\u{2060}test-abcdef", Some(&t));
+    assert!(!hidden.contains("secrettoken") && !hidden.contains("test-abcdef"), "{hidden}");
 }
 
 #[test]

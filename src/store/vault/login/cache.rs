@@ -173,6 +173,8 @@ impl Cache {
         let cipher = identity::encrypt(&recipients, &plain).map_err(|e| e.to_string())?;
         let dir = self.path.parent().ok_or("the cache has no folder")?;
         crate::fsutil::private_dir(dir).map_err(|e| e.to_string())?;
+        // As the file store: never into a folder that others may use.
+        crate::fsutil::check_private(dir).map_err(|e| e.to_string())?;
         crate::fsutil::write_atomic(&self.path, &cipher).map_err(|e| e.to_string())?;
         ui::verbose(format!("cached the vault login until {}", login.expires_at));
         Ok(())

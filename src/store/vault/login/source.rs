@@ -201,15 +201,17 @@ fn without_url(e: &reqwest::Error) -> String {
     if out.is_empty() { "the request failed".to_owned() } else { out }
 }
 
-/// A JWT's shape: three base64url parts (header, claims, signature), nothing else.
+/// A JWT's shape: three base64url parts (header, claims, signature), nothing else, the header
+/// a JSON object (base64url of `{"` or `{ ` starts with `ey`).
 fn check_jwt(jwt: &str, from: &str) -> Result<()> {
     let parts: Vec<&str> = jwt.split('.').collect();
     let b64 = |p: &&str| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if jwt.len() > MAX_SECRET
-        || parts.len() != 3
-        || parts[..2].iter().any(|p| p.is_empty())
-        || !parts.iter().all(b64)
-    {
+    let shaped = jwt.len() <= MAX_SECRET
+        && parts.len() == 3
+        && parts[0].starts_with("ey")
+        && !parts[1].is_empty()
+        && parts.iter().all(b64);
+    if !shaped {
         return Err(Error::StoreUnavailable {
             store: "vault",
             reason: format!("{from} does not hold a JWT (three base64url parts separated by dots)"),
