@@ -144,3 +144,42 @@ fn jwt_for_the_wrong_subject_is_refused_and_the_right_one_reads() {
     let r = m.run_in(&["get", "-p", "prod"], None, &[("TEST_ID_TOKEN", &right)]);
     assert_eq!((r.code, r.stdout.trim()), (0, TOKEN), "{}", r.stderr);
 }
+
+#[test]
+#[ignore = "needs OpenBao (bao)"]
+fn approle_login_is_cached_encrypted_and_lock_revokes_it_on_the_server() {
+    let bao = server_with_prod();
+    let (role_id, secret_id) = bao.approle("ci-reader", &["reader"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secret-id");
+    std::fs::write(&file, &secret_id).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let vault = format!(
+        "auth = \"approle\"\nrole_id = \"{role_id}\"\nsecret_id_file = \"{}\"",
+        file.display()
+    );
+    let m = login_machine(&bao, &vault, &secret_id);
+    // An identity of this user (made by a first write to the file store) to encrypt the cache.
+    let r = m.store("other", "M.V1.test-local-0123456789abcdef", &["--store", "file"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    for _ in 0..3 {
+        assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(TOKEN.to_owned()));
+    }
+    let logins = bao.issued_tokens("auth/approle/login");
+    assert_eq!(logins.len(), 1, "three gets, one login: the login token is cached");
+    let cache = m.s.env.store_dir().join("vault-login.cache");
+    assert!(cache.is_file(), "no login cache at {}", cache.display());
+    assert!(m.s.env.files_containing(&logins[0]).is_empty(), "the login token in plaintext");
+    let alive = |t: &str| bao.cli_as(t, &["token", "lookup"], None).status.success();
+    assert!(alive(&logins[0]));
+
+    let r = m.run(&["lock"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!cache.exists(), "lock left the cache");
+    assert!(!alive(&logins[0]), "lock did not revoke the login token on the server");
+    // The next use logs in afresh.
+    assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(TOKEN.to_owned()));
+    assert_eq!(bao.issued_tokens("auth/approle/login").len(), 2);
+}
