@@ -148,6 +148,20 @@ pub struct Bao {
 impl Bao {
     /// Starts a dev server and waits until `sys/health` says it is active (30 s at most).
     pub fn dev() -> Bao {
+        Bao::start(false)
+    }
+
+    /// A dev server on https (`-dev-tls`): its CA certificate is [`Bao::ca`].
+    pub fn dev_tls() -> Bao {
+        Bao::start(true)
+    }
+
+    /// The CA certificate of a `-dev-tls` server (also what the CLI runs trust).
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("tls/vault-ca.pem")
+    }
+
+    fn start(tls: bool) -> Bao {
         let mut dir = tempfile::Builder::new().prefix("icred-bao-").tempdir().expect("temp dir");
         let root = format!("root-{}", random_hex());
         // A raw audit log (declarative: OpenBao refuses audit devices made through the API),
@@ -167,20 +181,24 @@ impl Bao {
         for _attempt in 0..5 {
             let port = free_port_pair();
             let listen = format!("127.0.0.1:{port}");
+            let tls_dir = dir.path().join("tls");
+            let tls_arg = format!("-dev-tls-cert-dir={}", tls_dir.display());
+            let mut args =
+                vec!["server", "-dev", "-dev-no-store-token", "-dev-listen-address", &listen];
+            args.push(&config_arg);
+            if tls {
+                std::fs::create_dir_all(&tls_dir).expect("mkdir tls");
+                args.extend(["-dev-tls", &tls_arg]);
+            }
             let server = Server::spawn(
-                &[
-                    "server",
-                    "-dev",
-                    "-dev-no-store-token",
-                    "-dev-listen-address",
-                    &listen,
-                    &config_arg,
-                ],
+                &args,
                 dir.path(),
                 &[("BAO_DEV_ROOT_TOKEN_ID", &root)],
                 dir.path().join(format!("bao-{port}.log")),
             );
-            let mut bao = Bao { addr: format!("http://{listen}"), root: root.clone(), server, dir };
+            let scheme = if tls { "https" } else { "http" };
+            let mut bao =
+                Bao { addr: format!("{scheme}://{listen}"), root: root.clone(), server, dir };
             if bao.wait_active(Duration::from_secs(30)) {
                 return bao;
             }
@@ -195,7 +213,13 @@ impl Bao {
     fn wait_active(&mut self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
-            if health(&self.addr) == Some(200) {
+            let up = if self.addr.starts_with("https://") {
+                // No TLS client here: the CLI (trusting the dev CA) says when it is unsealed.
+                self.ca().is_file() && self.cli(&["status"]).status.success()
+            } else {
+                health(&self.addr) == Some(200)
+            };
+            if up {
                 return true;
             }
             if !self.server.running() {
@@ -302,7 +326,8 @@ impl Bao {
     }
 }
 
-/// `bao ARGS` against `addr` with `token`, HOME `home`, nothing else of our environment.
+/// `bao ARGS` against `addr` with `token`, HOME `home`, nothing else of our environment; a
+/// `-dev-tls` server's CA (`home/tls/vault-ca.pem`) is trusted when it is there.
 pub fn bao_cli(addr: &str, token: &str, home: &Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut c = Command::new(program());
     c.args(args)
@@ -310,8 +335,12 @@ pub fn bao_cli(addr: &str, token: &str, home: &Path, args: &[&str], stdin: Optio
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)
         .env("BAO_ADDR", addr)
-        .env("BAO_TOKEN", token)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .env("BAO_TOKEN", token);
+    let ca = home.join("tls/vault-ca.pem");
+    if ca.is_file() {
+        c.env("BAO_CACERT", ca);
+    }
+    c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap_or_else(|e| panic!("run {}: {e}", program().display()));
