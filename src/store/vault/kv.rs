@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::entry::EntryMeta;
+use crate::entry::{Entry, EntryMeta, Origin};
 use crate::error::{Error, Result};
-use crate::secret::SecretBytes;
+use crate::secret::{SecretBytes, Token};
 use crate::settings::VaultSettings;
 
 /// Longest value of one `custom_metadata` key (the servers' limit); longer fields are split
@@ -92,6 +92,9 @@ pub struct VersionMeta {
     pub deletion_time: String,
     #[serde(default)]
     pub destroyed: bool,
+    /// When the version was written (RFC 3339), as the server says.
+    #[serde(default)]
+    pub created_time: String,
 }
 
 impl VersionMeta {
@@ -103,8 +106,8 @@ impl VersionMeta {
 
 /// What a read of the data found.
 pub enum Read {
-    /// The current version's `data` (zeroized JSON) and its number.
-    Present(SecretBytes, u64),
+    /// The current version's `data` (zeroized JSON), its number, and when it was written.
+    Present(SecretBytes, u64, Option<jiff::Timestamp>),
     /// No live version; `u64` is the current version number (0: none at all, or not said).
     Absent(u64),
 }
@@ -119,12 +122,59 @@ pub fn parse_read(status: u16, body: &[u8]) -> Result<Read> {
     }
     let Some(data) = data else { return Err(malformed("a read answered no `data`")) };
     let gone = data.metadata.as_ref().is_some_and(VersionMeta::gone);
+    let created = data.metadata.as_ref().and_then(|m| m.created_time.parse().ok());
     match data.data {
         Some(raw) if !gone && raw.get() != "null" => {
-            Ok(Read::Present(SecretBytes::new(raw.get().as_bytes().to_vec()), version))
+            Ok(Read::Present(SecretBytes::new(raw.get().as_bytes().to_vec()), version, created))
         }
         _ => Ok(Read::Absent(version)),
     }
+}
+
+/// A secret written by hand (`bao kv put <mount>/<prefix>/P token=M.V1.… [token_id=…]
+/// [description=…] [expires_at=…]`): no `profile`, at least a `token`.
+#[derive(Deserialize)]
+struct HandWritten {
+    profile: Option<serde::de::IgnoredAny>,
+    token: Option<Token>,
+    token_id: Option<String>,
+    description: Option<String>,
+    expires_at: Option<jiff::Timestamp>,
+}
+
+/// The entry of `profile` from a secret's `data`: our entry JSON (SPEC §4), or a secret written
+/// by hand with at least a `token` (created = when the version was written, origin `stored`,
+/// unbound: bound on first use). Anything else is corrupt, named but never quoted.
+pub fn entry_from_data(
+    bytes: &[u8],
+    profile: &str,
+    created: Option<jiff::Timestamp>,
+) -> Result<Entry> {
+    let ours = Entry::from_secret_json(bytes, "vault", profile);
+    let Err(err) = ours else { return ours };
+    let hand: HandWritten = match serde_json::from_slice(bytes) {
+        Ok(h) => h,
+        Err(_) => return Err(err),
+    };
+    let (None, Some(token)) = (hand.profile, hand.token) else { return Err(err) };
+    if let Some(id) = &hand.token_id {
+        crate::entry::validate_token_id(id).map_err(|e| corrupt(profile, &e.to_string()))?;
+    }
+    if let Some(d) = &hand.description {
+        crate::entry::check_description(d).map_err(|e| corrupt(profile, &e.to_string()))?;
+    }
+    let mut entry = Entry::new(profile, token, Origin::Stored);
+    entry.token_id = hand.token_id;
+    entry.description = hand.description;
+    entry.expires_at = hand.expires_at;
+    if let Some(t) = created {
+        entry.created_at = t;
+    }
+    Ok(entry)
+}
+
+fn corrupt(profile: &str, reason: &str) -> Error {
+    Error::Corrupt { store: "vault", profile: profile.to_owned(), reason: reason.to_owned() }
 }
 
 /// The body of `POST <mount>/data/…`: `{"options":{"cas":N},"data":<data>}`. `data` must be
@@ -170,6 +220,9 @@ pub struct Metadata {
     pub custom_metadata: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub versions: BTreeMap<String, VersionMeta>,
+    /// When the secret was first written (RFC 3339).
+    #[serde(default)]
+    pub created_time: String,
 }
 
 impl Metadata {
@@ -357,17 +410,14 @@ pub fn refusal(
 
 /// The `list` row of a secret under our prefix whose `custom_metadata` is not ours (written by
 /// hand with `bao kv put`, say): listed, with what is known.
-pub fn unlisted(profile: &str) -> EntryMeta {
+pub fn unlisted(profile: &str, m: &Metadata) -> EntryMeta {
     EntryMeta {
         profile: profile.to_owned(),
         token_id: None,
-        description: Some(
-            "(metadata unavailable: the secret has no influxctl-cred metadata; `get` reads it)"
-                .into(),
-        ),
-        created_at: jiff::Timestamp::UNIX_EPOCH,
+        description: Some("(no influxctl-cred metadata; `get` reads it)".into()),
+        created_at: m.created_time.parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH),
         expires_at: None,
-        origin: crate::entry::Origin::Unknown,
+        origin: Origin::Unknown,
         cluster: Default::default(),
     }
 }
