@@ -35,6 +35,8 @@ fn sealed_proxy_errors_and_standbys_are_retried_and_the_rest_is_the_callers() {
 fn the_upgrading_answer_is_retried_but_other_400s_are_not() {
     let upgrading = br#"{"errors":["Upgrading from non-versioned to versioned data. This backend will be unavailable for a brief period and will resume service shortly."]}"#;
     assert!(matches!(transient(400, upgrading, None, &url(), &addrs()), Verdict::Retry(_)));
+    let waiting = br#"{"errors":["Waiting for the primary to upgrade from non-versioned to versioned data. This backend will be unavailable for a brief period and will resume service when the primary is finished."]}"#;
+    assert!(matches!(transient(400, waiting, None, &url(), &addrs()), Verdict::Retry(_)));
     let cas = br#"{"errors":["check-and-set parameter did not match the current version"]}"#;
     assert_eq!(transient(400, cas, None, &url(), &addrs()), Verdict::Answer);
 }

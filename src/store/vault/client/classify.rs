@@ -51,11 +51,13 @@ pub fn transient(
     }
 }
 
-/// The brief answer of a KV mount being upgraded from version 1 to 2 (or after a restart).
+/// The brief answer of a KV mount being upgraded from version 1 to 2 (a new mount, or after a
+/// restart).
 fn is_upgrading(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("upgrading from non-versioned to versioned data")
-        || m.contains("mount is being upgraded")
+    // "Upgrading from non-versioned to versioned data. …" on the node doing it, "Waiting for
+    // the primary to upgrade from non-versioned to versioned data. …" on the others.
+    m.contains("from non-versioned to versioned data")
 }
 
 /// Whether a redirect to `next` may be followed: it goes to one of `addrs`, or to the same
