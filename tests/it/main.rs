@@ -32,3 +32,4 @@ mod lifecycle;
 mod properties;
 mod token_ids;
 mod trust;
+mod vault_offline;
