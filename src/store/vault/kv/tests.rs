@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::entry::{Cluster, Origin, Trust};
+use crate::entry::{Cluster, EntryMeta, Origin, Trust};
 
 fn layout() -> Layout {
     Layout::new(&VaultSettings::default())
