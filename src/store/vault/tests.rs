@@ -26,6 +26,7 @@ fn sealed_proxy_errors_and_standbys_are_retried_and_the_rest_is_the_callers() {
     assert!(matches!(transient(503, b"", None, &url(), &addrs()), Verdict::Retry(_)));
     assert!(matches!(transient(502, b"", None, &url(), &addrs()), Verdict::Retry(_)));
     assert!(matches!(transient(429, b"", None, &url(), &addrs()), Verdict::Retry(_)));
+    assert!(matches!(transient(412, b"", None, &url(), &addrs()), Verdict::Retry(_)));
     for status in [200, 204, 400, 403, 404, 405, 500] {
         assert_eq!(transient(status, b"{}", None, &url(), &addrs()), Verdict::Answer, "{status}");
     }

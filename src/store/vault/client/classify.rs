@@ -31,6 +31,8 @@ pub fn transient(
         )),
         502 | 504 => Verdict::Retry(format!("{status} from a proxy")),
         429 => Verdict::Retry("429 (standby or rate limited)".into()),
+        // A performance standby that has not yet seen the data the request depends on.
+        412 => Verdict::Retry("412 (a standby is not caught up yet)".into()),
         301 | 302 | 303 | 307 | 308 => {
             let Some(next) = location.and_then(|l| url.join(l).ok()) else {
                 return Verdict::Retry(format!("{status} redirect without a usable Location"));
