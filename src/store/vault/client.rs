@@ -6,8 +6,8 @@
 //! High availability (SPEC §12): a request goes to the first address that answers. What a
 //! healthy cluster answers briefly while it changes its mind is retried, across the addresses
 //! and with backoff, until `vault_timeout` is spent ([`transient`]): 503 (sealed, no active
-//! node), a refused or failed connection, 502/504, 429, the 400 "upgrading" answer of a KV mount
-//! being upgraded, and a 307/308 redirect from a standby to an address that is not ours. A
+//! node), a refused or failed connection, 502/504, 429, 412, the 400 "upgrading" answer of a KV
+//! mount being upgraded, and a 307/308 redirect from a standby to an address that is not ours. A
 //! redirect is followed only to an address of `addrs`, or to the scheme and host of one
 //! ([`redirect_allowed`]): a redirect elsewhere would hand our token to a stranger.
 
