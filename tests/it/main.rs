@@ -36,3 +36,4 @@ mod token_ids;
 mod trust;
 #[cfg(unix)]
 mod vault;
+mod vault_offline;

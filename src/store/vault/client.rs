@@ -6,8 +6,8 @@
 //! High availability (SPEC §12): a request goes to the first address that answers. What a
 //! healthy cluster answers briefly while it changes its mind is retried, across the addresses
 //! and with backoff, until `vault_timeout` is spent ([`transient`]): 503 (sealed, no active
-//! node), a refused or failed connection, 502/504, 429, the 400 "upgrading" answer of a KV mount
-//! being upgraded, and a 307/308 redirect from a standby to an address that is not ours. A
+//! node), a refused or failed connection, 502/504, 429, 412, the 400 "upgrading" answer of a KV
+//! mount being upgraded, and a 307/308 redirect from a standby to an address that is not ours. A
 //! redirect is followed only to an address of `addrs`, or to the scheme and host of one
 //! ([`redirect_allowed`]): a redirect elsewhere would hand our token to a stranger.
 
@@ -195,7 +195,7 @@ impl Client {
             }
             let mut req = self.http.request(method.clone(), url.clone()).timeout(left);
             req = req.header("X-Vault-Request", "true");
-            if let Some(ns) = &self.target.namespace {
+            if let Some(ns) = self.target.namespace.as_ref().filter(|_| !root_only(url.path())) {
                 let v = HeaderValue::from_str(ns).map_err(|_| Error::InvalidValue {
                     what: "vault namespace",
                     message: "not a valid header value".into(),
@@ -262,6 +262,12 @@ impl Client {
             ),
         }
     }
+}
+
+/// The status endpoints that exist only in the root namespace (in a namespace they answer as
+/// an uninitialized server): sent without `X-Vault-Namespace`.
+fn root_only(path: &str) -> bool {
+    ["/v1/sys/health", "/v1/sys/seal-status", "/v1/sys/leader"].contains(&path)
 }
 
 /// `<addr>/v1/<path>`; `path` is built by us from checked parts.

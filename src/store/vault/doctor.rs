@@ -8,7 +8,10 @@ use super::VaultStore;
 use super::client::origin;
 use crate::check::{Check, Status};
 use crate::paths::Paths;
-use crate::settings::Settings;
+use crate::settings::{Settings, VaultAuth};
+
+/// A static token with less than this left (seconds) makes the line a warning.
+const SHORT_TTL: i64 = 3600;
 
 #[derive(Deserialize)]
 struct Health {
@@ -76,6 +79,7 @@ fn report(store: &VaultStore) -> (Status, String) {
             if h.version.is_empty() { String::new() } else { format!(", version {}", h.version) }
         )),
     }
+    let mut short_lived = false;
     let (token, source) = match store.token() {
         Ok(t) => t,
         Err(e) => return warn(format!("{}; {}", parts.join(", "), with_hint(&e))),
@@ -84,6 +88,8 @@ fn report(store: &VaultStore) -> (Status, String) {
         Ok(r) if r.ok() => {
             let ttl =
                 serde_json::from_slice::<LookupSelf>(&r.body).map(|l| l.data.ttl).unwrap_or(0);
+            // A static token about to expire is worth a warning; a login renews itself.
+            short_lived = ttl > 0 && ttl < SHORT_TTL && store.settings().auth == VaultAuth::Token;
             let ttl = if ttl <= 0 {
                 "never expires".to_owned()
             } else {
@@ -134,7 +140,10 @@ fn report(store: &VaultStore) -> (Status, String) {
         },
         if can_list { "yes" } else { "no" }
     ));
-    let status = if can_read { Status::Ok } else { Status::Warn };
+    if short_lived {
+        parts.push("the token expires within the hour: log in again (`bao login`)".into());
+    }
+    let status = if can_read && !short_lived { Status::Ok } else { Status::Warn };
     (status, parts.join(", "))
 }
 

@@ -13,17 +13,13 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::entry::EntryMeta;
+use crate::entry::{Entry, Origin};
 use crate::error::{Error, Result};
-use crate::secret::SecretBytes;
+use crate::secret::{SecretBytes, Token};
 use crate::settings::VaultSettings;
 
-/// Longest value of one `custom_metadata` key (the servers' limit); longer fields are split
-/// over `key`, `key~2`, `key~3`, ….
-const MAX_META_VALUE: usize = 512;
-
-/// The format of our `custom_metadata`, in its key `influxctl-cred`.
-const META_FORMAT: &str = "1";
+mod meta;
+pub use meta::{from_custom, metadata_body, to_custom, unlisted};
 
 /// Where the entries of one `[vault]` setting live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +88,9 @@ pub struct VersionMeta {
     pub deletion_time: String,
     #[serde(default)]
     pub destroyed: bool,
+    /// When the version was written (RFC 3339), as the server says.
+    #[serde(default)]
+    pub created_time: String,
 }
 
 impl VersionMeta {
@@ -103,8 +102,8 @@ impl VersionMeta {
 
 /// What a read of the data found.
 pub enum Read {
-    /// The current version's `data` (zeroized JSON) and its number.
-    Present(SecretBytes, u64),
+    /// The current version's `data` (zeroized JSON), its number, and when it was written.
+    Present(SecretBytes, u64, Option<jiff::Timestamp>),
     /// No live version; `u64` is the current version number (0: none at all, or not said).
     Absent(u64),
 }
@@ -119,12 +118,59 @@ pub fn parse_read(status: u16, body: &[u8]) -> Result<Read> {
     }
     let Some(data) = data else { return Err(malformed("a read answered no `data`")) };
     let gone = data.metadata.as_ref().is_some_and(VersionMeta::gone);
+    let created = data.metadata.as_ref().and_then(|m| m.created_time.parse().ok());
     match data.data {
         Some(raw) if !gone && raw.get() != "null" => {
-            Ok(Read::Present(SecretBytes::new(raw.get().as_bytes().to_vec()), version))
+            Ok(Read::Present(SecretBytes::new(raw.get().as_bytes().to_vec()), version, created))
         }
         _ => Ok(Read::Absent(version)),
     }
+}
+
+/// A secret written by hand (`bao kv put <mount>/<prefix>/P token=M.V1.… [token_id=…]
+/// [description=…] [expires_at=…]`): no `profile`, at least a `token`.
+#[derive(Deserialize)]
+struct HandWritten {
+    profile: Option<serde::de::IgnoredAny>,
+    token: Option<Token>,
+    token_id: Option<String>,
+    description: Option<String>,
+    expires_at: Option<jiff::Timestamp>,
+}
+
+/// The entry of `profile` from a secret's `data`: our entry JSON (SPEC §4), or a secret written
+/// by hand with at least a `token` (created = when the version was written, origin `stored`,
+/// unbound: bound on first use). Anything else is corrupt, named but never quoted.
+pub fn entry_from_data(
+    bytes: &[u8],
+    profile: &str,
+    created: Option<jiff::Timestamp>,
+) -> Result<Entry> {
+    let ours = Entry::from_secret_json(bytes, "vault", profile);
+    let Err(err) = ours else { return ours };
+    let hand: HandWritten = match serde_json::from_slice(bytes) {
+        Ok(h) => h,
+        Err(_) => return Err(err),
+    };
+    let (None, Some(token)) = (hand.profile, hand.token) else { return Err(err) };
+    if let Some(id) = &hand.token_id {
+        crate::entry::validate_token_id(id).map_err(|e| corrupt(profile, &e.to_string()))?;
+    }
+    if let Some(d) = &hand.description {
+        crate::entry::check_description(d).map_err(|e| corrupt(profile, &e.to_string()))?;
+    }
+    let mut entry = Entry::new(profile, token, Origin::Stored);
+    entry.token_id = hand.token_id;
+    entry.description = hand.description;
+    entry.expires_at = hand.expires_at;
+    if let Some(t) = created {
+        entry.created_at = t;
+    }
+    Ok(entry)
+}
+
+fn corrupt(profile: &str, reason: &str) -> Error {
+    Error::Corrupt { store: "vault", profile: profile.to_owned(), reason: reason.to_owned() }
 }
 
 /// The body of `POST <mount>/data/…`: `{"options":{"cas":N},"data":<data>}`. `data` must be
@@ -170,6 +216,9 @@ pub struct Metadata {
     pub custom_metadata: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub versions: BTreeMap<String, VersionMeta>,
+    /// When the secret was first written (RFC 3339).
+    #[serde(default)]
+    pub created_time: String,
 }
 
 impl Metadata {
@@ -208,80 +257,6 @@ pub fn parse_list(body: &[u8]) -> Result<Vec<String>> {
     let body: ListBody =
         serde_json::from_slice(body).map_err(|_| malformed("a list answered no keys"))?;
     Ok(body.data.keys.into_iter().filter(|k| !k.ends_with('/')).collect())
-}
-
-/// The `custom_metadata` of an entry: one key per field of its metadata (never the token),
-/// `cluster` as JSON, plus `influxctl-cred` = the format. Long values are split.
-pub fn to_custom(meta: &EntryMeta) -> BTreeMap<String, String> {
-    let mut fields: Vec<(&str, Option<String>)> = vec![
-        ("influxctl-cred", Some(META_FORMAT.to_owned())),
-        ("profile", Some(meta.profile.clone())),
-        ("token_id", meta.token_id.clone()),
-        ("description", meta.description.clone()),
-        ("created_at", Some(meta.created_at.to_string())),
-        ("expires_at", meta.expires_at.map(|t| t.to_string())),
-    ];
-    let origin = serde_json::to_value(meta.origin).ok().and_then(|v| v.as_str().map(str::to_owned));
-    fields.push(("origin", origin));
-    if !meta.cluster.is_empty() {
-        fields.push(("cluster", serde_json::to_string(&meta.cluster).ok()));
-    }
-    let mut out = BTreeMap::new();
-    for (key, value) in fields {
-        let Some(value) = value else { continue };
-        for (i, chunk) in split(&value).into_iter().enumerate() {
-            let k = if i == 0 { key.to_owned() } else { format!("{key}~{}", i + 1) };
-            out.insert(k, chunk);
-        }
-    }
-    out
-}
-
-/// The metadata back from `custom_metadata`; `None` when it is not ours (written by another
-/// tool, or a format we do not know).
-pub fn from_custom(custom: &BTreeMap<String, String>) -> Option<EntryMeta> {
-    if custom.get("influxctl-cred").map(String::as_str) != Some(META_FORMAT) {
-        return None;
-    }
-    let field = |key: &str| -> Option<String> {
-        let mut value = custom.get(key)?.clone();
-        for i in 2.. {
-            match custom.get(&format!("{key}~{i}")) {
-                Some(more) => value.push_str(more),
-                None => break,
-            }
-        }
-        Some(value)
-    };
-    let mut obj = serde_json::Map::new();
-    for key in ["profile", "token_id", "description", "created_at", "expires_at", "origin"] {
-        obj.insert(key.to_owned(), field(key).map_or(serde_json::Value::Null, Into::into));
-    }
-    if let Some(c) = field("cluster") {
-        obj.insert("cluster".to_owned(), serde_json::from_str(&c).ok()?);
-    }
-    serde_json::from_value(serde_json::Value::Object(obj)).ok()
-}
-
-/// `value` in pieces of at most [`MAX_META_VALUE`] bytes, cut between characters.
-fn split(value: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for c in value.chars() {
-        if cur.len() + c.len_utf8() > MAX_META_VALUE {
-            out.push(std::mem::take(&mut cur));
-        }
-        cur.push(c);
-    }
-    out.push(cur);
-    out
-}
-
-/// The body of `POST <mount>/metadata/…`.
-pub fn metadata_body(meta: &EntryMeta) -> Vec<u8> {
-    // A map of strings always serializes.
-    serde_json::to_vec(&serde_json::json!({ "custom_metadata": to_custom(meta) }))
-        .unwrap_or_else(|_| b"{}".to_vec())
 }
 
 /// What a request was for, to name the capability a 403 says the policy lacks.
@@ -352,23 +327,6 @@ pub fn refusal(
                 _ => None,
             },
         },
-    }
-}
-
-/// The `list` row of a secret under our prefix whose `custom_metadata` is not ours (written by
-/// hand with `bao kv put`, say): listed, with what is known.
-pub fn unlisted(profile: &str) -> EntryMeta {
-    EntryMeta {
-        profile: profile.to_owned(),
-        token_id: None,
-        description: Some(
-            "(metadata unavailable: the secret has no influxctl-cred metadata; `get` reads it)"
-                .into(),
-        ),
-        created_at: jiff::Timestamp::UNIX_EPOCH,
-        expires_at: None,
-        origin: crate::entry::Origin::Unknown,
-        cluster: Default::default(),
     }
 }
 

@@ -20,6 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use super::client::{Client, Reply};
 use crate::error::{Error, Result};
@@ -27,7 +28,7 @@ use crate::paths::Paths;
 use crate::secret::{SecretBytes, Token};
 use crate::settings::{Settings, VaultAuth, VaultSettings};
 use crate::ui;
-use cache::{Cache, LoginToken};
+use cache::{Cache, Key, LoginToken};
 
 /// Reads one environment variable (the process's, or a map in tests).
 type EnvFn = dyn Fn(&str) -> Option<String> + Send + Sync;
@@ -95,7 +96,13 @@ impl Login {
         if let Some((t, _)) = kept {
             return Ok(t);
         }
-        let key = cache::key(&self.cfg, client.target());
+        // A jwt login's JWT is read first: the cache is keyed by who it names.
+        let jwt = match self.cfg.auth {
+            VaultAuth::Jwt => Some(self.jwt(client)?),
+            _ => None,
+        };
+        let who = jwt.as_ref().map(|j| jwt_who(j)).unwrap_or_default();
+        let key = Key::new(&self.cfg, client.target(), &who);
         let now = Timestamp::now();
         if let Some(cached) = self.cache.load(&key, now) {
             ui::verbose(format!(
@@ -106,7 +113,7 @@ impl Login {
             *self.current() = Some((cached.token.clone(), true));
             return Ok(cached.token);
         }
-        let fresh = self.login(client, now)?;
+        let fresh = self.login(client, now, jwt)?;
         self.cache.save(&key, &fresh);
         *self.current() = Some((fresh.token.clone(), false));
         Ok(fresh.token)
@@ -138,7 +145,7 @@ impl Login {
     pub fn logout(&self, client: &Client) -> Result<String> {
         self.current().take();
         let path = self.cache.path.display().to_string();
-        let Some((login, key)) = self.cache.any()? else {
+        let Some((login, server)) = self.cache.any()? else {
             return Ok(if self.cache.remove()? {
                 format!(
                     "deleted the vault login cache {path} (it could not be opened, so nothing was revoked)"
@@ -147,9 +154,9 @@ impl Login {
                 "no vault login was cached".to_owned()
             });
         };
-        let revoked = if key != cache::key(&self.cfg, client.target()) {
+        let revoked = if server != Key::new(&self.cfg, client.target(), "").server {
             // Never send a token to a server it was not made for.
-            "it belongs to other [vault] settings, so it was not revoked; it expires by itself"
+            "it belongs to another server or namespace, so it was not revoked; it expires by itself"
                 .to_owned()
         } else if !login.usable(Timestamp::now()) {
             "it had expired".to_owned()
@@ -177,8 +184,21 @@ impl Login {
         self.cache.remove()
     }
 
-    /// Logs in by the configured method.
-    fn login(&self, client: &Client, now: Timestamp) -> Result<LoginToken> {
+    /// The JWT of a jwt login, from where the settings say.
+    fn jwt(&self, client: &Client) -> Result<source::Secret> {
+        let from = source::jwt_source(&self.cfg, &*self.env)?;
+        let jwt = source::read_jwt(&from, &*self.env, client.http(), client.timeout())?;
+        ui::verbose(format!("vault: jwt login with {}", from.describe()));
+        Ok(jwt)
+    }
+
+    /// Logs in by the configured method (`jwt`: the JWT already read, for a jwt login).
+    fn login(
+        &self,
+        client: &Client,
+        now: Timestamp,
+        jwt: Option<source::Secret>,
+    ) -> Result<LoginToken> {
         let method = self.cfg.auth;
         let mount = self.cfg.login_mount().to_owned();
         let path = format!("auth/{mount}/login");
@@ -193,9 +213,10 @@ impl Login {
                 (body, secret_id)
             }
             VaultAuth::Jwt => {
-                let from = source::jwt_source(&self.cfg, &*self.env)?;
-                let jwt = source::read_jwt(&from, &*self.env, client.http(), client.timeout())?;
-                ui::verbose(format!("vault: jwt login with {}", from.describe()));
+                let jwt = match jwt {
+                    Some(jwt) => jwt,
+                    None => self.jwt(client)?,
+                };
                 let body = to_body(&JwtBody { role: self.cfg.role.as_deref(), jwt: &jwt });
                 (body, jwt)
             }
@@ -320,6 +341,29 @@ pub fn mask(text: &str, secret: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Who a JWT names, for the cache key: its `iss`, `sub` and `aud` claims (read, not verified:
+/// the server verifies it; this only keeps two identities' tokens apart). Empty when the claims
+/// cannot be read.
+pub fn jwt_who(jwt: &str) -> String {
+    use base64::Engine;
+    #[derive(Deserialize)]
+    struct Claims {
+        iss: Option<String>,
+        sub: Option<String>,
+        aud: Option<serde_json::Value>,
+    }
+    let Some(payload) = jwt.split('.').nth(1) else { return String::new() };
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let Ok(bytes) = engine.decode(payload.trim_end_matches('=')) else { return String::new() };
+    let bytes = Zeroizing::new(bytes);
+    let parsed =
+        crate::error::shield_or(|| serde_json::from_slice::<Claims>(&bytes).map_err(drop), || ());
+    match parsed {
+        Ok(c) => serde_json::json!([c.iss, c.sub, c.aud]).to_string(),
+        Err(()) => String::new(),
+    }
 }
 
 /// `eyJ…` with at least two dots: a JWT (its header is base64url JSON).

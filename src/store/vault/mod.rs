@@ -149,7 +149,7 @@ impl VaultStore {
     /// The version a write must name (`cas`), and whether a live entry is there.
     fn current_version(&self, profile: &str) -> Result<(u64, bool)> {
         match self.read(profile)? {
-            Read::Present(_, v) => Ok((v, true)),
+            Read::Present(_, v, _) => Ok((v, true)),
             Read::Absent(v) if v > 0 => Ok((v, false)),
             Read::Absent(_) => {
                 // A 404 that did not say which version is deleted: the metadata knows. Without
@@ -228,7 +228,9 @@ impl Store for VaultStore {
 
     fn get(&self, profile: &str) -> Result<Option<Entry>> {
         match self.read(profile)? {
-            Read::Present(bytes, _) => Entry::from_secret_json(&bytes, STORE, profile).map(Some),
+            Read::Present(bytes, _, created) => {
+                kv::entry_from_data(&bytes, profile, created).map(Some)
+            }
             Read::Absent(_) => Ok(None),
         }
     }
@@ -271,7 +273,7 @@ impl Store for VaultStore {
             let meta = m.custom_metadata.as_ref().and_then(kv::from_custom);
             out.push(match meta {
                 Some(meta) if meta.profile == profile => meta,
-                _ => kv::unlisted(&profile),
+                _ => kv::unlisted(&profile, &m),
             });
         }
         Ok(out)
@@ -289,7 +291,7 @@ impl Store for VaultStore {
 impl Versioned for VaultStore {
     fn read_versioned(&self, profile: &str) -> Result<Option<(SecretBytes, u64)>> {
         match self.read(profile)? {
-            Read::Present(bytes, v) => Ok(Some((bytes, v))),
+            Read::Present(bytes, v, _) => Ok(Some((bytes, v))),
             Read::Absent(_) => Ok(None),
         }
     }

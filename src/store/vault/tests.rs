@@ -26,6 +26,7 @@ fn sealed_proxy_errors_and_standbys_are_retried_and_the_rest_is_the_callers() {
     assert!(matches!(transient(503, b"", None, &url(), &addrs()), Verdict::Retry(_)));
     assert!(matches!(transient(502, b"", None, &url(), &addrs()), Verdict::Retry(_)));
     assert!(matches!(transient(429, b"", None, &url(), &addrs()), Verdict::Retry(_)));
+    assert!(matches!(transient(412, b"", None, &url(), &addrs()), Verdict::Retry(_)));
     for status in [200, 204, 400, 403, 404, 405, 500] {
         assert_eq!(transient(status, b"{}", None, &url(), &addrs()), Verdict::Answer, "{status}");
     }
@@ -35,6 +36,8 @@ fn sealed_proxy_errors_and_standbys_are_retried_and_the_rest_is_the_callers() {
 fn the_upgrading_answer_is_retried_but_other_400s_are_not() {
     let upgrading = br#"{"errors":["Upgrading from non-versioned to versioned data. This backend will be unavailable for a brief period and will resume service shortly."]}"#;
     assert!(matches!(transient(400, upgrading, None, &url(), &addrs()), Verdict::Retry(_)));
+    let waiting = br#"{"errors":["Waiting for the primary to upgrade from non-versioned to versioned data. This backend will be unavailable for a brief period and will resume service when the primary is finished."]}"#;
+    assert!(matches!(transient(400, waiting, None, &url(), &addrs()), Verdict::Retry(_)));
     let cas = br#"{"errors":["check-and-set parameter did not match the current version"]}"#;
     assert_eq!(transient(400, cas, None, &url(), &addrs()), Verdict::Answer);
 }

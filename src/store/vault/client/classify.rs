@@ -31,6 +31,8 @@ pub fn transient(
         )),
         502 | 504 => Verdict::Retry(format!("{status} from a proxy")),
         429 => Verdict::Retry("429 (standby or rate limited)".into()),
+        // A performance standby that has not yet seen the data the request depends on.
+        412 => Verdict::Retry("412 (a standby is not caught up yet)".into()),
         301 | 302 | 303 | 307 | 308 => {
             let Some(next) = location.and_then(|l| url.join(l).ok()) else {
                 return Verdict::Retry(format!("{status} redirect without a usable Location"));
@@ -51,11 +53,13 @@ pub fn transient(
     }
 }
 
-/// The brief answer of a KV mount being upgraded from version 1 to 2 (or after a restart).
+/// The brief answer of a KV mount being upgraded from version 1 to 2 (a new mount, or after a
+/// restart).
 fn is_upgrading(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("upgrading from non-versioned to versioned data")
-        || m.contains("mount is being upgraded")
+    // "Upgrading from non-versioned to versioned data. …" on the node doing it, "Waiting for
+    // the primary to upgrade from non-versioned to versioned data. …" on the others.
+    m.contains("from non-versioned to versioned data")
 }
 
 /// Whether a redirect to `next` may be followed: it goes to one of `addrs`, or to the same

@@ -149,3 +149,14 @@ fn the_upgrading_answer_is_retried_until_the_mount_answers() {
     assert_eq!(c.get_raw("secret/data/x", Some(&token())).unwrap().status, 200);
     assert_eq!(s.seen.lock().unwrap().len(), 2);
 }
+
+#[test]
+fn status_endpoints_go_to_the_root_namespace_and_the_rest_to_the_configured_one() {
+    let s = serve(vec![Answer(200, String::new(), b"{}".to_vec())]);
+    let c = client(&[&s.url], Duration::from_secs(5));
+    c.get_raw("sys/health?standbyok=true", None).unwrap();
+    c.get_raw("auth/token/lookup-self", Some(&token())).unwrap();
+    let seen = s.seen.lock().unwrap();
+    assert!(!seen[0].to_ascii_lowercase().contains("x-vault-namespace"), "{}", seen[0]);
+    assert!(seen[1].to_ascii_lowercase().contains("x-vault-namespace: team-a"), "{}", seen[1]);
+}

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::entry::{Cluster, Origin, Trust};
+use crate::entry::{Cluster, EntryMeta, Origin, Trust};
 
 fn layout() -> Layout {
     Layout::new(&VaultSettings::default())
@@ -49,7 +49,7 @@ fn entries_live_under_the_prefix_and_no_name_climbs_out() {
 fn a_read_gives_the_data_and_its_version_and_deleted_versions_are_absent() {
     let body = br#"{"data":{"data":{"profile":"p","token":"M.V1.test-kv"},"metadata":{"version":4,"deletion_time":"","destroyed":false}}}"#;
     match parse_read(200, body).unwrap() {
-        Read::Present(bytes, v) => {
+        Read::Present(bytes, v, _) => {
             assert_eq!(v, 4);
             assert_eq!(&bytes[..], br#"{"profile":"p","token":"M.V1.test-kv"}"#);
         }
@@ -166,4 +166,26 @@ fn refusals_name_path_and_capability_and_a_lost_cas_is_a_conflict() {
     let e = refusal(403, &["permission denied".into(), "invalid token".into()], Op::Read, p, None);
     assert!(e.to_string().contains("invalid or expired"), "{e}");
     assert_eq!(refusal(500, &["internal error".into()], Op::Read, p, None).exit_code(), 5);
+}
+
+#[test]
+fn a_secret_written_by_hand_with_a_token_reads_as_an_entry() {
+    let created = Some("2026-02-03T04:05:06Z".parse().unwrap());
+    let e = entry_from_data(br#"{"token":"M.V1.test-byhand","token_id":"abc-1"}"#, "prod", created)
+        .unwrap();
+    assert_eq!((e.profile.as_str(), e.token.expose()), ("prod", "M.V1.test-byhand"));
+    assert_eq!(e.token_id.as_deref(), Some("abc-1"));
+    assert_eq!(Some(e.created_at), created);
+    assert!(e.cluster.is_empty(), "unbound: bound on first use");
+    for bad in [
+        &br#"{"tok":"M.V1.test-x"}"#[..],
+        br#"{"token":"M.V1.test-x","token_id":"--flag"}"#,
+        br#"{"token":"has space"}"#,
+        br#"{"profile":"other","token":"M.V1.test-x","created_at":"2026-01-01T00:00:00Z","origin":"stored"}"#,
+        b"[]",
+    ] {
+        let err = entry_from_data(bad, "prod", None).unwrap_err();
+        assert_eq!(err.exit_code(), 1, "{err}");
+        assert!(!err.to_string().contains("M.V1.test-x"), "{err}");
+    }
 }

@@ -4,9 +4,10 @@
 //! atomically), encrypted to the user's own age identities only — not to the team's
 //! `recipients`: a login token is this user's. Never plaintext anywhere.
 //!
-//! The file's JSON names the settings it belongs to ([`key`]: server addresses, namespace,
-//! method, mount, role), so a changed setting never reuses a token meant for another server or
-//! role. It is used only with identities that open without a passphrase (a prompt per command
+//! The file's JSON names what it belongs to ([`Key`]: server addresses, namespace, method,
+//! mount, role, and for a jwt login who the JWT names), so a changed setting, or another
+//! repository's job on the same runner, never reuses a token meant for another server, role or
+//! identity. It is used only with identities that open without a passphrase (a prompt per command
 //! would cost more than the login it saves); without such an identity there is no cache and
 //! every command logs in (said under `-v`). Any problem with the file (unreadable, from another
 //! identity, damaged) only means a fresh login; the next one replaces it.
@@ -66,28 +67,57 @@ impl LoginToken {
 #[derive(Serialize, Deserialize)]
 struct CacheFile {
     v: u32,
+    /// [`Key::full`] of the login.
     key: String,
+    /// [`Key::server`] of the login.
+    server: String,
     login: LoginToken,
 }
 
-/// The settings a login token belongs to, as one opaque string: SHA-256 over the server
-/// addresses, namespace, method, mount and role (or role id).
-pub fn key(cfg: &VaultSettings, target: &VaultTarget) -> String {
-    let mut h = Sha256::new();
-    let mut part = |s: &str| {
-        h.update((s.len() as u64).to_be_bytes());
-        h.update(s.as_bytes());
-    };
-    part("influxctl-cred vault login v1");
-    for a in &target.addrs {
-        part(a.as_str());
+/// What a login token belongs to, as opaque strings (SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    /// Server addresses, namespace, method, mount, role or role id, and who logged in (the
+    /// JWT's issuer, subject and audience): a cached token is used only when all match.
+    pub full: String,
+    /// Server addresses and namespace: where the token may be sent (a logout revokes it only
+    /// there).
+    pub server: String,
+}
+
+impl Key {
+    /// `who`: for a jwt login, the JWT's issuer, subject and audience (two jobs of different
+    /// repositories on one runner must never share a token); empty for approle, whose role id
+    /// is part of the key already.
+    pub fn new(cfg: &VaultSettings, target: &VaultTarget, who: &str) -> Key {
+        let server = digest(&server_parts(target));
+        let mut parts = server_parts(target);
+        parts.extend([
+            cfg.auth.as_str().to_owned(),
+            cfg.login_mount().to_owned(),
+            cfg.role.clone().unwrap_or_default(),
+            cfg.role_id.clone().unwrap_or_default(),
+            who.to_owned(),
+        ]);
+        Key { full: digest(&parts), server }
     }
-    part("|");
-    part(target.namespace.as_deref().unwrap_or(""));
-    part(cfg.auth.as_str());
-    part(cfg.login_mount());
-    part(cfg.role.as_deref().unwrap_or(""));
-    part(cfg.role_id.as_deref().unwrap_or(""));
+}
+
+fn server_parts(target: &VaultTarget) -> Vec<String> {
+    let mut parts = vec!["influxctl-cred vault login v1".to_owned()];
+    parts.extend(target.addrs.iter().map(|a| a.as_str().to_owned()));
+    parts.push("|".into());
+    parts.push(target.namespace.clone().unwrap_or_default());
+    parts
+}
+
+/// SHA-256 over length-prefixed parts, hex.
+fn digest(parts: &[String]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p.as_bytes());
+    }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -119,7 +149,7 @@ impl Cache {
     }
 
     /// The cached token for `key` while it is usable; `None` (said under `-v`) otherwise.
-    pub fn load(&self, key: &str, now: Timestamp) -> Option<LoginToken> {
+    pub fn load(&self, key: &Key, now: Timestamp) -> Option<LoginToken> {
         match self.try_load(key, now) {
             Ok(found) => found,
             Err(why) => {
@@ -131,7 +161,7 @@ impl Cache {
 
     fn try_load(
         &self,
-        key: &str,
+        key: &Key,
         now: Timestamp,
     ) -> std::result::Result<Option<LoginToken>, String> {
         let Some(bytes) = crate::fsutil::read(&self.path, crate::fsutil::FileKind::StoreEntry)
@@ -146,7 +176,7 @@ impl Cache {
         )
         .map_err(|_| "cannot be opened with the current identity; logging in again".to_owned())?;
         let file = decode(&plain).ok_or("is damaged; logging in again")?;
-        if file.key != key {
+        if file.key != key.full {
             return Err("holds the login of other settings; logging in again".into());
         }
         if !file.login.usable(now) {
@@ -157,17 +187,22 @@ impl Cache {
 
     /// Keeps `login` for `key`; a failure only costs the next command a login (said under
     /// `-v`).
-    pub fn save(&self, key: &str, login: &LoginToken) {
+    pub fn save(&self, key: &Key, login: &LoginToken) {
         if let Err(why) = self.try_save(key, login) {
             ui::verbose(format!("not caching the vault login ({why}); every command logs in"));
         }
     }
 
-    fn try_save(&self, key: &str, login: &LoginToken) -> std::result::Result<(), String> {
+    fn try_save(&self, key: &Key, login: &LoginToken) -> std::result::Result<(), String> {
         let ids = self.identities()?;
         let own = ids.recipients().map_err(|e| e.to_string())?;
         let recipients = identity::merge_recipients(own, Vec::new()).map_err(|e| e.to_string())?;
-        let file = CacheFile { v: 1, key: key.to_owned(), login: login.clone() };
+        let file = CacheFile {
+            v: 1,
+            key: key.full.clone(),
+            server: key.server.clone(),
+            login: login.clone(),
+        };
         // Plain structs of strings, numbers and timestamps serialize without failing.
         let plain = SecretBytes::new(serde_json::to_vec(&file).map_err(|e| e.to_string())?);
         let cipher = identity::encrypt(&recipients, &plain).map_err(|e| e.to_string())?;
@@ -180,7 +215,7 @@ impl Cache {
         Ok(())
     }
 
-    /// The cached token whatever its key or age, for a logout: `(token, key)`.
+    /// The cached token whatever its key or age, for a logout: `(token, Key::server)`.
     pub fn any(&self) -> Result<Option<(LoginToken, String)>> {
         let Some(bytes) = crate::fsutil::read(&self.path, crate::fsutil::FileKind::StoreEntry)?
         else {
@@ -193,7 +228,7 @@ impl Cache {
         ) else {
             return Ok(None);
         };
-        Ok(decode(&plain).map(|f| (f.login, f.key)))
+        Ok(decode(&plain).map(|f| (f.login, f.server)))
     }
 
     /// Deletes the cache file; answers whether there was one.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::cache::{self, Cache, LoginToken};
+use super::cache::{self, Cache, Key, LoginToken};
 use super::source::{self, JwtSource};
 use super::*;
 use crate::settings::{VaultSettings, VaultTarget};
@@ -49,35 +49,58 @@ fn write_mode(path: &Path, text: &str, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
+/// A key for `cfg` at `addr`, for JWT identity `who`.
+fn key_of(cfg: &VaultSettings, addr: &str, ns: Option<&str>, who: &str) -> Key {
+    Key::new(cfg, &target(addr, ns), who)
+}
+
+/// A key no login of these tests makes.
+fn some_key(name: &str) -> Key {
+    key_of(&jwt_cfg(), "https://cache.example:8200", None, name)
+}
+
 #[test]
-fn cache_key_changes_with_every_setting_that_picks_the_token() {
-    let base = cache::key(&jwt_cfg(), &target("https://a.example:8200", None));
-    assert_eq!(base, cache::key(&jwt_cfg(), &target("https://a.example:8200", None)));
-    assert_eq!(base.len(), 64);
+fn cache_key_changes_with_every_setting_and_identity_that_picks_the_token() {
+    const A: &str = "https://a.example:8200";
+    let base = key_of(&jwt_cfg(), A, None, "sub-x");
+    assert_eq!(base, key_of(&jwt_cfg(), A, None, "sub-x"));
+    assert_eq!((base.full.len(), base.server.len()), (64, 64));
+    let approle = VaultSettings {
+        auth: VaultAuth::Approle,
+        role: None,
+        role_id: Some("ci".into()),
+        ..jwt_cfg()
+    };
     let others = [
-        cache::key(&jwt_cfg(), &target("https://b.example:8200", None)),
-        cache::key(&jwt_cfg(), &target("https://a.example:8200", Some("team-a"))),
-        cache::key(
-            &VaultSettings { role: Some("other".into()), ..jwt_cfg() },
-            &target("https://a.example:8200", None),
-        ),
-        cache::key(
-            &VaultSettings { auth_mount: Some("gitlab".into()), ..jwt_cfg() },
-            &target("https://a.example:8200", None),
-        ),
-        cache::key(
-            &VaultSettings {
-                auth: VaultAuth::Approle,
-                role: None,
-                role_id: Some("ci".into()),
-                ..jwt_cfg()
-            },
-            &target("https://a.example:8200", None),
-        ),
+        key_of(&jwt_cfg(), "https://b.example:8200", None, "sub-x"),
+        key_of(&jwt_cfg(), A, Some("team-a"), "sub-x"),
+        key_of(&VaultSettings { role: Some("other".into()), ..jwt_cfg() }, A, None, "sub-x"),
+        key_of(&VaultSettings { auth_mount: Some("gitlab".into()), ..jwt_cfg() }, A, None, "sub-x"),
+        key_of(&approle, A, None, "sub-x"),
+        key_of(&jwt_cfg(), A, None, "sub-y"),
     ];
     for (i, k) in others.iter().enumerate() {
-        assert_ne!(&base, k, "setting {i} must change the key");
+        assert_ne!(base.full, k.full, "setting {i} must change the key");
     }
+    // Where the token may be sent depends on the server and namespace only.
+    assert_eq!(others[2].server, base.server);
+    assert_eq!(others[5].server, base.server);
+    assert_ne!(others[0].server, base.server);
+    assert_ne!(others[1].server, base.server);
+}
+
+#[test]
+fn jwt_who_reads_issuer_subject_and_audience() {
+    // {"iss":"https://gh","sub":"repo:a/b:ref:refs/heads/main","aud":["bao"],"jti":"1"}
+    let a = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2doIiwic3ViIjoicmVwbzphL2I6cmVmOnJlZnMvaGVhZHMvbWFpbiIsImF1ZCI6WyJiYW8iXSwianRpIjoiMSJ9.c2ln";
+    assert_eq!(jwt_who(a), r#"["https://gh","repo:a/b:ref:refs/heads/main",["bao"]]"#);
+    // The same identity in a later JWT (other jti, exp) keys alike; another subject does not.
+    // {"iss":"https://gh","sub":"repo:a/b:ref:refs/heads/main","aud":["bao"],"jti":"2"}
+    let later = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2doIiwic3ViIjoicmVwbzphL2I6cmVmOnJlZnMvaGVhZHMvbWFpbiIsImF1ZCI6WyJiYW8iXSwianRpIjoiMiJ9.c2ln";
+    assert_eq!(jwt_who(later), jwt_who(a));
+    assert_ne!(jwt_who(JWT), jwt_who(a));
+    assert_eq!(jwt_who("eyJ.!!!.x"), "");
+    assert_eq!(jwt_who("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln"), "", "not JSON");
 }
 
 #[test]
@@ -110,7 +133,7 @@ fn cache_round_trips_encrypted_and_private_and_only_for_its_key() {
     let (_dir, cache) = home_with_identity();
     let now = Timestamp::now();
     let login = LoginToken::new(vault_token("cached"), now, 3600, true);
-    cache.save("key-1", &login);
+    cache.save(&some_key("1"), &login);
     let bytes = std::fs::read(&cache.path).unwrap();
     assert!(bytes.starts_with(b"age-encryption.org/v1"), "an age file");
     let needle = vault_token("cached");
@@ -121,10 +144,14 @@ fn cache_round_trips_encrypted_and_private_and_only_for_its_key() {
         let mode = std::fs::metadata(&cache.path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
-    assert_eq!(cache.load("key-1", now), Some(login.clone()));
-    assert_eq!(cache.load("key-2", now), None, "other settings never reuse it");
-    assert_eq!(cache.load("key-1", now + SignedDuration::from_secs(3500)), None, "near its end");
-    assert_eq!(cache.any().unwrap(), Some((login, "key-1".to_owned())));
+    assert_eq!(cache.load(&some_key("1"), now), Some(login.clone()));
+    assert_eq!(cache.load(&some_key("2"), now), None, "other settings never reuse it");
+    assert_eq!(
+        cache.load(&some_key("1"), now + SignedDuration::from_secs(3500)),
+        None,
+        "near its end"
+    );
+    assert_eq!(cache.any().unwrap(), Some((login, some_key("1").server)));
     assert!(cache.remove().unwrap());
     assert!(!cache.path.exists());
     assert!(!cache.remove().unwrap());
@@ -138,7 +165,7 @@ fn cache_is_never_written_into_a_folder_others_may_use() {
     let store = dir.path().join("store");
     std::fs::create_dir(&store).unwrap();
     std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o755)).unwrap();
-    cache.save("k", &LoginToken::new(vault_token("x"), Timestamp::now(), 3600, true));
+    cache.save(&some_key("k"), &LoginToken::new(vault_token("x"), Timestamp::now(), 3600, true));
     assert!(!cache.path.exists());
 }
 
@@ -151,22 +178,22 @@ fn cache_is_not_listed_as_an_entry_of_the_file_store() {
 fn cache_without_an_identity_keeps_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::new(&dir.path().join("store"), &dir.path().join("identity.txt"), &[]);
-    cache.save("k", &LoginToken::new(vault_token("x"), Timestamp::now(), 3600, true));
+    cache.save(&some_key("k"), &LoginToken::new(vault_token("x"), Timestamp::now(), 3600, true));
     assert!(!cache.path.exists(), "no identity: no cache, and never plaintext");
     assert!(!dir.path().join("identity.txt").exists(), "no identity is made for a cache");
-    assert_eq!(cache.load("k", Timestamp::now()), None);
+    assert_eq!(cache.load(&some_key("k"), Timestamp::now()), None);
 }
 
 #[test]
 fn cache_of_another_identity_or_damaged_is_a_fresh_login() {
     let (_dir, cache) = home_with_identity();
     let now = Timestamp::now();
-    cache.save("k", &LoginToken::new(vault_token("x"), now, 3600, true));
+    cache.save(&some_key("k"), &LoginToken::new(vault_token("x"), now, 3600, true));
     let (_other, theirs) = home_with_identity();
     crate::fsutil::write_atomic(&theirs.path, &std::fs::read(&cache.path).unwrap()).unwrap();
-    assert_eq!(theirs.load("k", now), None);
+    assert_eq!(theirs.load(&some_key("k"), now), None);
     crate::fsutil::write_atomic(&cache.path, b"age-encryption.org/v1\n-> garbage").unwrap();
-    assert_eq!(cache.load("k", now), None);
+    assert_eq!(cache.load(&some_key("k"), now), None);
 }
 
 #[test]
@@ -396,7 +423,7 @@ fn approle_home() -> (tempfile::TempDir, Login, Client, Cache) {
 #[test]
 fn token_comes_from_the_cache_and_a_refused_one_is_dropped_for_a_fresh_login() {
     let (_dir, login, client, cache) = approle_home();
-    let key = cache::key(&login.cfg, client.target());
+    let key = Key::new(&login.cfg, client.target(), "");
     cache.save(&key, &LoginToken::new(vault_token("kept"), Timestamp::now(), 3600, true));
     // No request: the server address is closed, the cached token answers.
     assert_eq!(login.token(&client).unwrap(), vault_token("kept"));
@@ -412,14 +439,14 @@ fn token_comes_from_the_cache_and_a_refused_one_is_dropped_for_a_fresh_login() {
 fn logout_never_sends_a_token_to_a_server_it_was_not_made_for() {
     let (_dir, login, client, cache) = approle_home();
     cache.save(
-        "key-of-other-settings",
+        &some_key("other server"),
         &LoginToken::new(vault_token("x"), Timestamp::now(), 3600, true),
     );
     let said = login.logout(&client).unwrap();
     assert!(said.contains("not revoked") && said.contains("deleted"), "{said}");
     assert!(!cache.path.exists());
     assert_eq!(login.logout(&client).unwrap(), "no vault login was cached");
-    cache.save("k", &LoginToken::new(vault_token("y"), Timestamp::now(), 3600, true));
+    cache.save(&some_key("k"), &LoginToken::new(vault_token("y"), Timestamp::now(), 3600, true));
     assert!(login.forget().unwrap());
     assert!(!cache.path.exists());
 }
@@ -427,7 +454,7 @@ fn logout_never_sends_a_token_to_a_server_it_was_not_made_for() {
 #[test]
 fn logout_of_an_expired_or_unreadable_cache_deletes_it_without_a_request() {
     let (_dir, login, client, cache) = approle_home();
-    let key = cache::key(&login.cfg, client.target());
+    let key = Key::new(&login.cfg, client.target(), "");
     let old = Timestamp::now() - SignedDuration::from_secs(7200);
     cache.save(&key, &LoginToken::new(vault_token("old"), old, 3600, true));
     let said = login.logout(&client).unwrap();
@@ -436,4 +463,27 @@ fn logout_of_an_expired_or_unreadable_cache_deletes_it_without_a_request() {
     let said = login.logout(&client).unwrap();
     assert!(said.contains("nothing was revoked"), "{said}");
     assert!(!cache.path.exists());
+}
+
+#[test]
+fn a_jwt_login_never_reuses_the_cached_token_of_another_subject() {
+    // Same runner, same settings, two repositories' jobs: JWTs with different subjects.
+    let repo_a = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2doIiwic3ViIjoicmVwbzphL2I6cmVmOnJlZnMvaGVhZHMvbWFpbiIsImF1ZCI6WyJiYW8iXSwianRpIjoiMSJ9.c2ln";
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::under(dir.path().to_owned());
+    crate::identity::generate_default(&paths.default_identity()).unwrap();
+    let cfg = VaultSettings { jwt_env: Some("JOB_JWT".into()), ..jwt_cfg() };
+    let settings = Settings { vault: Some(cfg.clone()), ..Settings::default() };
+    let client =
+        Client::new(target("http://127.0.0.1:1", None), Duration::from_millis(300)).unwrap();
+    let cache = Cache::new(&paths.store_dir(), &paths.default_identity(), &[]);
+    let key_a = Key::new(&cfg, client.target(), &jwt_who(repo_a));
+    cache.save(&key_a, &LoginToken::new(vault_token("repo-a"), Timestamp::now(), 3600, true));
+
+    let job_a = Login::new(&settings, &paths).with_env(env(&[("JOB_JWT", repo_a)]));
+    assert_eq!(job_a.token(&client).unwrap(), vault_token("repo-a"), "same subject: cached");
+    let job_b = Login::new(&settings, &paths).with_env(env(&[("JOB_JWT", JWT)]));
+    // Another subject logs in itself (the server is not there: that error, not A's token).
+    let err = job_b.token(&client).unwrap_err();
+    assert_eq!(err.exit_code(), 5, "{err}");
 }
