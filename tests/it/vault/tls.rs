@@ -29,6 +29,15 @@ fn https_with_a_private_ca_and_a_namespace_round_trips_and_an_unknown_ca_is_refu
         "the entry leaked into the root namespace"
     );
 
+    // doctor and the helper's hello see the server through the namespace too.
+    let r = m.run(&["doctor"]);
+    let line = r.stdout.lines().chain(r.stderr.lines()).find(|l| l.contains("store vault"));
+    let line = line.unwrap_or_else(|| panic!("no vault line in doctor: {}{}", r.stdout, r.stderr));
+    assert!(line.contains("unsealed") && line.starts_with("ok"), "{line}");
+    let r = m.run_in(&["helper"], Some("{\"v\":1,\"id\":1,\"kind\":\"hello\"}\n"), &[]);
+    let hello: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert!(hello["ok"]["stores"].to_string().contains("vault"), "{hello}");
+
     // The same from the environment of the bao CLI.
     let plain = Machine::with(&[bao.addr.clone()], Some(&bao.root), "", "");
     let ca_s = ca.to_str().unwrap();
