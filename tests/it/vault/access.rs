@@ -71,7 +71,7 @@ fn reader_token_reads_but_is_refused_a_write_and_the_entry_stays() {
 
 /// A machine logging in with `vault` (the login lines of `[vault]`), whose secret is `secret`.
 fn login_machine(bao: &Bao, vault: &str, secret: &str) -> Machine {
-    let mut m = Machine::with(&[bao.addr.clone()], None, "", vault);
+    let mut m = Machine::with(std::slice::from_ref(&bao.addr), None, "", vault);
     m.secrets.push(secret.to_owned());
     m
 }
@@ -128,7 +128,7 @@ fn jwt_for_the_wrong_subject_is_refused_and_the_right_one_reads() {
     let mut m = login_machine(&bao, "", &wrong);
     let file = m.secret_file("jwt", &wrong);
     let vault = format!("auth = \"jwt\"\nrole = \"ci\"\njwt_file = \"{}\"", file.display());
-    m.s.settings(&super::settings(&[bao.addr.clone()], "", &vault));
+    m.s.settings(&super::settings(std::slice::from_ref(&bao.addr), "", &vault));
 
     let r = m.get("prod").expect_err("a JWT for another subject logged in");
     assert_eq!(r.code, 5, "{}", r.stderr);
@@ -140,7 +140,7 @@ fn jwt_for_the_wrong_subject_is_refused_and_the_right_one_reads() {
     let right = signer.sign(&claims(subject));
     m.secrets.push(right.clone());
     let vault = "auth = \"jwt\"\nrole = \"ci\"\njwt_env = \"TEST_ID_TOKEN\"";
-    m.s.settings(&super::settings(&[bao.addr.clone()], "", vault));
+    m.s.settings(&super::settings(std::slice::from_ref(&bao.addr), "", vault));
     let r = m.run_in(&["get", "-p", "prod"], None, &[("TEST_ID_TOKEN", &right)]);
     assert_eq!((r.code, r.stdout.trim()), (0, TOKEN), "{}", r.stderr);
 }

@@ -51,7 +51,7 @@ fn ci_job_with_only_its_oidc_identity_runs_influxctl_with_a_read_only_database_t
     });
 
     let vault = format!("auth = \"jwt\"\nrole = \"ci\"\naudience = \"{AUDIENCE}\"");
-    let mut job = Machine::with(&[bao.addr.clone()], None, "", &vault);
+    let mut job = Machine::with(std::slice::from_ref(&bao.addr), None, "", &vault);
     job.secrets.extend([jwt.clone(), REQUEST_TOKEN.to_owned(), ACCESS.to_owned()]);
     let report_path = job.s.env.path().join("report.json");
     let request_url = format!("{}/_apis/token?api-version=2.0", oidc.url());

@@ -83,7 +83,7 @@ fn reader_with_auto_rotate_creates_nothing_and_keeps_serving_the_valid_token() {
     let bao = Bao::dev();
     bao.policy("reader", super::access::READER);
     let top = "auto_rotate = true";
-    let admin = Machine::with(&[bao.addr.clone()], Some(&bao.root), "", "");
+    let admin = Machine::with(std::slice::from_ref(&bao.addr), Some(&bao.root), "", "");
     let r = admin.run_in(
         &["create", "-p", "prod", "--ttl", "2d"],
         None,
@@ -93,7 +93,7 @@ fn reader_with_auto_rotate_creates_nothing_and_keeps_serving_the_valid_token() {
     let old = super::stored_entry(&bao, "prod").unwrap()["token"].as_str().unwrap().to_owned();
 
     let token = bao.token(&["reader"]);
-    let reader = Machine::with(&[bao.addr.clone()], Some(&token), top, "");
+    let reader = Machine::with(std::slice::from_ref(&bao.addr), Some(&token), top, "");
     let state = admin.s.state_path();
     let r = reader.run_in(
         &["get", "-p", "prod"],

@@ -17,7 +17,7 @@ fn https_with_a_private_ca_and_a_namespace_round_trips_and_an_unknown_ca_is_refu
 
     // ca and namespace in the settings.
     let vault = format!("ca = \"{}\"\nnamespace = \"team-a\"", ca.display());
-    let m = Machine::with(&[bao.addr.clone()], Some(&bao.root), "", &vault);
+    let m = Machine::with(std::slice::from_ref(&bao.addr), Some(&bao.root), "", &vault);
     let r = m.store("prod", TOKEN, &["--token-id", "tok-ns"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(TOKEN.to_owned()));
@@ -39,7 +39,7 @@ fn https_with_a_private_ca_and_a_namespace_round_trips_and_an_unknown_ca_is_refu
     assert!(hello["ok"]["stores"].to_string().contains("vault"), "{hello}");
 
     // The same from the environment of the bao CLI.
-    let plain = Machine::with(&[bao.addr.clone()], Some(&bao.root), "", "");
+    let plain = Machine::with(std::slice::from_ref(&bao.addr), Some(&bao.root), "", "");
     let ca_s = ca.to_str().unwrap();
     let r = plain.run_in(
         &["get", "-p", "prod"],
