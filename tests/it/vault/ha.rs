@@ -46,6 +46,13 @@ fn raft_leader_killed_while_writes_go_on_loses_no_acknowledged_write() {
     });
     assert_eq!(acknowledged.len(), writes);
     let next = cluster.wait_new_leader(leader, Duration::from_secs(30));
+    // A machine that knows only the standby still reads (the standby forwards the request or
+    // redirects to the active node, on the same host).
+    let standby = (0..3).find(|&i| i != leader && i != next).unwrap();
+    let only_standby = [cluster.nodes[standby].addr.clone()];
+    let s = Machine::with(&only_standby, Some(&cluster.root), "", "vault_timeout = \"30s\"");
+    let last = &acknowledged.last().unwrap();
+    assert_eq!(s.get(&last.0).map_err(|r| r.stderr), Ok(last.1.clone()), "through the standby");
     // Every acknowledged write is there: the last of each profile is what reads, and each one
     // is a version of its secret.
     for profile in ["prod", "stage"] {
