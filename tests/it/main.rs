@@ -32,4 +32,5 @@ mod lifecycle;
 mod properties;
 mod token_ids;
 mod trust;
+mod vault_lock;
 mod vault_offline;
