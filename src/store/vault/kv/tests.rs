@@ -227,3 +227,17 @@ fn percent_decode(s: &str) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+#[test]
+fn a_missing_mount_is_not_a_missing_secret() {
+    let p = "nomount/data/influxctl-cred/prod";
+    let route = vec![
+        "no handler for route \"nomount/data/influxctl-cred/prod\". route entry not found."
+            .to_owned(),
+    ];
+    let e = no_such_mount(404, &route, p).unwrap();
+    assert_eq!(e.exit_code(), 5);
+    assert!(e.to_string().contains(p), "{e}");
+    assert!(no_such_mount(404, &[], p).is_none(), "an absent secret");
+    assert!(no_such_mount(403, &route, p).is_none());
+}
