@@ -324,6 +324,18 @@ impl Versioned for VaultStore {
         if !reply.ok() {
             return Err(self.refused(&reply, &token, Op::Write { new: cas == 0 }, &path));
         }
+        if reply.status == 204 {
+            // KV version 1 stores any path and answers nothing: the entry now sits there.
+            return Err(Error::StoreUnavailable {
+                store: STORE,
+                reason: format!(
+                    "the mount answered as KV version 1 (204, no version); the entry was stored there as the plain secret {path}"
+                ),
+                hint: Some(format!(
+                    "remove it (`bao delete {path}`) and point [vault] mount at a KV version 2 engine (`bao secrets enable -version=2 kv`)"
+                )),
+            });
+        }
         let version = kv::parse_written(&reply.body)?;
         if let Some(meta) = meta {
             self.write_metadata(meta);
