@@ -202,7 +202,9 @@ pub fn acquire<'a>(
                     ));
                     waited_for = Some(by);
                 }
-                std::thread::sleep(jittered(pause).min(deadline - Instant::now()));
+                std::thread::sleep(
+                    jittered(pause).min(deadline.saturating_duration_since(Instant::now())),
+                );
                 pause = (pause * 2).min(Duration::from_secs(2));
             }
             other => {

@@ -36,4 +36,5 @@ mod token_ids;
 mod trust;
 #[cfg(unix)]
 mod vault;
+mod vault_lock;
 mod vault_offline;

@@ -325,6 +325,8 @@ impl crate::store::Store for Shared {
 struct Server {
     tokens: Mutex<Vec<(String, String, bool)>>,
     fail_create: std::sync::atomic::AtomicBool,
+    /// Runs while a token is being created (another machine acting meanwhile).
+    during_create: Option<Box<dyn Fn() + Sync>>,
 }
 
 impl crate::lifecycle::Influxctl for Server {
@@ -338,6 +340,9 @@ impl crate::lifecycle::Influxctl for Server {
     ) -> Result<crate::influxctl::output::Created> {
         if self.fail_create.load(Ordering::SeqCst) {
             return Err(Error::InfluxctlFailed("create exited with status 1".into()));
+        }
+        if let Some(act) = &self.during_create {
+            act();
         }
         let mut tokens = self.tokens.lock().unwrap();
         let n = tokens.len() + 1;
@@ -448,4 +453,34 @@ fn rotation_through_a_claim_writes_claim_then_entry_and_a_failure_gives_it_back(
     let (after, version) = shared.now();
     assert_eq!((after.entry.origin, after.rotating, version), (Origin::Rotated, None, 5));
     assert_eq!(shared.metas.load(Ordering::SeqCst), 1, "claims leave the metadata alone");
+}
+
+#[test]
+fn rotation_whose_claim_was_taken_over_stores_nothing_revokes_nothing_and_names_its_token() {
+    let shared = std::sync::Arc::new(Mem::holding(&due_entry()));
+    let (_home, vault) = machine(&shared);
+    let other = shared.clone();
+    let server = Server {
+        // While this machine creates its token, its claim expires and another takes it over.
+        during_create: Some(Box::new(move || {
+            let (_, version) = other.now();
+            let takeover = claimed_json(&due_entry(), &marker("fast@b:2", 60));
+            other.write_cas("prod", &takeover, version, None).unwrap();
+        })),
+        ..Server::default()
+    };
+    server.tokens.lock().unwrap().push(("id-old".into(), token("old").expose().into(), false));
+    let seen = vault.find("prod").unwrap();
+    let snap = vault.snapshot().unwrap();
+    let err = crate::lifecycle::rotate::auto_rotate_with(&vault, &snap, &server, &seen, None)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Locked, "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("created the token id-2 but it could not be stored"), "{msg}");
+    assert!(msg.contains("taken over"), "{msg}");
+    let (after, _) = shared.now();
+    assert_eq!(after.entry.token, token("old"), "the old token stays stored");
+    assert_eq!(after.rotating.map(|m| m.by).as_deref(), Some("fast@b:2"), "the other claim stays");
+    let tokens = server.tokens.lock().unwrap();
+    assert!(!tokens[0].2, "the old token was not revoked");
 }

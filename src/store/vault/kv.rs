@@ -330,6 +330,19 @@ pub fn refusal(
     }
 }
 
+/// A 404 that is not "no such secret" but "no such mount" (`no handler for route`): the
+/// settings name a mount that is not there, which must not read as "not found".
+pub fn no_such_mount(status: u16, errors: &[String], path: &str) -> Option<Error> {
+    let missing = status == 404 && errors.iter().any(|e| e.contains("no handler for route"));
+    missing.then(|| Error::StoreUnavailable {
+        store: "vault",
+        reason: format!("nothing is mounted at {path} (the server: no handler for route)"),
+        hint: Some(
+            "check [vault] mount (a KV version 2 engine: `bao secrets list`) and namespace".into(),
+        ),
+    })
+}
+
 fn malformed(what: &str) -> Error {
     Error::StoreUnavailable {
         store: "vault",

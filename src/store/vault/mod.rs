@@ -120,6 +120,11 @@ impl VaultStore {
         Ok((reply, token))
     }
 
+    /// `Some` error when a 404 says the mount, not the secret, is missing.
+    fn mount_missing(&self, reply: &Reply, path: &str) -> Option<Error> {
+        kv::no_such_mount(reply.status, &reply.errors(None), path)
+    }
+
     /// The error for a reply `op` did not want.
     fn refused(&self, reply: &Reply, token: &Token, op: Op, path: &str) -> Error {
         let ns = self.client.get().and_then(|c| c.target().namespace.clone());
@@ -130,6 +135,9 @@ impl VaultStore {
     fn read(&self, profile: &str) -> Result<Read> {
         let path = self.layout.data_path(profile);
         let (reply, token) = self.call(|c, t| c.get_raw(&kv::url_path(&path), Some(t)))?;
+        if let Some(e) = self.mount_missing(&reply, &path) {
+            return Err(e);
+        }
         match reply.status {
             200 | 404 => kv::parse_read(reply.status, &reply.body),
             _ => Err(self.refused(&reply, &token, Op::Read, &path)),
@@ -139,6 +147,9 @@ impl VaultStore {
     /// The secret's metadata; `None` when it has none (never written, or erased).
     fn metadata_at(&self, path: &str) -> Result<Option<kv::Metadata>> {
         let (reply, token) = self.call(|c, t| c.get_raw(&kv::url_path(path), Some(t)))?;
+        if let Some(e) = self.mount_missing(&reply, path) {
+            return Err(e);
+        }
         match reply.status {
             200 => kv::parse_metadata(&reply.body).map(Some),
             404 => Ok(None),
@@ -187,6 +198,9 @@ impl VaultStore {
     fn keys(&self) -> Result<Vec<(String, String)>> {
         let path = self.layout.list_path();
         let (reply, token) = self.call(|c, t| c.list_raw(&kv::url_path(&path), Some(t)))?;
+        if let Some(e) = self.mount_missing(&reply, &path) {
+            return Err(e);
+        }
         let keys = match reply.status {
             200 => kv::parse_list(&reply.body)?,
             404 => Vec::new(),
@@ -309,6 +323,18 @@ impl Versioned for VaultStore {
         let (reply, token) = self.call(|c, t| c.post_raw(&kv::url_path(&path), &body, Some(t)))?;
         if !reply.ok() {
             return Err(self.refused(&reply, &token, Op::Write { new: cas == 0 }, &path));
+        }
+        if reply.status == 204 {
+            // KV version 1 stores any path and answers nothing: the entry now sits there.
+            return Err(Error::StoreUnavailable {
+                store: STORE,
+                reason: format!(
+                    "the mount answered as KV version 1 (204, no version); the entry was stored there as the plain secret {path}"
+                ),
+                hint: Some(format!(
+                    "remove it (`bao delete {path}`) and point [vault] mount at a KV version 2 engine (`bao secrets enable -version=2 kv`)"
+                )),
+            });
         }
         let version = kv::parse_written(&reply.body)?;
         if let Some(meta) = meta {

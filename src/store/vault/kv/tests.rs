@@ -189,3 +189,55 @@ fn a_secret_written_by_hand_with_a_token_reads_as_an_entry() {
         assert!(!err.to_string().contains("M.V1.test-x"), "{err}");
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// No profile name, however strange, gives a URL outside `<mount>/data/<prefix>/`: one path
+    /// segment, which the server decodes back to the name `decode_profile` reverses.
+    #[test]
+    fn any_profile_stays_one_segment_under_the_prefix(profile in "\\PC{1,40}") {
+        let l = layout();
+        let base = reqwest::Url::parse("https://bao:8200/v1/").unwrap();
+        let url = base.join(&url_path(&l.data_path(&profile))).unwrap();
+        let rest = url.path().strip_prefix("/v1/secret/data/influxctl-cred/");
+        proptest::prop_assert!(rest.is_some(), "{url}");
+        let rest = rest.unwrap_or_default();
+        proptest::prop_assert!(!rest.contains('/'), "{url}");
+        proptest::prop_assert!(url.query().is_none() && url.fragment().is_none(), "{url}");
+        let decoded = percent_decode(rest);
+        proptest::prop_assert_eq!(crate::store::decode_profile(&decoded), Some(profile));
+    }
+}
+
+/// What the server does with a path segment: `%XX` → the byte.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let hex = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+        if let (b'%', Some(v)) = (b[i], hex) {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn a_missing_mount_is_not_a_missing_secret() {
+    let p = "nomount/data/influxctl-cred/prod";
+    let route = vec![
+        "no handler for route \"nomount/data/influxctl-cred/prod\". route entry not found."
+            .to_owned(),
+    ];
+    let e = no_such_mount(404, &route, p).unwrap();
+    assert_eq!(e.exit_code(), 5);
+    assert!(e.to_string().contains(p), "{e}");
+    assert!(no_such_mount(404, &[], p).is_none(), "an absent secret");
+    assert!(no_such_mount(403, &route, p).is_none());
+}
