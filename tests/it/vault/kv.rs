@@ -173,3 +173,26 @@ fn writers_on_eight_machines_at_once_never_overwrite_each_other_silently() {
     }
     assert!(conflicts > 0, "no writer ever lost a race: check-and-set is not in effect");
 }
+
+#[test]
+#[ignore = "needs OpenBao (bao)"]
+fn a_missing_mount_and_a_kv_version_1_mount_are_refused_naming_the_mount() {
+    let bao = Bao::dev();
+    // No such mount: not "no entry" (exit 3), but the store cannot be used as configured.
+    let m =
+        Machine::with(std::slice::from_ref(&bao.addr), Some(&bao.root), "", "mount = \"nosuch\"");
+    let r = m.get("prod").expect_err("a missing mount served something");
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("nosuch"), "names the mount: {}", r.stderr);
+    let r = m.store("prod", TOKEN, &[]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+
+    // A KV version 1 mount takes a write without check-and-set: refused, and said where the
+    // entry went.
+    bao.ok(&["secrets", "enable", "-path=kv1", "-version=1", "kv"]);
+    let m = Machine::with(std::slice::from_ref(&bao.addr), Some(&bao.root), "", "mount = \"kv1\"");
+    let r = m.store("prod", TOKEN, &[]);
+    assert_ne!(r.code, 0, "a store into a KV version 1 mount said ok: {}", r.stderr);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("kv1"), "names the mount: {}", r.stderr);
+}
