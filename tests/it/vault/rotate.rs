@@ -105,3 +105,46 @@ fn reader_with_auto_rotate_creates_nothing_and_keeps_serving_the_valid_token() {
     assert_eq!(admin.s.calls("create").len(), 1, "a reader created a token it cannot store");
     assert_eq!(super::stored_entry(&bao, "prod").unwrap()["token"], old.as_str());
 }
+
+/// Writes `entry` plus a `rotating` marker until `until` into prod's secret, as another
+/// machine's rotator would have (check-and-set on the version read).
+fn plant_claim(bao: &Bao, until: jiff::Timestamp) {
+    let got = bao.kv_get("influxctl-cred/prod").expect("entry");
+    let version = got["data"]["metadata"]["version"].as_u64().unwrap();
+    let mut data = got["data"]["data"].clone();
+    data["rotating"] =
+        serde_json::json!({"by": "ghost@elsewhere:4242", "until": until.to_string()});
+    let file = bao.file("claimed.json", &data.to_string());
+    let cas = format!("-cas={version}");
+    bao.ok(&["kv", "put", &cas, "secret/influxctl-cred/prod", &format!("@{}", file.display())]);
+    std::fs::remove_file(file).unwrap();
+}
+
+#[test]
+#[ignore = "needs OpenBao (bao)"]
+fn readers_keep_working_during_a_claim_and_a_dead_rotators_claim_is_taken_over() {
+    let bao = Bao::dev();
+    let m = Machine::new(&bao.addr, &bao.root);
+    let r =
+        m.run_in(&["create", "-p", "prod", "--ttl", "2d"], None, &[("FAKE_INFLUXCTL_OAUTH", "1")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let old = super::stored_entry(&bao, "prod").unwrap()["token"].as_str().unwrap().to_owned();
+
+    // A live claim of another machine: the token stays readable, list works.
+    let now = jiff::Timestamp::now();
+    plant_claim(&bao, now + jiff::SignedDuration::from_mins(10));
+    assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(old.clone()));
+    let r = m.run(&["list", "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // That machine died: its claim expired. A rotation here takes it over and makes one token.
+    plant_claim(&bao, now - jiff::SignedDuration::from_mins(1));
+    let r = m.run_in(&["rotate", "-p", "prod"], None, &[("FAKE_INFLUXCTL_OAUTH", "1")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(m.s.calls("create").len(), 2, "the first create and the rotation");
+    let entry = super::stored_entry(&bao, "prod").unwrap();
+    assert!(entry.get("rotating").is_none_or(|c| c.is_null()), "claim left behind: {entry}");
+    let new = entry["token"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(new));
+}
