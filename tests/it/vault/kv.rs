@@ -196,3 +196,25 @@ fn a_missing_mount_and_a_kv_version_1_mount_are_refused_naming_the_mount() {
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.stderr.contains("kv1"), "names the mount: {}", r.stderr);
 }
+
+#[test]
+#[ignore = "needs OpenBao (bao)"]
+fn helper_stores_into_and_gets_from_the_vault_store() {
+    let bao = Bao::dev();
+    let m = Machine::new(&bao.addr, &bao.root);
+    let requests = format!(
+        "{{\"v\":1,\"id\":1,\"kind\":\"hello\"}}\n\
+         {{\"v\":1,\"id\":2,\"kind\":\"store\",\"profile\":\"stage\",\"token\":\"{TOKEN}\",\"store\":\"vault\"}}\n\
+         {{\"v\":1,\"id\":3,\"kind\":\"get\",\"profile\":\"stage\"}}\n"
+    );
+    let r = m.run_in(&["helper"], Some(&requests), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<serde_json::Value> =
+        r.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{}", r.stdout);
+    assert!(lines[0]["ok"]["stores"].to_string().contains("vault"), "{}", lines[0]);
+    assert_eq!(lines[1]["ok"]["store"], "vault", "{}", lines[1]);
+    assert_eq!(lines[2]["ok"]["token"], TOKEN, "{}", lines[2]);
+    assert_eq!(lines[2]["ok"]["store"], "vault");
+    assert_eq!(stored_entry(&bao, "stage").unwrap()["token"], TOKEN);
+}
