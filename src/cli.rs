@@ -41,7 +41,7 @@ pub struct Global {
     #[arg(short, long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
-    /// Store to write to (or to read only from): keyring, file or env
+    /// Store to write to (or to read only from): keyring, file, env or vault
     #[arg(long, global = true, value_name = "NAME", value_parser = parse_store)]
     pub store: Option<crate::settings::StoreKind>,
 
@@ -132,7 +132,8 @@ pub enum Command {
     /// entries for get, exec, list and helper without asking again
     #[command(after_long_help = help::UNLOCK)]
     Unlock(UnlockArgs),
-    /// Make the agent forget every identity and stop
+    /// Make the agent forget every identity and stop, and forget the vault store's cached
+    /// login (revoked on the server, the encrypted cache deleted)
     #[command(after_long_help = help::LOCK)]
     Lock,
     /// Print shell completions

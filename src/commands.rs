@@ -19,6 +19,7 @@ mod agent;
 mod annotate;
 mod import;
 mod list;
+mod lock;
 mod setup;
 pub use list::table;
 

@@ -9,8 +9,16 @@ pub fn checks(vault: &Vault) -> Vec<Check> {
     let mut out = Vec::new();
     for kind in vault.kinds() {
         let store = vault.store(kind).expect("kinds() lists only stores the vault has");
+        if kind == crate::settings::StoreKind::Vault {
+            continue;
+        }
         out.push(crate::store::probe_check(kind, store));
     }
+    out.extend(crate::store::vault::doctor_check(
+        &vault.paths,
+        &vault.settings,
+        vault.kinds().contains(&crate::settings::StoreKind::Vault),
+    ));
     out.extend(crate::store::file::doctor_checks(&vault.paths, &vault.settings));
     out.push(crate::agent::doctor_check());
     out.extend(crate::exec::doctor::checks(vault));

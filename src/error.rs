@@ -135,6 +135,11 @@ pub enum Error {
     #[error("could not lock {} within {secs}s; another influxctl-cred holds it", path.display())]
     Locked { path: PathBuf, secs: u64 },
 
+    /// Another writer or rotator got there first (a check-and-set write that lost, a rotation
+    /// claim held elsewhere): kind `locked`, retry later.
+    #[error("{0}")]
+    Conflict(String),
+
     #[error("{0}")]
     Other(String),
 
@@ -198,7 +203,7 @@ impl Error {
             Error::ApiUnreachable { .. } | Error::Stdout(_) => ErrorKind::Other,
             Error::OperationNotSupported(_) => ErrorKind::OperationNotSupported,
             Error::UnsupportedVersion(_) => ErrorKind::UnsupportedVersion,
-            Error::Locked { .. } => ErrorKind::Locked,
+            Error::Locked { .. } | Error::Conflict(_) => ErrorKind::Locked,
             Error::Context { source, .. } => source.kind(),
             Error::Untrusted { kind, .. } => *kind,
         }
@@ -235,7 +240,9 @@ impl Error {
             Error::ClusterMismatch { profile, .. } => Some(format!(
                 "if the profile was moved on purpose, review and accept the new endpoint with `influxctl-cred rebind -p {profile}` (or store a token for it: `influxctl-cred store -p {profile}`); otherwise restore influxctl's config"
             )),
-            Error::Locked { .. } => Some("try again when the other run has finished".to_owned()),
+            Error::Locked { .. } | Error::Conflict(_) => {
+                Some("try again when the other run has finished".to_owned())
+            }
             Error::InteractionRequired { what } if what.contains("passphrase") => Some(
                 "run `influxctl-cred unlock` once in a terminal (the agent then opens entries \
                  without asking), or run it in a terminal, or drop --non-interactive"

@@ -279,17 +279,19 @@ mod de {
         Keyring,
         File,
         Env,
+        Vault,
         #[serde(other)]
         Unknown,
     }
 
     pub fn store<'de, D: Deserializer<'de>>(d: D) -> Result<Option<StoreKind>, D::Error> {
-        const MESSAGE: &str = "`store` must be \"keyring\", \"file\" or \"env\"";
+        const MESSAGE: &str = "`store` must be \"keyring\", \"file\", \"env\" or \"vault\"";
         Ok(match field(d, MESSAGE)? {
             None => None,
             Some(StoreName::Keyring) => Some(StoreKind::Keyring),
             Some(StoreName::File) => Some(StoreKind::File),
             Some(StoreName::Env) => Some(StoreKind::Env),
+            Some(StoreName::Vault) => Some(StoreKind::Vault),
             Some(StoreName::Unknown) => return Err(D::Error::custom(MESSAGE)),
         })
     }

@@ -15,6 +15,8 @@
 //! allow_disk = false             # exec --inject file may write on a disk file system
 //! agent_ttl = "8h"               # how long `unlock` keeps identities in the agent
 //! agent_idle = "1h"              # the agent forgets and exits after this long unused
+//! [vault]                        # the vault store (SPEC §12): see settings/vault.rs
+//! addr = "https://bao.example.com:8200"
 //! [profiles.prod]
 //! store = "keyring"
 //! insecure_http = false          # allow sending this profile's token over plain http://
@@ -31,6 +33,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+mod vault;
+pub use vault::{VaultAuth, VaultSettings, VaultTarget, is_loopback, parse_addr};
+
 /// The names of the stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -38,6 +43,8 @@ pub enum StoreKind {
     Keyring,
     File,
     Env,
+    /// A KV v2 secret in OpenBao or HashiCorp Vault (SPEC §12).
+    Vault,
     /// In-memory, for tests only; never offered to users.
     Memory,
 }
@@ -48,6 +55,7 @@ impl StoreKind {
             StoreKind::Keyring => "keyring",
             StoreKind::File => "file",
             StoreKind::Env => "env",
+            StoreKind::Vault => "vault",
             StoreKind::Memory => "memory",
         }
     }
@@ -66,9 +74,10 @@ impl FromStr for StoreKind {
             "keyring" => Ok(StoreKind::Keyring),
             "file" => Ok(StoreKind::File),
             "env" => Ok(StoreKind::Env),
+            "vault" => Ok(StoreKind::Vault),
             _ => Err(Error::InvalidValue {
                 what: "store",
-                message: format!("{s:?} (choose keyring, file or env)"),
+                message: format!("{s:?} (choose keyring, file, env or vault)"),
             }),
         }
     }
@@ -98,6 +107,8 @@ pub struct Settings {
     /// Profiles with `insecure_http = true`: their token may go over plain `http://` to a host
     /// that is not loopback (SPEC §9), with a warning every time.
     pub insecure_http: std::collections::BTreeSet<String>,
+    /// `[vault]`, when present (it enables the vault store).
+    pub vault: Option<VaultSettings>,
 }
 
 /// Per-profile settings.
@@ -147,6 +158,7 @@ struct Raw {
     agent_idle: Option<String>,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
+    vault: Option<vault::RawVault>,
 }
 
 impl Default for Settings {
@@ -167,6 +179,7 @@ impl Default for Settings {
             agent_idle: Duration::from_secs(3600),
             profiles: BTreeMap::new(),
             insecure_http: Default::default(),
+            vault: None,
         }
     }
 }
@@ -210,7 +223,12 @@ impl Settings {
             if d.is_positive() { Ok(d) } else { Err(bad(format!("{key} must be longer than 0s"))) }
         };
         let base = path.parent().unwrap_or(Path::new("."));
+        let vault = match raw.vault {
+            Some(v) => Some(VaultSettings::from_raw(v, base, &bad)?),
+            None => None,
+        };
         Ok(Settings {
+            vault,
             store: raw.store,
             identities: raw.identities.iter().map(|p| expand_path(p, base)).collect(),
             recipients: raw.recipients,
@@ -258,6 +276,20 @@ impl Settings {
     /// The store configured for `profile`, else the global one.
     pub fn store_for(&self, profile: &str) -> Option<StoreKind> {
         self.profiles.get(profile).and_then(|p| p.store).or(self.store)
+    }
+
+    /// Whether the vault store takes part in this run (SPEC §12): `[vault]` exists, or a
+    /// setting names the `vault` store. `BAO_ADDR` alone never enables it: a shell set up for
+    /// other work with OpenBao must not change where tokens go.
+    pub fn vault_enabled(&self) -> bool {
+        self.vault.is_some()
+            || self.store == Some(StoreKind::Vault)
+            || self.profiles.values().any(|p| p.store == Some(StoreKind::Vault))
+    }
+
+    /// `[vault]`, or its defaults when the vault store is enabled by name only.
+    pub fn vault_settings(&self) -> VaultSettings {
+        self.vault.clone().unwrap_or_default()
     }
 
     /// Whether `[profiles.NAME] insecure_http = true` allows plain HTTP for `profile`.

@@ -16,6 +16,7 @@ use crate::store::Store;
 use crate::store::env::EnvStore;
 use crate::store::file::FileStore;
 use crate::store::keyring::KeyringStore;
+use crate::store::vault::VaultStore;
 
 mod binding;
 mod lookup;
@@ -71,13 +72,19 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// The real stores: env (snapshot of the process environment), file, keyring.
+    /// The real stores: env (snapshot of the process environment), file, keyring, and vault
+    /// when our settings enable it ([`Settings::vault_enabled`]; `--store vault` does too:
+    /// [`Vault::reading_only_from`]). Building them costs nothing: each connects on first use.
     pub fn open(paths: Paths, opts: Options) -> Result<Vault> {
         let settings = Settings::load(&paths.settings())?;
         let env = EnvStore::from_process();
         let file = FileStore::new(&paths, &settings, !opts.non_interactive);
         let keyring = KeyringStore::new(&paths, &settings);
-        let stores: Vec<Box<dyn Store>> = vec![Box::new(env), Box::new(file), Box::new(keyring)];
+        let mut stores: Vec<Box<dyn Store>> =
+            vec![Box::new(env), Box::new(file), Box::new(keyring)];
+        if settings.vault_enabled() {
+            stores.push(Box::new(VaultStore::new(&paths, &settings)));
+        }
         Ok(Vault { paths, settings, opts, stores, read_only_from: None })
     }
 
@@ -94,10 +101,17 @@ impl Vault {
     /// The store named `kind`, if this vault has it.
     pub fn store(&self, kind: StoreKind) -> Result<&dyn Store> {
         self.stores.iter().find(|s| s.kind() == kind).map(|s| s.as_ref()).ok_or_else(|| {
-            Error::StoreUnavailable {
-                store: kind.as_str(),
-                reason: "not available in this run".into(),
-                hint: None,
+            match kind {
+                StoreKind::Vault => Error::StoreUnavailable {
+                    store: kind.as_str(),
+                    reason: "the vault store is not configured".into(),
+                    hint: Some("add a [vault] table to influxctl-cred's config.toml (docs/stores.md), or pass --store vault".into()),
+                },
+                _ => Error::StoreUnavailable {
+                    store: kind.as_str(),
+                    reason: "not available in this run".into(),
+                    hint: None,
+                },
             }
         })
     }
@@ -122,7 +136,12 @@ impl Vault {
 
     /// Read order: env, the profile's configured store, then the rest.
     /// Makes reads (`get`, `find`, `list`) use only `store` when it is `Some` (`--store`).
+    /// `--store vault` enables the vault store for this run even without `[vault]` (the server
+    /// then comes from `BAO_ADDR` / `VAULT_ADDR`).
     pub fn reading_only_from(mut self, store: Option<StoreKind>) -> Vault {
+        if store == Some(StoreKind::Vault) && !self.kinds().contains(&StoreKind::Vault) {
+            self.stores.push(Box::new(VaultStore::new(&self.paths, &self.settings)));
+        }
         self.read_only_from = store;
         self
     }

@@ -242,3 +242,52 @@ fn update_meta_keeps_token_binding_origin_and_refuses_a_replaced_token() {
     assert!(bad.is_err());
     assert_eq!(v.find("prod").unwrap().entry.token_id.as_deref(), Some("id-1"));
 }
+
+/// The real stores of `Vault::open` under a temporary home with `settings` as config.toml.
+fn opened(settings: Option<&str>) -> (tempfile::TempDir, Vault) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths::under(dir.path().join("home"));
+    crate::fsutil::private_dir(paths.config_dir()).unwrap();
+    if let Some(text) = settings {
+        crate::fsutil::write_atomic(&paths.settings(), text.as_bytes()).unwrap();
+    }
+    let opts = Options { non_interactive: true, influxctl_config: Some(dir.path().join("none")) };
+    let v = Vault::open(paths, opts).unwrap();
+    (dir, v)
+}
+
+#[test]
+fn the_vault_store_takes_part_only_when_configured_or_named() {
+    let (_d, v) = opened(None);
+    assert!(!v.kinds().contains(&StoreKind::Vault));
+    assert_eq!(
+        v.store(StoreKind::Vault).err().map(|e| e.kind()),
+        Some(ErrorKind::StoreUnavailable)
+    );
+    let v = v.reading_only_from(Some(StoreKind::Vault));
+    assert!(v.kinds().contains(&StoreKind::Vault), "--store vault enables it");
+    for text in ["[vault]\naddr = \"https://bao.example:8200\"", "store = \"vault\""] {
+        let (_d, v) = opened(Some(text));
+        assert_eq!(v.kinds().last(), Some(&StoreKind::Vault), "{text}");
+    }
+}
+
+#[test]
+fn the_vault_store_is_read_last_unless_it_is_the_profiles_store() {
+    let (_d, v) = opened(Some(
+        "[vault]\naddr = \"https://bao.example:8200\"\n[profiles.team]\nstore = \"vault\"",
+    ));
+    let order = |p: &str| v.read_order(p).iter().map(|s| s.kind()).collect::<Vec<_>>();
+    assert_eq!(
+        order("prod"),
+        [StoreKind::Env, StoreKind::File, StoreKind::Keyring, StoreKind::Vault]
+    );
+    assert_eq!(
+        order("team"),
+        [StoreKind::Env, StoreKind::Vault, StoreKind::File, StoreKind::Keyring]
+    );
+    // Writes never go to it unless named: with no store setting, it is not the target.
+    let target = v.write_target("prod", None).map(|s| s.kind()).unwrap_or(StoreKind::File);
+    assert_ne!(target, StoreKind::Vault);
+    assert_eq!(v.write_target("team", None).unwrap().kind(), StoreKind::Vault);
+}

@@ -87,6 +87,17 @@ impl Vault {
                 p = entry.profile
             ));
         }
+        // The vault store cannot say without the network whether it holds the profile (its
+        // `may_hold` is false): one LIST of its prefix tells, when the write went elsewhere.
+        if store.kind() != StoreKind::Vault
+            && let Ok(vault) = self.store(StoreKind::Vault)
+            && vault.names().is_ok_and(|names| names.contains(&entry.profile))
+        {
+            crate::ui::warn(format!(
+                "the vault store still holds another token of profile {p:?}, which may be stale (and is shared with other machines); remove it with `influxctl-cred erase -p {p} --store vault`, or write there with --store vault",
+                p = entry.profile
+            ));
+        }
         Ok(Written { store: store.kind(), replaced })
     }
 

@@ -95,18 +95,19 @@ pub fn unlock(vault: &Vault, args: &UnlockArgs, interactive: bool) -> Result<i32
 /// `lock`: the agent forgets everything and exits; then whatever else a session holds.
 pub fn lock(vault: &Vault) -> Result<i32> {
     #[cfg(unix)]
-    let stopped = crate::agent::client::lock()?;
+    let stopped = crate::agent::client::lock();
     #[cfg(not(unix))]
-    let stopped = false;
-    lock_extras(vault)?;
+    let stopped: Result<bool> = Ok(false);
+    // The vault login is forgotten even when the agent could not be told (and the other way
+    // round): one failure must not leave the other session open.
+    let extras = lock_extras(vault);
+    let stopped = stopped?;
+    extras?;
     ui::note(if stopped { "the agent forgot every identity and stopped" } else { "no agent runs" });
     Ok(0)
 }
 
-/// What `lock` ends besides the agent. INTEGRATOR: when the `vault` store (OpenBao/Vault,
-/// SPEC §12) is merged, revoke its login token here (and drop it from the agent), so that
-/// `lock` ends every session this tool holds. Today there is nothing else to end.
+/// What `lock` ends besides the agent: the vault store's cached login (revoked, deleted).
 pub fn lock_extras(vault: &Vault) -> Result<()> {
-    let _ = vault;
-    Ok(())
+    super::lock::forget_vault_login(vault)
 }

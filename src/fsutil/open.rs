@@ -38,26 +38,47 @@ pub enum FileKind {
     OwnIdentity,
     /// An identity file the user named (settings, `INFLUXCTL_CRED_AGE_IDENTITY_FILE`): secret.
     Identity,
+    /// A secret of another tool that the user keeps (`~/.vault-token`, an AppRole secret id
+    /// file, a JWT file): secret, a symlink is followed.
+    UserSecret,
+    /// A CA certificate bundle the user named (`[vault] ca`, `BAO_CACERT`): it decides whom we
+    /// trust with a token, so it must not be writable by others; a symlink is followed.
+    Certificate,
 }
 
 impl FileKind {
     fn cap(self) -> u64 {
         match self {
-            FileKind::Settings | FileKind::InfluxctlConfig => CONFIG_CAP,
+            FileKind::Settings | FileKind::InfluxctlConfig | FileKind::Certificate => CONFIG_CAP,
             FileKind::StoreEntry => ENTRY_CAP,
-            FileKind::Sidecar | FileKind::OwnIdentity | FileKind::Identity => SMALL_CAP,
+            FileKind::Sidecar
+            | FileKind::OwnIdentity
+            | FileKind::Identity
+            | FileKind::UserSecret => SMALL_CAP,
         }
     }
 
     /// Ours: opened with `O_NOFOLLOW`, and its path is fixed (the fix replaces it in place).
     fn ours(self) -> bool {
-        !matches!(self, FileKind::InfluxctlConfig | FileKind::Identity)
+        !matches!(
+            self,
+            FileKind::InfluxctlConfig
+                | FileKind::Identity
+                | FileKind::UserSecret
+                | FileKind::Certificate
+        )
     }
 
     /// Secret: group and others may not read it either (checked where there are mode bits).
     #[cfg(unix)]
     fn secret(self) -> bool {
-        matches!(self, FileKind::StoreEntry | FileKind::OwnIdentity | FileKind::Identity)
+        matches!(
+            self,
+            FileKind::StoreEntry
+                | FileKind::OwnIdentity
+                | FileKind::Identity
+                | FileKind::UserSecret
+        )
     }
 
     /// The kind of a refusal: a config file is `invalid-request` (2), the rest
@@ -76,6 +97,8 @@ impl FileKind {
             FileKind::StoreEntry => "store file",
             FileKind::Sidecar => "store sidecar",
             FileKind::OwnIdentity | FileKind::Identity => "identity file",
+            FileKind::UserSecret => "secret file",
+            FileKind::Certificate => "CA certificate file",
         }
     }
 }

@@ -14,6 +14,7 @@
 //! Modules: [`run`] (spawning influxctl), [`rotate`] (rotation and auto-rotation),
 //! [`doctor`] (expiry and `doctor --online` checks).
 
+pub mod claim;
 pub mod doctor;
 pub mod ids;
 pub mod rotate;

@@ -22,6 +22,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
+use super::claim::Acquired;
 use super::run::Runner;
 use super::{
     Auth, Influxctl, create_token, default_description, expiry_after, new_entry, print_created,
@@ -129,6 +130,27 @@ pub fn rotate_locked(
         .or_else(|| old.entry.description.clone())
         .unwrap_or_else(|| default_description(Timestamp::now()));
 
+    // A store that machines share: claim the entry first, or use another machine's rotation.
+    let held = match super::claim::for_rotation(vault, &old, !plan.with_current_token)? {
+        Some(Acquired::Held(held)) => Some(held),
+        Some(Acquired::Replaced { entry, by }) => {
+            ui::note(format!(
+                "profile {profile:?} was rotated by {} meanwhile; using its new token {}",
+                by.as_deref().unwrap_or("another run"),
+                entry.token_id.as_deref().unwrap_or("(id unknown)")
+            ));
+            // The other machine's rotation revoked (or kept) the old token, not this run.
+            return Ok(Rotated {
+                id: entry.token_id,
+                expires_at: entry.expires_at,
+                store: old.store,
+                old_id: old.entry.token_id.clone(),
+                revoked_old: false,
+            });
+        }
+        None => None,
+    };
+
     // 1. create
     let auth = if plan.with_current_token { Auth::Token(&old.entry.token) } else { Auth::OAuth };
     ui::note(format!(
@@ -162,9 +184,11 @@ pub fn rotate_locked(
     ui::note(format!("rotate: 2/5 the new token {shown} works"));
 
     // 3. store, where the old one was
-    let written = vault
-        .put_locked(entry.clone(), Some(old.store), lock)
-        .map_err(|e| unstored(e, new_id.as_deref()))?;
+    let written = match held {
+        Some(held) => super::claim::commit(held, &entry, old.store),
+        None => vault.put_locked(entry.clone(), Some(old.store), lock),
+    }
+    .map_err(|e| unstored(e, new_id.as_deref()))?;
     ui::note(format!("rotate: 3/5 stored it in the {} store", written.store));
 
     // 4. read back

@@ -176,8 +176,8 @@ fn parse_wrong_types_name_the_field_not_the_value() {
     };
     for (extra, want) in [
         (r#""expires_at":"SECRET1""#, "`expires_at` must be an RFC 3339 time"),
-        (r#""store":"memory""#, "`store` must be \"keyring\", \"file\" or \"env\""),
-        (r#""store":"SECRET1""#, "`store` must be \"keyring\", \"file\" or \"env\""),
+        (r#""store":"memory""#, "`store` must be \"keyring\", \"file\", \"env\" or \"vault\""),
+        (r#""store":"SECRET1""#, "`store` must be \"keyring\", \"file\", \"env\" or \"vault\""),
         (r#""token_id":5"#, "`token_id` must be a string"),
         (r#""description":false"#, "`description` must be a string"),
     ] {

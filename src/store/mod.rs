@@ -15,6 +15,8 @@ pub mod env;
 pub mod file;
 pub mod keyring;
 pub mod memory;
+pub mod vault;
+pub mod versioned;
 
 use crate::check::{Check, Status};
 use crate::entry::{Entry, EntryMeta};
@@ -57,6 +59,12 @@ pub trait Store {
     /// The profile names this store holds, as cheaply as it can (no decryption).
     fn names(&self) -> Result<Vec<String>> {
         Ok(self.list()?.into_iter().map(|m| m.profile).collect())
+    }
+
+    /// Check-and-set access to the raw entries, for a store shared between machines (the
+    /// rotation claim, [`versioned::Versioned`]); `None` for the others.
+    fn versioned(&self) -> Option<&dyn versioned::Versioned> {
+        None
     }
 }
 

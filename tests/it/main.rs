@@ -12,6 +12,8 @@ mod apiserver;
 mod audit;
 mod binding;
 mod dbtoken;
+#[cfg(unix)]
+mod openbao;
 mod prism;
 
 mod ci_flows;
@@ -35,3 +37,7 @@ mod properties;
 mod setup;
 mod token_ids;
 mod trust;
+#[cfg(unix)]
+mod vault;
+mod vault_lock;
+mod vault_offline;

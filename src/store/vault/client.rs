@@ -1,0 +1,372 @@
+//! HTTP to an OpenBao / Vault server: a blocking reqwest client over rustls (ring provider, no
+//! OpenSSL), an optional CA file, `X-Vault-Namespace`, `X-Vault-Token` (marked sensitive), no
+//! automatic redirects, and answers capped at 1 MiB. The client holds no token: every call is
+//! given the one to send (or none, for logins).
+//!
+//! High availability (SPEC §12): a request goes to the first address that answers. What a
+//! healthy cluster answers briefly while it changes its mind is retried, across the addresses
+//! and with backoff, until `vault_timeout` is spent ([`transient`]): 503 (sealed, no active
+//! node), a refused or failed connection, 502/504, 429, 412, the 400 "upgrading" answer of a KV
+//! mount being upgraded, and a 307/308 redirect from a standby to an address that is not ours. A
+//! redirect is followed only to an address of `addrs`, or to the scheme and host of one
+//! ([`redirect_allowed`]): a redirect elsewhere would hand our token to a stranger.
+
+use std::io::Read;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use reqwest::Url;
+use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::secret::{SecretBytes, Token};
+use crate::settings::VaultTarget;
+
+mod classify;
+pub use classify::{Verdict, redirect_allowed, transient};
+
+/// Largest answer we read.
+pub const MAX_BODY: u64 = 1 << 20;
+/// Redirects followed for one request.
+const MAX_HOPS: usize = 3;
+/// Why an address gave no answer when the time was up.
+const OUT_OF_TIME: &str = "no answer in time";
+/// Longest server message we repeat.
+const MAX_MESSAGE: usize = 300;
+
+/// One answer of the server that is not retried: its status and body (zeroized: a KV read
+/// holds the stored token, a login the new vault token).
+pub struct Reply {
+    pub status: u16,
+    pub body: SecretBytes,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Reply {{ status: {}, body: <{} bytes> }}", self.status, self.body.len())
+    }
+}
+
+impl Reply {
+    /// Whether the status is 2xx.
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The server's `errors` strings, cleaned of control characters and shortened; `token`
+    /// (ours) and anything that looks like a management token are masked.
+    pub fn errors(&self, token: Option<&Token>) -> Vec<String> {
+        errors_of(&self.body, token)
+    }
+}
+
+/// The HTTP client of the vault store. Built on the first verb that needs the server.
+pub struct Client {
+    http: reqwest::blocking::Client,
+    target: VaultTarget,
+    timeout: Duration,
+}
+
+impl Client {
+    /// Builds the HTTP client for `target`; reads the CA file when one is set. No request is
+    /// made here.
+    pub fn new(target: VaultTarget, timeout: Duration) -> Result<Client> {
+        install_crypto_provider();
+        let mut b = reqwest::blocking::Client::builder()
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("influxctl-cred/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca) = &target.ca {
+            let pem = crate::fsutil::read(ca, crate::fsutil::FileKind::Certificate)?.ok_or_else(
+                || Error::InvalidValue {
+                    what: "vault CA file",
+                    message: format!("{} does not exist ([vault] ca, BAO_CACERT)", ca.display()),
+                },
+            )?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| Error::ParseConfig {
+                    path: ca.clone(),
+                    message: "no PEM certificate found ([vault] ca, BAO_CACERT)".into(),
+                })?;
+            b = b.tls_certs_merge(certs);
+        }
+        let http = b.build().map_err(|e| Error::StoreUnavailable {
+            store: "vault",
+            reason: format!("cannot set up HTTPS: {}", chain(&e)),
+            hint: None,
+        })?;
+        Ok(Client { http, target, timeout })
+    }
+
+    /// The reqwest client itself (same TLS trust, no redirects), for requests to other
+    /// servers a login needs (GitHub Actions' OIDC token).
+    pub fn http(&self) -> &reqwest::blocking::Client {
+        &self.http
+    }
+
+    /// Where requests go.
+    pub fn target(&self) -> &VaultTarget {
+        &self.target
+    }
+
+    /// `vault_timeout`.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// `GET /v1/<path>`.
+    pub fn get_raw(&self, path: &str, token: Option<&Token>) -> Result<Reply> {
+        self.send(Method::GET, path, None, token)
+    }
+
+    /// `POST /v1/<path>` with a JSON body.
+    pub fn post_raw(&self, path: &str, body: &[u8], token: Option<&Token>) -> Result<Reply> {
+        self.send(Method::POST, path, Some(body), token)
+    }
+
+    /// `DELETE /v1/<path>`.
+    pub fn delete_raw(&self, path: &str, token: Option<&Token>) -> Result<Reply> {
+        self.send(Method::DELETE, path, None, token)
+    }
+
+    /// `LIST /v1/<path>` (sent as `GET …?list=true`, which both servers accept).
+    pub fn list_raw(&self, path: &str, token: Option<&Token>) -> Result<Reply> {
+        self.send(Method::GET, &format!("{path}?list=true"), None, token)
+    }
+
+    /// Sends one request, retrying what is transient across the addresses until
+    /// `vault_timeout`; any other answer is the caller's.
+    pub fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&[u8]>,
+        token: Option<&Token>,
+    ) -> Result<Reply> {
+        let deadline = Instant::now() + self.timeout;
+        let mut backoff = Duration::from_millis(100);
+        let mut tried: Vec<(String, String)> = Vec::new();
+        loop {
+            for addr in &self.target.addrs {
+                let url = api_url(addr, path)?;
+                match self.attempt(&method, url, body, token, deadline)? {
+                    Ok(reply) => return Ok(reply),
+                    Err(why) => {
+                        let at = origin(addr);
+                        crate::ui::verbose(format!("vault {at}: {why}"));
+                        // The first real reason per address is kept: a later "no answer in
+                        // time" says less than "connection refused" or "sealed".
+                        match tried.iter_mut().find(|(a, _)| *a == at) {
+                            Some((_, old)) if why != OUT_OF_TIME => *old = why,
+                            Some(_) => {}
+                            None => tried.push((at, why)),
+                        }
+                    }
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.gave_up(&tried));
+            }
+            std::thread::sleep(backoff.min(left));
+            backoff = (backoff * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// One request to `url`, following allowed redirects. The inner `Err` is a transient
+    /// failure, said in words for the final message; the outer one is not worth a retry (a bad
+    /// header value, an answer over the cap).
+    fn attempt(
+        &self,
+        method: &Method,
+        mut url: Url,
+        body: Option<&[u8]>,
+        token: Option<&Token>,
+        deadline: Instant,
+    ) -> Result<std::result::Result<Reply, String>> {
+        for _ in 0..=MAX_HOPS {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(Err(OUT_OF_TIME.into()));
+            }
+            let mut req = self.http.request(method.clone(), url.clone()).timeout(left);
+            req = req.header("X-Vault-Request", "true");
+            if let Some(ns) = self.target.namespace.as_ref().filter(|_| !root_only(url.path())) {
+                let v = HeaderValue::from_str(ns).map_err(|_| Error::InvalidValue {
+                    what: "vault namespace",
+                    message: "not a valid header value".into(),
+                })?;
+                req = req.header("X-Vault-Namespace", v);
+            }
+            if let Some(t) = token {
+                let mut v = HeaderValue::from_str(t.expose()).map_err(|_| Error::InvalidToken {
+                    reason: "the vault token cannot be sent in an HTTP header",
+                })?;
+                v.set_sensitive(true);
+                req = req.header("X-Vault-Token", v);
+            }
+            if let Some(b) = body {
+                req = req.header(CONTENT_TYPE, "application/json").body(b.to_vec());
+            }
+            let resp = match req.send() {
+                Ok(r) => r,
+                Err(e) if e.is_timeout() => return Ok(Err("timed out".into())),
+                Err(e) => return Ok(Err(chain(&e.without_url()))),
+            };
+            let status = resp.status().as_u16();
+            let location =
+                resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let body = match read_capped(resp) {
+                Ok(b) => b,
+                Err(Capped::Io(why)) => return Ok(Err(why)),
+                Err(Capped::TooLarge) => {
+                    return Err(Error::StoreUnavailable {
+                        store: "vault",
+                        reason: format!(
+                            "{} answered more than {} KiB; refused",
+                            origin(&url),
+                            MAX_BODY >> 10
+                        ),
+                        hint: None,
+                    });
+                }
+            };
+            match transient(status, &body, location.as_deref(), &url, &self.target.addrs) {
+                Verdict::Answer => return Ok(Ok(Reply { status, body })),
+                Verdict::Retry(why) => return Ok(Err(why)),
+                Verdict::Follow(next) => {
+                    crate::ui::verbose(format!("vault: {status} redirect to {}", origin(&next)));
+                    url = next;
+                }
+            }
+        }
+        Ok(Err(format!("more than {MAX_HOPS} redirects")))
+    }
+
+    fn gave_up(&self, tried: &[(String, String)]) -> Error {
+        let tried: Vec<String> = tried.iter().map(|(a, why)| format!("{a}: {why}")).collect();
+        Error::StoreUnavailable {
+            store: "vault",
+            reason: format!(
+                "no vault server answered within {}s ({}): {}",
+                self.timeout.as_secs_f64().ceil() as u64,
+                self.target.addrs_from,
+                tried.join("; ")
+            ),
+            hint: Some(
+                "check that the server is running and unsealed (`bao status`), the address (BAO_ADDR, [vault] addr/addrs), or raise [vault] vault_timeout".into(),
+            ),
+        }
+    }
+}
+
+/// The status endpoints that exist only in the root namespace (in a namespace they answer as
+/// an uninitialized server): sent without `X-Vault-Namespace`.
+fn root_only(path: &str) -> bool {
+    ["/v1/sys/health", "/v1/sys/seal-status", "/v1/sys/leader"].contains(&path)
+}
+
+/// `<addr>/v1/<path>`; `path` is built by us from checked parts.
+fn api_url(addr: &Url, path: &str) -> Result<Url> {
+    addr.join(&format!("v1/{path}"))
+        .map_err(|e| Error::InvalidRequest(format!("cannot build the vault URL: {e}")))
+}
+
+/// `scheme://host:port` of `url`, for messages (never a path or query).
+pub fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+enum Capped {
+    /// The connection broke while reading: transient.
+    Io(String),
+    /// More than [`MAX_BODY`]: refused.
+    TooLarge,
+}
+
+fn read_capped(resp: reqwest::blocking::Response) -> std::result::Result<SecretBytes, Capped> {
+    let cap = resp.content_length().unwrap_or(0).min(MAX_BODY) as usize;
+    let mut buf = SecretBytes::new(Vec::with_capacity(cap.max(512)));
+    resp.take(MAX_BODY + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| Capped::Io(format!("reading the answer: {e}")))?;
+    if buf.len() as u64 > MAX_BODY {
+        return Err(Capped::TooLarge);
+    }
+    Ok(buf)
+}
+
+#[derive(Deserialize)]
+struct ErrorsBody {
+    #[serde(default)]
+    errors: Vec<String>,
+}
+
+fn errors_of(body: &[u8], token: Option<&Token>) -> Vec<String> {
+    let parsed: Option<ErrorsBody> = serde_json::from_slice(body).ok();
+    parsed.map(|b| b.errors).unwrap_or_default().iter().map(|e| clean(e, token)).collect()
+}
+
+fn first_error(body: &[u8]) -> Option<String> {
+    errors_of(body, None).into_iter().find(|e| !e.is_empty())
+}
+
+/// A server message made safe to print: our token masked, management tokens redacted, no
+/// control characters, at most [`MAX_MESSAGE`] characters.
+pub fn clean(text: &str, token: Option<&Token>) -> String {
+    // Invisible characters go first, so that none can hide a token from the masks below.
+    let visible: String = text
+        .chars()
+        .filter(|c| !is_invisible(*c))
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let masked = match token.filter(|t| !t.expose().is_empty()) {
+        Some(t) => visible.replace(t.expose(), "<redacted vault token>"),
+        None => visible,
+    };
+    let s = crate::error::redact(&masked);
+    let mut out: String = s.chars().take(MAX_MESSAGE).collect();
+    if s.chars().count() > MAX_MESSAGE {
+        out.push('…');
+    }
+    out.trim().to_owned()
+}
+
+/// Characters a terminal shows as nothing (format characters, zero-width spaces, variation
+/// selectors), which could split a token so that no mask sees it.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}')
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Err means another provider was installed first, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+#[cfg(test)]
+mod tests;
