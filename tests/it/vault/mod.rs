@@ -1,10 +1,11 @@
 //! The `vault` store (SPEC §12) through the real binary against a real OpenBao
-//! ([`crate::openbao`]): round trip and `bao kv` interop ([`kv`]), policies and logins
-//! ([`access`]), the CI flow with no stored secret ([`ci`]), rotation across machines ([`rotate`]), https and namespaces ([`tls`]), a raft cluster losing its leader and
-//! unreachable servers ([`ha`]). Each test home is one "machine": its own HOME and settings,
-//! pointed at the server by `[vault] addr(s)` and `BAO_TOKEN` (or a login) in the environment.
-//! Every run's stderr is scanned for the management token and for the server tokens the test
-//! made; no test needs more than one dev server.
+//! ([`crate::openbao`]): round trip, `bao kv` interop, check-and-set and mounts ([`kv`]),
+//! policies and logins ([`access`]), the CI flow with no stored secret ([`ci`]), rotation across
+//! machines ([`rotate`]), https, namespaces and the token's sources ([`tls`]), a raft cluster
+//! losing its leader and unreachable servers ([`ha`]). Each test home is one "machine": its own
+//! HOME and settings, pointed at the server by `[vault] addrs` and `BAO_TOKEN` (or a login) in
+//! the environment. Every run's stderr is scanned for the management token and for the server
+//! tokens the test made; no test needs more than one dev server (the raft test, one cluster).
 
 #![cfg(unix)]
 

@@ -1,6 +1,7 @@
 //! https with a private CA (`bao server -dev-tls`) and a namespace: the `ca` and `namespace`
 //! settings and their `BAO_CACERT` / `BAO_NAMESPACE` overrides; an untrusted certificate is
-//! refused (exit 5), never skipped.
+//! refused (exit 5), never skipped. The token of `auth = "token"`: `BAO_TOKEN`, `VAULT_TOKEN`,
+//! `~/.vault-token`.
 
 use super::Machine;
 use crate::openbao::Bao;
@@ -60,4 +61,33 @@ fn https_with_a_private_ca_and_a_namespace_round_trips_and_an_unknown_ca_is_refu
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.stdout.is_empty());
     assert!(r.stderr.to_lowercase().contains("certificate"), "says why: {}", r.stderr);
+}
+
+#[test]
+#[ignore = "needs OpenBao (bao)"]
+fn token_from_bao_token_then_vault_token_then_the_vault_token_file() {
+    let bao = Bao::dev();
+    let admin = Machine::new(&bao.addr, &bao.root);
+    assert_eq!(admin.store("prod", TOKEN, &[]).code, 0);
+    let m = Machine::with(std::slice::from_ref(&bao.addr), None, "", "");
+    let bogus = "s.not-a-token-of-this-server";
+    let get = |env: &[(&str, &str)]| m.run_in(&["get", "-p", "prod"], None, env);
+
+    // BAO_TOKEN wins over VAULT_TOKEN…
+    let r = get(&[("BAO_TOKEN", &bao.root), ("VAULT_TOKEN", bogus)]);
+    assert_eq!((r.code, r.stdout.trim()), (0, TOKEN), "{}", r.stderr);
+    // …VAULT_TOKEN is used without it…
+    let r = get(&[("VAULT_TOKEN", &bao.root)]);
+    assert_eq!((r.code, r.stdout.trim()), (0, TOKEN), "{}", r.stderr);
+    // …and ~/.vault-token (as `bao login` leaves it, 0600) without either.
+    let file = m.s.env.path().join("home/.vault-token");
+    std::fs::write(&file, &bao.root).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = get(&[]);
+    assert_eq!((r.code, r.stdout.trim()), (0, TOKEN), "{}", r.stderr);
+    // A token the server does not know is a refusal, not "no entry".
+    let r = get(&[("BAO_TOKEN", bogus)]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(!r.stderr.contains(bogus), "the token was printed: {}", r.stderr);
 }
