@@ -271,7 +271,7 @@ mod tests {
             &["get", "--format", "yaml"],
             &["get", "--format", "json", "--format", "json"],
             &["get", "--min-ttl", "soon"],
-            &["get", "--store", "vault"],
+            &["get", "--store", "memory"],
             &["get", "--verbose=yes"],
             &["get", "--unknown"],
             &["exec"],

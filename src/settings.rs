@@ -323,14 +323,13 @@ mod tests {
 
     #[test]
     fn memory_store_is_refused_at_parse_time_naming_the_choices() {
-        for text in
-            ["store = \"memory\"", "[profiles.prod]\nstore = \"memory\"", "store = \"vault\""]
+        for text in ["store = \"memory\"", "[profiles.prod]\nstore = \"memory\"", "store = \"tmp\""]
         {
             let err = Settings::parse(text, Path::new("/x/config.toml")).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{text}");
             let msg = err.to_string();
             assert!(
-                msg.contains("keyring, file or env") && msg.contains("config.toml"),
+                msg.contains("keyring, file, env or vault") && msg.contains("config.toml"),
                 "{text}: {msg}"
             );
         }
