@@ -74,5 +74,5 @@ fn memory_store_in_settings_is_a_usage_error_naming_the_choices() {
     std::fs::write(env.cred_home().join("config.toml"), "store = \"memory\"\n").unwrap();
     let out = env.cmd().args(["list"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("keyring, file or env"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("keyring, file, env or vault"), "{}", text(&out.stderr));
 }
