@@ -80,3 +80,43 @@ fn a_vault_token_file_others_can_read_is_refused_with_the_chmod_and_not_sent() {
     assert!(err.contains("chmod 600") && err.contains(".vault-token"), "{err}");
     assert!(!err.contains("s.too-open-vault-token"), "{err}");
 }
+
+/// A loopback listener that never answers; `contacted` says whether anyone connected.
+struct Recorder(std::net::TcpListener);
+
+impl Recorder {
+    fn new() -> Recorder {
+        Recorder(std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+    }
+
+    fn addr(&self) -> String {
+        format!("http://{}", self.0.local_addr().expect("addr"))
+    }
+
+    /// A connection waits in the backlog until accepted, so one made during the run is seen.
+    fn contacted(&self) -> bool {
+        self.0.set_nonblocking(true).expect("nonblocking");
+        self.0.accept().is_ok()
+    }
+}
+
+#[test]
+fn an_env_token_answers_without_contacting_a_configured_vault() {
+    for var in ["INFLUXCTL_CRED_TOKEN_PROD", "INFLUXCTL_CRED_TOKEN"] {
+        let env = TestEnv::new();
+        let vault = Recorder::new();
+        write_settings(
+            &env,
+            &format!("[vault]\naddr = \"{}\"\nvault_timeout = \"2s\"\n", vault.addr()),
+        );
+        let out = env
+            .cmd()
+            .args(["get", "-p", "prod"])
+            .env("BAO_TOKEN", "s.offline-test-token")
+            .env(var, TOKEN)
+            .assert()
+            .success();
+        assert_eq!(text(&out.get_output().stdout).trim(), TOKEN);
+        assert!(!vault.contacted(), "{var}: the vault was contacted");
+    }
+}
