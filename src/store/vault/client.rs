@@ -25,7 +25,7 @@ use crate::secret::{SecretBytes, Token};
 use crate::settings::VaultTarget;
 
 mod classify;
-pub use classify::{Verdict, redirect_allowed, transient};
+pub use classify::{SEALED, Verdict, redirect_allowed, transient};
 
 /// Largest answer we read.
 pub const MAX_BODY: u64 = 1 << 20;
@@ -248,6 +248,25 @@ impl Client {
     }
 
     fn gave_up(&self, tried: &[(String, String)]) -> Error {
+        if !tried.is_empty() && tried.iter().all(|(_, why)| why == SEALED) {
+            let addrs: Vec<&str> = tried.iter().map(|(a, _)| a.as_str()).collect();
+            let (what, them) = match addrs.len() {
+                1 => ("the vault server is", "it"),
+                _ => ("every vault server is", "them"),
+            };
+            return Error::StoreUnavailable {
+                store: "vault",
+                reason: format!(
+                    "{what} sealed ({}): {}; still sealed after {}s",
+                    self.target.addrs_from,
+                    addrs.join(", "),
+                    self.timeout.as_secs_f64().ceil() as u64
+                ),
+                hint: Some(format!(
+                    "unseal {them} (`bao operator unseal`, or the cluster's auto-unseal); `bao status` shows the seal state"
+                )),
+            };
+        }
         let tried: Vec<String> = tried.iter().map(|(a, why)| format!("{a}: {why}")).collect();
         Error::StoreUnavailable {
             store: "vault",
