@@ -187,7 +187,11 @@ impl Login {
     /// The JWT of a jwt login, from where the settings say.
     fn jwt(&self, client: &Client) -> Result<source::Secret> {
         let from = source::jwt_source(&self.cfg, &*self.env)?;
-        let jwt = source::read_jwt(&from, &*self.env, client.http(), client.timeout())?;
+        let http = match &from {
+            source::JwtSource::GitHub(_) => client.http_outside()?,
+            _ => client.http(),
+        };
+        let jwt = source::read_jwt(&from, &*self.env, http, client.timeout())?;
         ui::verbose(format!("vault: jwt login with {}", from.describe()));
         Ok(jwt)
     }
