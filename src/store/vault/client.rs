@@ -282,7 +282,11 @@ impl Client {
 
 /// A reqwest client for `target`: no redirects, `timeout` to connect; with `roots`, the
 /// system's trust store plus the `ca` file, else no root at all (nothing is read).
-fn build(target: &VaultTarget, timeout: Duration, roots: bool) -> Result<reqwest::blocking::Client> {
+fn build(
+    target: &VaultTarget,
+    timeout: Duration,
+    roots: bool,
+) -> Result<reqwest::blocking::Client> {
     install_crypto_provider();
     let mut b = reqwest::blocking::Client::builder()
         .connect_timeout(timeout)
@@ -292,12 +296,13 @@ fn build(target: &VaultTarget, timeout: Duration, roots: bool) -> Result<reqwest
         // An empty set of roots replaces the platform verifier: no CA bundle is opened.
         b = b.tls_certs_only(Vec::new());
     } else if let Some(ca) = &target.ca {
-        let pem = crate::fsutil::read(ca, crate::fsutil::FileKind::Certificate)?.ok_or_else(
-            || Error::InvalidValue {
-                what: "vault CA file",
-                message: format!("{} does not exist ([vault] ca, BAO_CACERT)", ca.display()),
-            },
-        )?;
+        let pem =
+            crate::fsutil::read(ca, crate::fsutil::FileKind::Certificate)?.ok_or_else(|| {
+                Error::InvalidValue {
+                    what: "vault CA file",
+                    message: format!("{} does not exist ([vault] ca, BAO_CACERT)", ca.display()),
+                }
+            })?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .ok()
             .filter(|c| !c.is_empty())
