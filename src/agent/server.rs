@@ -4,6 +4,7 @@
 //! timeout, on `lock`, or on SIGTERM/SIGINT/SIGHUP. Keys live in one [`LockedBytes`] (mlocked,
 //! zeroized); the process is undumpable from the start (`harden::apply` in `main`).
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -15,10 +16,14 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::identity;
-use crate::secret::LockedBytes;
+use crate::secret::{LockedBytes, SecretBytes};
 
 /// Most key text the agent holds (many identities; a key line is 74 bytes).
 const MAX_KEYS: usize = 64 << 10;
+/// Most vault logins held at once (one per `[vault]` setting and identity in use), and the
+/// largest one (the login cache's JSON is a few hundred bytes).
+const MAX_LOGINS: usize = 64;
+const MAX_LOGIN_BYTES: usize = 16 << 10;
 
 /// How the agent runs.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +37,8 @@ pub struct Options {
 struct State {
     keys: Option<LockedBytes>,
     count: usize,
+    /// Vault login tokens by their cache key (docs/agent.md), each the login cache's JSON.
+    logins: BTreeMap<String, LockedBytes>,
     deadline: Instant,
     last_used: Instant,
     opts: Options,
@@ -43,6 +50,7 @@ impl State {
         Status {
             pid: std::process::id(),
             identities: self.count,
+            logins: self.logins.len(),
             ttl_left: self.deadline.saturating_duration_since(now).as_secs(),
             idle_left: (self.last_used + self.opts.idle).saturating_duration_since(now).as_secs(),
         }
@@ -81,6 +89,7 @@ pub fn serve(dir: &Path, opts: Options) -> Result<()> {
     let state: Shared = Arc::new(Mutex::new(State {
         keys: None,
         count: 0,
+        logins: BTreeMap::new(),
         deadline: now + opts.ttl,
         last_used: now,
         opts,
@@ -122,6 +131,7 @@ fn shutdown(state: &Shared, path: &PathBuf) -> ! {
     let mut s = lock(state);
     s.keys = None;
     s.count = 0;
+    s.logins.clear();
     let _ = std::fs::remove_file(path);
     std::process::exit(0)
 }
@@ -198,6 +208,16 @@ fn handle(mut conn: UnixStream, state: &Shared) -> bool {
             }
             false
         }
+        Op::LoginPut | Op::LoginGet | Op::LoginDrop | Op::Logins => {
+            match login(state, req.op, req.key.as_deref(), &payload) {
+                Ok(body) => {
+                    let r = Response { ok: true, len: body.len(), ..Response::default() };
+                    let _ = write_message(&mut conn, &r, &body);
+                }
+                Err(why) => fail(&mut conn, why),
+            }
+            false
+        }
         Op::Decrypt => {
             let mut s = lock(state);
             let Some(keys) = &s.keys else {
@@ -247,4 +267,52 @@ fn add(state: &Shared, text: &[u8], ttl_secs: Option<u64>) -> std::result::Resul
     s.deadline = now + ttl_secs.map_or(s.opts.ttl, Duration::from_secs);
     s.last_used = now;
     Ok(s.status())
+}
+
+/// The vault-login requests: hold, give back, forget one login by its key, or list them all.
+/// The key is the cache's hex digest; what is held is opaque to the agent.
+fn login(
+    state: &Shared,
+    op: Op,
+    key: Option<&str>,
+    payload: &[u8],
+) -> std::result::Result<SecretBytes, &'static str> {
+    let mut s = lock(state);
+    s.last_used = Instant::now();
+    if op == Op::Logins {
+        let mut all = SecretBytes::new(b"[".to_vec());
+        for (i, held) in s.logins.values().enumerate() {
+            if i > 0 {
+                all.push(b',');
+            }
+            all.extend_from_slice(held.expose());
+        }
+        all.push(b']');
+        return Ok(all);
+    }
+    let key = key
+        .filter(|k| k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or("invalid login key")?;
+    match op {
+        Op::LoginPut => {
+            let is_object = serde_json::from_slice::<&serde_json::value::RawValue>(payload)
+                .is_ok_and(|r| r.get().starts_with('{'));
+            if payload.len() > MAX_LOGIN_BYTES || !is_object {
+                return Err("invalid login");
+            }
+            if s.logins.len() >= MAX_LOGINS && !s.logins.contains_key(key) {
+                return Err("too many logins");
+            }
+            s.logins.insert(key.to_owned(), LockedBytes::copy_of(payload));
+            Ok(SecretBytes::new(Vec::new()))
+        }
+        Op::LoginGet => match s.logins.get(key) {
+            Some(held) => Ok(SecretBytes::new(held.expose().to_vec())),
+            None => Err("none"),
+        },
+        _ => {
+            s.logins.remove(key);
+            Ok(SecretBytes::new(Vec::new()))
+        }
+    }
 }
