@@ -4,13 +4,13 @@
 //! timeout, on `lock`, or on SIGTERM/SIGINT/SIGHUP. Keys live in one [`LockedBytes`] (mlocked,
 //! zeroized); the process is undumpable from the start (`harden::apply` in `main`).
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::logins::Logins;
 use super::{
     IO_TIMEOUT, Op, Response, Status, check_runtime_dir, peer, read_request, write_message,
 };
@@ -20,10 +20,6 @@ use crate::secret::{LockedBytes, SecretBytes};
 
 /// Most key text the agent holds (many identities; a key line is 74 bytes).
 const MAX_KEYS: usize = 64 << 10;
-/// Most vault logins held at once (one per `[vault]` setting and identity in use), and the
-/// largest one (the login cache's JSON is a few hundred bytes).
-const MAX_LOGINS: usize = 64;
-const MAX_LOGIN_BYTES: usize = 16 << 10;
 
 /// How the agent runs.
 #[derive(Debug, Clone, Copy)]
@@ -37,8 +33,8 @@ pub struct Options {
 struct State {
     keys: Option<LockedBytes>,
     count: usize,
-    /// Vault login tokens by their cache key (docs/agent.md), each the login cache's JSON.
-    logins: BTreeMap<String, LockedBytes>,
+    /// Vault login tokens by their cache key (docs/agent.md).
+    logins: Logins,
     deadline: Instant,
     last_used: Instant,
     opts: Options,
@@ -50,7 +46,7 @@ impl State {
         Status {
             pid: std::process::id(),
             identities: self.count,
-            logins: self.logins.len(),
+            logins: self.logins.count(),
             ttl_left: self.deadline.saturating_duration_since(now).as_secs(),
             idle_left: (self.last_used + self.opts.idle).saturating_duration_since(now).as_secs(),
         }
@@ -89,7 +85,7 @@ pub fn serve(dir: &Path, opts: Options) -> Result<()> {
     let state: Shared = Arc::new(Mutex::new(State {
         keys: None,
         count: 0,
-        logins: BTreeMap::new(),
+        logins: Logins::default(),
         deadline: now + opts.ttl,
         last_used: now,
         opts,
@@ -269,8 +265,7 @@ fn add(state: &Shared, text: &[u8], ttl_secs: Option<u64>) -> std::result::Resul
     Ok(s.status())
 }
 
-/// The vault-login requests: hold, give back, forget one login by its key, or list them all.
-/// The key is the cache's hex digest; what is held is opaque to the agent.
+/// The vault-login requests ([`Logins::answer`]); each one counts as use.
 fn login(
     state: &Shared,
     op: Op,
@@ -279,40 +274,5 @@ fn login(
 ) -> std::result::Result<SecretBytes, &'static str> {
     let mut s = lock(state);
     s.last_used = Instant::now();
-    if op == Op::Logins {
-        let mut all = SecretBytes::new(b"[".to_vec());
-        for (i, held) in s.logins.values().enumerate() {
-            if i > 0 {
-                all.push(b',');
-            }
-            all.extend_from_slice(held.expose());
-        }
-        all.push(b']');
-        return Ok(all);
-    }
-    let key = key
-        .filter(|k| k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()))
-        .ok_or("invalid login key")?;
-    match op {
-        Op::LoginPut => {
-            let is_object = serde_json::from_slice::<&serde_json::value::RawValue>(payload)
-                .is_ok_and(|r| r.get().starts_with('{'));
-            if payload.len() > MAX_LOGIN_BYTES || !is_object {
-                return Err("invalid login");
-            }
-            if s.logins.len() >= MAX_LOGINS && !s.logins.contains_key(key) {
-                return Err("too many logins");
-            }
-            s.logins.insert(key.to_owned(), LockedBytes::copy_of(payload));
-            Ok(SecretBytes::new(Vec::new()))
-        }
-        Op::LoginGet => match s.logins.get(key) {
-            Some(held) => Ok(SecretBytes::new(held.expose().to_vec())),
-            None => Err("none"),
-        },
-        _ => {
-            s.logins.remove(key);
-            Ok(SecretBytes::new(Vec::new()))
-        }
-    }
+    s.logins.answer(op, key, payload)
 }
