@@ -12,7 +12,7 @@
 //! ([`redirect_allowed`]): a redirect elsewhere would hand our token to a stranger.
 
 use std::io::Read;
-use std::sync::{Once, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -25,6 +25,7 @@ use crate::secret::{SecretBytes, Token};
 use crate::settings::VaultTarget;
 
 mod classify;
+mod tls;
 pub use classify::{SEALED, Verdict, redirect_allowed, transient};
 
 /// Largest answer we read.
@@ -80,7 +81,7 @@ impl Client {
     /// is `https://`: for a plain-http loopback server they would be most of a `get`'s time.
     pub fn new(target: VaultTarget, timeout: Duration) -> Result<Client> {
         let tls = target.addrs.iter().any(|a| a.scheme() == "https");
-        let http = build(&target, timeout, tls)?;
+        let http = tls::build(&target, timeout, tls)?;
         Ok(Client { http, tls, outside: OnceLock::new(), target, timeout })
     }
 
@@ -101,7 +102,7 @@ impl Client {
             return Ok(c);
         }
         // Another thread may have set it meanwhile; either client serves.
-        let _ = self.outside.set(build(&self.target, self.timeout, true)?);
+        let _ = self.outside.set(tls::build(&self.target, self.timeout, true)?);
         self.outside.get().ok_or_else(|| Error::Other("the https client was not kept".into()))
     }
 
@@ -280,45 +281,6 @@ impl Client {
     }
 }
 
-/// A reqwest client for `target`: no redirects, `timeout` to connect; with `roots`, the
-/// system's trust store plus the `ca` file, else no root at all (nothing is read).
-fn build(
-    target: &VaultTarget,
-    timeout: Duration,
-    roots: bool,
-) -> Result<reqwest::blocking::Client> {
-    install_crypto_provider();
-    let mut b = reqwest::blocking::Client::builder()
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("influxctl-cred/", env!("CARGO_PKG_VERSION")));
-    if !roots {
-        // An empty set of roots replaces the platform verifier: no CA bundle is opened.
-        b = b.tls_certs_only(Vec::new());
-    } else if let Some(ca) = &target.ca {
-        let pem =
-            crate::fsutil::read(ca, crate::fsutil::FileKind::Certificate)?.ok_or_else(|| {
-                Error::InvalidValue {
-                    what: "vault CA file",
-                    message: format!("{} does not exist ([vault] ca, BAO_CACERT)", ca.display()),
-                }
-            })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .ok()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| Error::ParseConfig {
-                path: ca.clone(),
-                message: "no PEM certificate found ([vault] ca, BAO_CACERT)".into(),
-            })?;
-        b = b.tls_certs_merge(certs);
-    }
-    b.build().map_err(|e| Error::StoreUnavailable {
-        store: "vault",
-        reason: format!("cannot set up HTTPS: {}", chain(&e)),
-        hint: None,
-    })
-}
-
 /// The status endpoints that exist only in the root namespace (in a namespace they answer as
 /// an uninitialized server): sent without `X-Vault-Namespace`.
 fn root_only(path: &str) -> bool {
@@ -413,14 +375,6 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
-}
-
-fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Err means another provider was installed first, which serves as well.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 #[cfg(test)]
