@@ -20,6 +20,8 @@ use crate::secret::SecretBytes;
 #[cfg(unix)]
 pub mod client;
 #[cfg(unix)]
+mod logins;
+#[cfg(unix)]
 mod peer;
 #[cfg(unix)]
 pub mod server;
@@ -45,6 +47,10 @@ pub struct Request {
     /// `add`: how long to hold the keys (else the agent's TTL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_secs: Option<u64>,
+    /// `login-put`, `login-get`, `login-drop`: the vault login's cache key (an opaque hex
+    /// digest of the settings it belongs to, [`crate::store::vault::login::cache::Key`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// What a client asks.
@@ -55,6 +61,17 @@ pub enum Op {
     Decrypt,
     Add,
     Lock,
+    /// Hold a vault login token (the payload, the login cache's JSON) under `key`.
+    #[serde(rename = "login-put")]
+    LoginPut,
+    /// The payload `login-put` left under `key` (refused as "none" when there is none).
+    #[serde(rename = "login-get")]
+    LoginGet,
+    /// Forget the login under `key` (the server refused it).
+    #[serde(rename = "login-drop")]
+    LoginDrop,
+    /// Every login held, a JSON array of the payloads (for `lock`, which revokes them).
+    Logins,
 }
 
 /// A response's header. `len` payload bytes follow (the plaintext of `decrypt`).
@@ -75,6 +92,9 @@ pub struct Status {
     pub pid: u32,
     /// How many keys it holds (0: running but locked).
     pub identities: usize,
+    /// How many vault login tokens it holds.
+    #[serde(default)]
+    pub logins: usize,
     /// Seconds until it forgets everything and exits (the TTL).
     pub ttl_left: u64,
     /// Seconds until it exits unless asked something (the idle timeout).
@@ -213,6 +233,45 @@ pub fn decrypt(ciphertext: &[u8]) -> Option<SecretBytes> {
     }
 }
 
+/// Hands a vault login (the login cache's JSON) to the running agent to hold under `key`;
+/// whether one took it (none runs, or an older one that does not know the request: `false`).
+pub fn login_put(key: &str, login: &[u8]) -> bool {
+    #[cfg(unix)]
+    return client::login(Op::LoginPut, key, login).is_some();
+    #[cfg(not(unix))]
+    {
+        let _ = (key, login);
+        false
+    }
+}
+
+/// The vault login the running agent holds under `key`.
+pub fn login_get(key: &str) -> Option<SecretBytes> {
+    #[cfg(unix)]
+    return client::login(Op::LoginGet, key, &[]);
+    #[cfg(not(unix))]
+    {
+        let _ = key;
+        None
+    }
+}
+
+/// Makes the running agent forget the vault login under `key`.
+pub fn login_drop(key: &str) {
+    #[cfg(unix)]
+    drop(client::login(Op::LoginDrop, key, &[]));
+    #[cfg(not(unix))]
+    let _ = key;
+}
+
+/// Every vault login the running agent holds (a JSON array of what `login_put` gave it).
+pub fn logins() -> Option<SecretBytes> {
+    #[cfg(unix)]
+    return client::login(Op::Logins, "", &[]);
+    #[cfg(not(unix))]
+    None
+}
+
 /// `doctor`'s line about the agent: running (pid, identities held, time left) or not.
 pub fn doctor_check() -> crate::check::Check {
     use crate::check::{Check, Status as S};
@@ -225,11 +284,13 @@ pub fn doctor_check() -> crate::check::Check {
         }
         if let Some(s) = client::status() {
             let detail = format!(
-                "running (pid {}, socket {}): {} identit{} held, forgets in {} (or after {} idle)",
+                "running (pid {}, socket {}): {} identit{} and {} vault login{} held, forgets in {} (or after {} idle)",
                 s.pid,
                 dir.join(SOCKET).display(),
                 s.identities,
                 if s.identities == 1 { "y" } else { "ies" },
+                s.logins,
+                if s.logins == 1 { "" } else { "s" },
                 human(s.ttl_left),
                 human(s.idle_left)
             );

@@ -49,7 +49,7 @@ fn ask(
     ttl_secs: Option<u64>,
 ) -> Option<std::result::Result<(Response, SecretBytes), String>> {
     let mut stream = connect(socket)?;
-    let req = Request { v: 1, op, len: payload.len(), ttl_secs };
+    let req = Request { v: 1, op, len: payload.len(), ttl_secs, key: None };
     Some(exchange(&mut stream, &req, payload))
 }
 
@@ -69,6 +69,25 @@ pub fn decrypt(ciphertext: &[u8]) -> Option<SecretBytes> {
         Ok((_, plain)) => Some(plain),
         Err(why) => {
             crate::ui::verbose(format!("the agent could not open it ({why})"));
+            None
+        }
+    }
+}
+
+/// One vault-login request (`login-put`, `login-get`, `login-drop`, `logins`) under `key`: the
+/// answer's payload when the agent took it, `None` when none runs or it refused (said with
+/// `-v`; "none" is the normal answer of `login-get` for a key it does not hold).
+pub fn login(op: Op, key: &str, payload: &[u8]) -> Option<SecretBytes> {
+    let socket = runtime_dir()?.join(super::SOCKET);
+    let mut stream = connect(&socket)?;
+    let key = (!key.is_empty()).then(|| key.to_owned());
+    let req = Request { v: 1, op, len: payload.len(), ttl_secs: None, key };
+    match exchange(&mut stream, &req, payload) {
+        Ok((_, body)) => Some(body),
+        Err(why) => {
+            if why != "none" {
+                crate::ui::verbose(format!("the agent did not take the vault login ({why})"));
+            }
             None
         }
     }

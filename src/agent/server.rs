@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::logins::Logins;
 use super::{
     IO_TIMEOUT, Op, Response, Status, check_runtime_dir, peer, read_request, write_message,
 };
 use crate::error::{Error, Result};
 use crate::identity;
-use crate::secret::LockedBytes;
+use crate::secret::{LockedBytes, SecretBytes};
 
 /// Most key text the agent holds (many identities; a key line is 74 bytes).
 const MAX_KEYS: usize = 64 << 10;
@@ -32,6 +33,8 @@ pub struct Options {
 struct State {
     keys: Option<LockedBytes>,
     count: usize,
+    /// Vault login tokens by their cache key (docs/agent.md).
+    logins: Logins,
     deadline: Instant,
     last_used: Instant,
     opts: Options,
@@ -43,6 +46,7 @@ impl State {
         Status {
             pid: std::process::id(),
             identities: self.count,
+            logins: self.logins.count(),
             ttl_left: self.deadline.saturating_duration_since(now).as_secs(),
             idle_left: (self.last_used + self.opts.idle).saturating_duration_since(now).as_secs(),
         }
@@ -81,6 +85,7 @@ pub fn serve(dir: &Path, opts: Options) -> Result<()> {
     let state: Shared = Arc::new(Mutex::new(State {
         keys: None,
         count: 0,
+        logins: Logins::default(),
         deadline: now + opts.ttl,
         last_used: now,
         opts,
@@ -122,6 +127,7 @@ fn shutdown(state: &Shared, path: &PathBuf) -> ! {
     let mut s = lock(state);
     s.keys = None;
     s.count = 0;
+    s.logins.clear();
     let _ = std::fs::remove_file(path);
     std::process::exit(0)
 }
@@ -198,6 +204,16 @@ fn handle(mut conn: UnixStream, state: &Shared) -> bool {
             }
             false
         }
+        Op::LoginPut | Op::LoginGet | Op::LoginDrop | Op::Logins => {
+            match login(state, req.op, req.key.as_deref(), &payload) {
+                Ok(body) => {
+                    let r = Response { ok: true, len: body.len(), ..Response::default() };
+                    let _ = write_message(&mut conn, &r, &body);
+                }
+                Err(why) => fail(&mut conn, why),
+            }
+            false
+        }
         Op::Decrypt => {
             let mut s = lock(state);
             let Some(keys) = &s.keys else {
@@ -247,4 +263,16 @@ fn add(state: &Shared, text: &[u8], ttl_secs: Option<u64>) -> std::result::Resul
     s.deadline = now + ttl_secs.map_or(s.opts.ttl, Duration::from_secs);
     s.last_used = now;
     Ok(s.status())
+}
+
+/// The vault-login requests ([`Logins::answer`]); each one counts as use.
+fn login(
+    state: &Shared,
+    op: Op,
+    key: Option<&str>,
+    payload: &[u8],
+) -> std::result::Result<SecretBytes, &'static str> {
+    let mut s = lock(state);
+    s.last_used = Instant::now();
+    s.logins.answer(op, key, payload)
 }

@@ -82,6 +82,18 @@ fn payload_is_capped_and_must_be_complete() {
 fn requests_parse_strictly() {
     let ok: Request = serde_json::from_slice(br#"{"v":1,"op":"decrypt","len":3}"#).unwrap();
     assert_eq!((ok.op, ok.len), (Op::Decrypt, 3));
+    let put: Request =
+        serde_json::from_slice(br#"{"v":1,"op":"login-put","len":2,"key":"ab"}"#).unwrap();
+    assert_eq!((put.op, put.key.as_deref()), (Op::LoginPut, Some("ab")));
+    for (op, name) in
+        [(Op::LoginGet, "login-get"), (Op::LoginDrop, "login-drop"), (Op::Logins, "logins")]
+    {
+        let req = Request { v: 1, op, len: 0, ttl_secs: None, key: None };
+        assert_eq!(
+            serde_json::to_string(&req).unwrap(),
+            format!(r#"{{"v":1,"op":"{name}","len":0}}"#)
+        );
+    }
     for bad in [&br#"{"v":1,"op":"export"}"#[..], br#"{"v":1,"op":"status","x":1}"#, b"nonsense"] {
         assert!(serde_json::from_slice::<Request>(bad).is_err());
     }

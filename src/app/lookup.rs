@@ -108,7 +108,11 @@ impl Vault {
                 if let Ok(Some(config)) = self.influxctl_config() {
                     known.extend(config.profile_names());
                 }
-                for store in self.stores.iter().filter(|s| s.kind() != StoreKind::Env) {
+                // Local stores only: an unreachable vault would cost its timeout on every
+                // CI run that has the variable (docs/vault.md says what this cannot see).
+                for store in
+                    self.stores.iter().filter(|s| s.kind() != StoreKind::Env && !s.remote())
+                {
                     if let Ok(names) = store.names() {
                         known.extend(names);
                     }
@@ -127,7 +131,9 @@ impl Vault {
                 }
             }
             Some(var) if var == GENERIC_VAR => {
-                for store in self.stores.iter().filter(|s| s.kind() != StoreKind::Env) {
+                for store in
+                    self.stores.iter().filter(|s| s.kind() != StoreKind::Env && !s.remote())
+                {
                     if store.may_hold(profile) {
                         crate::ui::warn(format!(
                             "${GENERIC_VAR} shadows the token of profile {profile:?} stored in the {} store; unset it to use the stored one",

@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use crate::entry::{Cluster, Entry, EntryMeta};
 use crate::error::{Error, Result};
 use crate::influxctl::config::{InfluxConfig, Snapshot};
@@ -20,6 +18,7 @@ use crate::store::vault::VaultStore;
 
 mod binding;
 mod lookup;
+mod row;
 mod writes;
 
 pub use lookup::check_expiry;
@@ -48,11 +47,11 @@ pub struct Written {
     pub replaced: bool,
 }
 
-/// One row of `list` (also the helper's `list` entries). Never a token.
-#[derive(Debug, Clone, Serialize)]
+/// One row of `list` (also the helper's `list` entries). Never a token. Its JSON
+/// (`row.rs`) is the metadata's fields flattened, without made-up times.
+#[derive(Debug, Clone)]
 pub struct ListRow {
     pub store: StoreKind,
-    #[serde(flatten)]
     pub meta: EntryMeta,
     pub expiry: String,
     /// Whether this is the row `get` would use for the profile (the first store of the read

@@ -291,3 +291,33 @@ fn the_vault_store_is_read_last_unless_it_is_the_profiles_store() {
     assert_ne!(target, StoreKind::Vault);
     assert_eq!(v.write_target("team", None).unwrap().kind(), StoreKind::Vault);
 }
+
+fn row(store: StoreKind, created_at: Timestamp) -> ListRow {
+    let mut meta = entry("hand", "M.V1.test-row0123456789abcdef").meta();
+    meta.created_at = created_at;
+    meta.expires_at = Some("2099-01-01T00:00:00Z".parse().unwrap());
+    ListRow { store, meta, expiry: "expires in 73y".into(), active: true }
+}
+
+#[test]
+fn list_rows_never_show_1970_for_an_unknown_creation_time() {
+    // A secret put into the vault store by hand whose creation time the server did not give.
+    let hand = row(StoreKind::Vault, Timestamp::UNIX_EPOCH);
+    let json = serde_json::to_value(&hand).unwrap();
+    assert_eq!(json["created_at"], serde_json::Value::Null, "{json}");
+    assert_eq!(json["expires_at"], "2099-01-01T00:00:00Z", "only the unknown time is null");
+    assert_eq!(json["expiry"], "expires in 73y");
+    assert!(hand.created_unknown() && !hand.times_unknown());
+
+    let known: Timestamp = "2026-01-02T03:04:05Z".parse().unwrap();
+    let json = serde_json::to_value(row(StoreKind::Vault, known)).unwrap();
+    assert_eq!(json["created_at"], "2026-01-02T03:04:05Z");
+}
+
+#[test]
+fn list_rows_of_the_env_store_have_no_times_in_the_helpers_json_too() {
+    let json = serde_json::to_value(row(StoreKind::Env, Timestamp::now())).unwrap();
+    assert_eq!(json["created_at"], serde_json::Value::Null);
+    assert_eq!(json["expires_at"], serde_json::Value::Null);
+    assert_eq!(json["expiry"], "unknown");
+}

@@ -94,16 +94,21 @@ pub fn unlock(vault: &Vault, args: &UnlockArgs, interactive: bool) -> Result<i32
 
 /// `lock`: the agent forgets everything and exits; then whatever else a session holds.
 pub fn lock(vault: &Vault) -> Result<i32> {
+    // The vault logins first: those the agent holds are revoked on the server before it
+    // forgets them. Each part runs even when the other failed: one failure must not leave the
+    // other session open.
+    let extras = lock_extras(vault);
     #[cfg(unix)]
     let stopped = crate::agent::client::lock();
     #[cfg(not(unix))]
     let stopped: Result<bool> = Ok(false);
-    // The vault login is forgotten even when the agent could not be told (and the other way
-    // round): one failure must not leave the other session open.
-    let extras = lock_extras(vault);
     let stopped = stopped?;
     extras?;
-    ui::note(if stopped { "the agent forgot every identity and stopped" } else { "no agent runs" });
+    ui::note(if stopped {
+        "the agent forgot every identity and vault login and stopped"
+    } else {
+        "no agent runs"
+    });
     Ok(0)
 }
 

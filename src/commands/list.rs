@@ -5,7 +5,6 @@ use jiff::Timestamp;
 use crate::app::{ListRow, Vault};
 use crate::cli::{FormatArgs, ListFormat};
 use crate::error::{Error, Result};
-use crate::settings::StoreKind;
 use crate::ui;
 
 pub fn list(vault: &Vault, args: &FormatArgs) -> Result<i32> {
@@ -15,37 +14,13 @@ pub fn list(vault: &Vault, args: &FormatArgs) -> Result<i32> {
     }
     let text = match args.format {
         ListFormat::Json => {
-            serde_json::to_string_pretty(&json_rows(&rows)?)
-                .map_err(|e| Error::Other(e.to_string()))?
-                + "\n"
+            // A row's JSON leaves out made-up times (app/row.rs).
+            serde_json::to_string_pretty(&rows).map_err(|e| Error::Other(e.to_string()))? + "\n"
         }
         ListFormat::Table => table(&rows),
     };
     ui::stdout(text.as_bytes())?;
     Ok(if failed.is_empty() { 0 } else { failed[0].1.exit_code() })
-}
-
-/// An env-store entry (`$INFLUXCTL_CRED_TOKEN*`) has no record of when it was made or when it
-/// expires: `list` shows "-" (JSON: `null`, expiry `"unknown"`), never a made-up time.
-fn unknown_times(r: &ListRow) -> bool {
-    r.store == StoreKind::Env
-}
-
-/// The rows as JSON, without made-up times ([`unknown_times`]).
-fn json_rows(rows: &[ListRow]) -> Result<Vec<serde_json::Value>> {
-    rows.iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(r).map_err(|e| Error::Other(e.to_string()))?;
-            if unknown_times(r)
-                && let Some(o) = v.as_object_mut()
-            {
-                o.insert("created_at".into(), serde_json::Value::Null);
-                o.insert("expires_at".into(), serde_json::Value::Null);
-                o.insert("expiry".into(), "unknown".into());
-            }
-            Ok(v)
-        })
-        .collect()
 }
 
 /// The `list` table. ACTIVE marks the row `get` would use when a profile is in several stores.
@@ -54,12 +29,14 @@ pub fn table(rows: &[ListRow]) -> String {
     let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {
-            let (created, expires) = match r.meta.expires_at {
-                _ if unknown_times(r) => ("-".to_owned(), "-".to_owned()),
-                Some(t) => {
-                    (short_time(r.meta.created_at), format!("{} ({})", short_time(t), r.expiry))
-                }
-                None => (short_time(r.meta.created_at), "never".to_owned()),
+            let created = match r.created_unknown() {
+                true => "-".to_owned(),
+                false => short_time(r.meta.created_at),
+            };
+            let expires = match r.meta.expires_at {
+                _ if r.times_unknown() => "-".to_owned(),
+                Some(t) => format!("{} ({})", short_time(t), r.expiry),
+                None => "never".to_owned(),
             };
             [
                 cell(&r.meta.profile, MAX_CELL),
@@ -112,4 +89,26 @@ fn cell(value: &str, max: usize) -> String {
 
 fn short_time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::{Entry, Origin};
+    use crate::secret::Token;
+    use crate::settings::StoreKind;
+
+    #[test]
+    fn table_shows_a_dash_not_1970_for_an_unknown_creation_time() {
+        let token = Token::new("M.V1.test-row0123456789abcdef".into()).unwrap();
+        let mut meta = Entry::new("hand", token, Origin::Stored).meta();
+        meta.created_at = Timestamp::UNIX_EPOCH;
+        let row =
+            ListRow { store: StoreKind::Vault, meta, expiry: "never expires".into(), active: true };
+        let table = table(&[row]);
+        assert!(!table.contains("1970"), "{table}");
+        let line = table.lines().nth(1).unwrap();
+        let cells: Vec<&str> = line.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+        assert_eq!(cells[cells.len() - 2..], ["-", "never"], "{table}");
+    }
 }

@@ -1,7 +1,8 @@
 //! `lock`'s part for the vault store (SPEC §12, §13): the login token an approle or jwt login
 //! left in the encrypted cache is revoked on the server (`revoke-self`) when it belongs to the
-//! current `[vault]` settings, and the cache file is deleted either way. The agent's part is
-//! in `commands/agent.rs`, which calls this.
+//! current `[vault]` settings, and the cache file is deleted either way; so are the login
+//! tokens the agent holds, before the agent is told to forget everything (`commands/agent.rs`,
+//! which calls this first).
 
 use crate::app::Vault;
 use crate::error::Result;
@@ -18,6 +19,17 @@ pub fn forget_vault_login(vault: &Vault) -> Result<()> {
         // No server to tell (no address, a bad CA file): the cache goes all the same.
         Err(e) => {
             let existed = login.forget()?;
+            #[cfg(unix)]
+            let held = crate::agent::client::status().map_or(0, |s| s.logins);
+            #[cfg(not(unix))]
+            let held = 0;
+            if held > 0 {
+                ui::note(format!(
+                    "lock: the agent's {held} vault login{} cannot be revoked ({e}); the agent forgets {}",
+                    if held == 1 { "" } else { "s" },
+                    if held == 1 { "it" } else { "them" }
+                ));
+            }
             if existed {
                 format!(
                     "deleted the vault login cache {} without revoking its token ({e}); it expires by itself",

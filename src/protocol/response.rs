@@ -89,12 +89,14 @@ pub enum Cache {
 }
 
 /// The cache rule: the `env` store says `never` (the variable is the source of truth, reading
-/// it again is free, and a copy elsewhere would outlive the CI job's secret); an entry with an
+/// it again is free, and a copy elsewhere would outlive the CI job's secret); so does the
+/// `vault` store (a shared token can be rotated or revoked from another machine at any time,
+/// whatever its `expires_at`); an entry with an
 /// `expires_at` says `expires`; any other entry says `session` (it may be rotated or erased at
 /// any time, and nothing tells the peer when).
 pub fn cache_for(store: StoreKind, expires_at: Option<Timestamp>) -> Cache {
     match (store, expires_at) {
-        (StoreKind::Env, _) => Cache::Never,
+        (StoreKind::Env | StoreKind::Vault, _) => Cache::Never,
         (_, Some(_)) => Cache::Expires,
         (_, None) => Cache::Session,
     }

@@ -297,10 +297,12 @@ fn serialize_error_with_and_without_hint() {
 }
 
 #[test]
-fn cache_rule_env_never_expiry_expires_else_session() {
+fn cache_rule_env_and_vault_never_expiry_expires_else_session() {
     let t: Timestamp = "2026-03-01T00:00:00Z".parse().unwrap();
     assert_eq!(cache_for(StoreKind::Env, None), Cache::Never);
     assert_eq!(cache_for(StoreKind::Env, Some(t)), Cache::Never);
+    assert_eq!(cache_for(StoreKind::Vault, None), Cache::Never);
+    assert_eq!(cache_for(StoreKind::Vault, Some(t)), Cache::Never);
     assert_eq!(cache_for(StoreKind::File, Some(t)), Cache::Expires);
     assert_eq!(cache_for(StoreKind::Keyring, None), Cache::Session);
     assert_eq!(serde_json::from_str::<Cache>("\"forever\"").unwrap(), Cache::Unknown);

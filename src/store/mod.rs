@@ -52,6 +52,13 @@ pub trait Store {
         false
     }
 
+    /// Whether this store's verbs go over the network (the vault store). Checks that only
+    /// refine an answer another store already gave (the env store's ambiguity check) skip such
+    /// a store, so an unreachable server never delays them.
+    fn remote(&self) -> bool {
+        false
+    }
+
     /// Asks the store to keep what it read for the rest of a long session (the helper), as long
     /// as the files it came from are unchanged. One-shot commands never call it.
     fn keep_for_session(&self) {}

@@ -259,12 +259,43 @@ fn agent_refuses_a_peer_of_another_uid() {
     let probe = s.env.path().join("entry.age");
     std::fs::write(&probe, &entry).unwrap();
     chmod(&probe, 0o644);
+    // A vault login held by the agent for its own user (as the vault store puts it).
+    let key = "ab".repeat(32);
+    let held = r#"{"v":1,"key":"k","server":"s","marker":"s.test-agent-held-login"}"#;
+    let own = r#"
+import socket, sys
+def ask(head, body=b""):
+    c = socket.socket(socket.AF_UNIX)
+    c.settimeout(5)
+    c.connect(sys.argv[1])
+    c.sendall(head + body)
+    got = b""
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        got += b
+    return got
+body = sys.argv[3].encode()
+ask(b'{"v":1,"op":"login-put","len":%d,"key":"%s"}\n' % (len(body), sys.argv[2].encode()), body)
+sys.stdout.write(ask(b'{"v":1,"op":"logins"}\n').decode(errors="replace"))
+"#;
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", own])
+        .arg(&socket)
+        .arg(&key)
+        .arg(held)
+        .output()
+        .unwrap();
+    assert!(text(&out.stdout).contains("s.test-agent-held-login"), "{}", text(&out.stderr));
     // The agent answers a foreign peer before reading anything: the refusal is read first,
     // then the request is sent anyway (and must get nothing more).
     let client = r#"
 import socket, sys
 data = open(sys.argv[2], "rb").read()
-for head in (b'{"v":1,"op":"status"}\n', b'{"v":1,"op":"decrypt","len":%d}\n' % len(data)):
+key = sys.argv[3].encode()
+for head in (b'{"v":1,"op":"status"}\n', b'{"v":1,"op":"decrypt","len":%d}\n' % len(data),
+             b'{"v":1,"op":"logins"}\n', b'{"v":1,"op":"login-get","key":"%s"}\n' % key):
     c = socket.socket(socket.AF_UNIX)
     c.settimeout(5)
     c.connect(sys.argv[1])
@@ -290,12 +321,14 @@ for head in (b'{"v":1,"op":"status"}\n', b'{"v":1,"op":"decrypt","len":%d}\n' % 
         .arg(client)
         .arg(&socket)
         .arg(&probe)
+        .arg(&key)
         .output()
         .unwrap();
     let said = text(&out.stdout);
     assert!(out.status.success(), "the client could not connect: {}", text(&out.stderr));
-    assert_eq!(said.matches("refused").count(), 2, "{said}");
+    assert_eq!(said.matches("refused").count(), 4, "{said}");
     assert!(!said.contains("pid") && !said.contains(TOKEN), "{said}");
+    assert!(!said.contains("s.test-agent-held-login"), "a vault login went to uid 65534: {said}");
     // The agent still serves its own user.
     for dir in [s.env.path().to_owned(), s.env.cred_home(), s.run_dir()] {
         chmod(&dir, 0o700);

@@ -80,3 +80,90 @@ fn a_vault_token_file_others_can_read_is_refused_with_the_chmod_and_not_sent() {
     assert!(err.contains("chmod 600") && err.contains(".vault-token"), "{err}");
     assert!(!err.contains("s.too-open-vault-token"), "{err}");
 }
+
+/// A loopback listener that never answers; `contacted` says whether anyone connected.
+struct Recorder(std::net::TcpListener);
+
+impl Recorder {
+    fn new() -> Recorder {
+        Recorder(std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+    }
+
+    fn addr(&self) -> String {
+        format!("http://{}", self.0.local_addr().expect("addr"))
+    }
+
+    /// A connection waits in the backlog until accepted, so one made during the run is seen.
+    fn contacted(&self) -> bool {
+        self.0.set_nonblocking(true).expect("nonblocking");
+        self.0.accept().is_ok()
+    }
+}
+
+#[test]
+fn an_env_token_answers_without_contacting_a_configured_vault() {
+    for var in ["INFLUXCTL_CRED_TOKEN_PROD", "INFLUXCTL_CRED_TOKEN"] {
+        let env = TestEnv::new();
+        let vault = Recorder::new();
+        write_settings(
+            &env,
+            &format!("[vault]\naddr = \"{}\"\nvault_timeout = \"2s\"\n", vault.addr()),
+        );
+        let out = env
+            .cmd()
+            .args(["get", "-p", "prod"])
+            .env("BAO_TOKEN", "s.offline-test-token")
+            .env(var, TOKEN)
+            .assert()
+            .success();
+        assert_eq!(text(&out.get_output().stdout).trim(), TOKEN);
+        assert!(!vault.contacted(), "{var}: the vault was contacted");
+    }
+}
+
+/// A plain-http server on loopback that answers every request 404 `{"errors":[]}` (a KV v2
+/// read of a secret that does not exist), until the test binary ends.
+fn answering_404() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = format!("http://{}", l.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            let body = br#"{"errors":[]}"#;
+            let _ = write!(
+                conn,
+                "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(body);
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_plain_http_vault_needs_no_system_ca_bundle() {
+    let env = TestEnv::new();
+    write_settings(
+        &env,
+        &format!("[vault]\naddr = \"{}\"\nvault_timeout = \"2s\"\n", answering_404()),
+    );
+    // With these, loading the system's roots fails ("no CA certificates were loaded"): a
+    // client that still loads them for an http:// address cannot even ask.
+    let out = env
+        .cmd()
+        .args(["get", "-p", "prod", "--store", "vault"])
+        .env("BAO_TOKEN", "s.offline-test-token")
+        .env("SSL_CERT_FILE", env.path().join("no-such-bundle.pem"))
+        .env("SSL_CERT_DIR", env.path().join("no-such-dir"))
+        .assert()
+        .code(3);
+    let err = text(&out.get_output().stderr);
+    assert!(err.contains("not-found"), "{err}");
+}

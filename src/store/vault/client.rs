@@ -12,7 +12,7 @@
 //! ([`redirect_allowed`]): a redirect elsewhere would hand our token to a stranger.
 
 use std::io::Read;
-use std::sync::Once;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -25,7 +25,8 @@ use crate::secret::{SecretBytes, Token};
 use crate::settings::VaultTarget;
 
 mod classify;
-pub use classify::{Verdict, redirect_allowed, transient};
+mod tls;
+pub use classify::{SEALED, Verdict, redirect_allowed, transient};
 
 /// Largest answer we read.
 pub const MAX_BODY: u64 = 1 << 20;
@@ -65,47 +66,44 @@ impl Reply {
 /// The HTTP client of the vault store. Built on the first verb that needs the server.
 pub struct Client {
     http: reqwest::blocking::Client,
+    /// Whether `http` trusts any root: only when an address is `https://` (see [`Client::new`]).
+    tls: bool,
+    /// A client with the system's roots (and `ca`), for a login's request to another server
+    /// when `http` has none; built on first use.
+    outside: OnceLock<reqwest::blocking::Client>,
     target: VaultTarget,
     timeout: Duration,
 }
 
 impl Client {
-    /// Builds the HTTP client for `target`; reads the CA file when one is set. No request is
-    /// made here.
+    /// Builds the HTTP client for `target`. No request is made here. The TLS roots (the
+    /// system's CA bundle, read and parsed, and the `ca` file) are loaded only when an address
+    /// is `https://`: for a plain-http loopback server they would be most of a `get`'s time.
     pub fn new(target: VaultTarget, timeout: Duration) -> Result<Client> {
-        install_crypto_provider();
-        let mut b = reqwest::blocking::Client::builder()
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("influxctl-cred/", env!("CARGO_PKG_VERSION")));
-        if let Some(ca) = &target.ca {
-            let pem = crate::fsutil::read(ca, crate::fsutil::FileKind::Certificate)?.ok_or_else(
-                || Error::InvalidValue {
-                    what: "vault CA file",
-                    message: format!("{} does not exist ([vault] ca, BAO_CACERT)", ca.display()),
-                },
-            )?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .ok()
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| Error::ParseConfig {
-                    path: ca.clone(),
-                    message: "no PEM certificate found ([vault] ca, BAO_CACERT)".into(),
-                })?;
-            b = b.tls_certs_merge(certs);
-        }
-        let http = b.build().map_err(|e| Error::StoreUnavailable {
-            store: "vault",
-            reason: format!("cannot set up HTTPS: {}", chain(&e)),
-            hint: None,
-        })?;
-        Ok(Client { http, target, timeout })
+        let tls = target.addrs.iter().any(|a| a.scheme() == "https");
+        let http = tls::build(&target, timeout, tls)?;
+        Ok(Client { http, tls, outside: OnceLock::new(), target, timeout })
     }
 
-    /// The reqwest client itself (same TLS trust, no redirects), for requests to other
-    /// servers a login needs (GitHub Actions' OIDC token).
+    /// The reqwest client of the vault requests (no redirects; no TLS roots when every
+    /// address is `http://`).
     pub fn http(&self) -> &reqwest::blocking::Client {
         &self.http
+    }
+
+    /// A client that trusts the system's roots and `ca`, for requests to other servers a
+    /// login needs (GitHub Actions' OIDC token): [`Client::http`] when it has them, else one
+    /// built now.
+    pub fn http_outside(&self) -> Result<&reqwest::blocking::Client> {
+        if self.tls {
+            return Ok(&self.http);
+        }
+        if let Some(c) = self.outside.get() {
+            return Ok(c);
+        }
+        // Another thread may have set it meanwhile; either client serves.
+        let _ = self.outside.set(tls::build(&self.target, self.timeout, true)?);
+        self.outside.get().ok_or_else(|| Error::Other("the https client was not kept".into()))
     }
 
     /// Where requests go.
@@ -248,6 +246,25 @@ impl Client {
     }
 
     fn gave_up(&self, tried: &[(String, String)]) -> Error {
+        if !tried.is_empty() && tried.iter().all(|(_, why)| why == SEALED) {
+            let addrs: Vec<&str> = tried.iter().map(|(a, _)| a.as_str()).collect();
+            let (what, them) = match addrs.len() {
+                1 => ("the vault server is", "it"),
+                _ => ("every vault server is", "them"),
+            };
+            return Error::StoreUnavailable {
+                store: "vault",
+                reason: format!(
+                    "{what} sealed ({}): {}; still sealed after {}s",
+                    self.target.addrs_from,
+                    addrs.join(", "),
+                    self.timeout.as_secs_f64().ceil() as u64
+                ),
+                hint: Some(format!(
+                    "unseal {them} (`bao operator unseal`, or the cluster's auto-unseal); `bao status` shows the seal state"
+                )),
+            };
+        }
         let tried: Vec<String> = tried.iter().map(|(a, why)| format!("{a}: {why}")).collect();
         Error::StoreUnavailable {
             store: "vault",
@@ -358,14 +375,6 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
-}
-
-fn install_crypto_provider() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // Err means another provider was installed first, which serves as well.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 #[cfg(test)]

@@ -37,8 +37,8 @@ type EnvFn = dyn Fn(&str) -> Option<String> + Send + Sync;
 pub struct Login {
     cfg: VaultSettings,
     cache: Cache,
-    /// The token in use, and whether it came from the cache.
-    current: Mutex<Option<(Token, bool)>>,
+    /// The token in use, and the cache key when it came from the cache (file or agent).
+    current: Mutex<Option<(Token, Option<String>)>>,
     env: Box<EnvFn>,
 }
 
@@ -79,7 +79,7 @@ impl Login {
         }
     }
 
-    fn current(&self) -> MutexGuard<'_, Option<(Token, bool)>> {
+    fn current(&self) -> MutexGuard<'_, Option<(Token, Option<String>)>> {
         // A panic while holding it leaves a token or none, both fine to use.
         self.current.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -110,12 +110,12 @@ impl Login {
                 self.describe(),
                 cached.expires_at
             ));
-            *self.current() = Some((cached.token.clone(), true));
+            *self.current() = Some((cached.token.clone(), Some(key.full.clone())));
             return Ok(cached.token);
         }
         let fresh = self.login(client, now, jwt)?;
         self.cache.save(&key, &fresh);
-        *self.current() = Some((fresh.token.clone(), false));
+        *self.current() = Some((fresh.token.clone(), None));
         Ok(fresh.token)
     }
 
@@ -125,56 +125,53 @@ impl Login {
     pub fn refused(&self) -> bool {
         let taken = self.current().take();
         match taken {
-            Some((_, true)) => {
+            Some((_, Some(key))) => {
                 ui::verbose("vault: the server refused the cached login token; logging in again");
+                self.cache.drop_from_agent(&key);
                 if let Err(e) = self.cache.remove() {
                     ui::verbose(format!("vault: cannot delete the login cache: {e}"));
                 }
                 true
             }
-            Some((token, false)) => {
-                *self.current() = Some((token, false));
+            Some((token, None)) => {
+                *self.current() = Some((token, None));
                 false
             }
             None => false,
         }
     }
 
-    /// Revokes the cached login token (`auth/token/revoke-self`) when it belongs to these
-    /// settings, and deletes the cache file. Answers what was done, in words.
+    /// Revokes the cached login tokens (`auth/token/revoke-self`) that belong to these
+    /// settings' server: the ones the agent holds (before `lock` makes it forget them) and the
+    /// file's; deletes the cache file. Answers what was done, in words.
     pub fn logout(&self, client: &Client) -> Result<String> {
         self.current().take();
-        let path = self.cache.path.display().to_string();
-        let Some((login, server)) = self.cache.any()? else {
-            return Ok(if self.cache.remove()? {
+        let here = Key::new(&self.cfg, client.target(), "").server;
+        let mut said: Vec<String> = self
+            .cache
+            .agent_logins()
+            .into_iter()
+            .map(|(login, server)| {
                 format!(
-                    "deleted the vault login cache {path} (it could not be opened, so nothing was revoked)"
+                    "vault login token held by the agent: {}",
+                    revoke(client, &login, server == here)
                 )
-            } else {
-                "no vault login was cached".to_owned()
-            });
-        };
-        let revoked = if server != Key::new(&self.cfg, client.target(), "").server {
-            // Never send a token to a server it was not made for.
-            "it belongs to another server or namespace, so it was not revoked; it expires by itself"
-                .to_owned()
-        } else if !login.usable(Timestamp::now()) {
-            "it had expired".to_owned()
-        } else {
-            match client.post_raw("auth/token/revoke-self", b"{}", Some(&login.token)) {
-                Ok(r) if r.ok() => "revoked it".to_owned(),
-                Ok(r) if r.status == 403 => "the server no longer knew it".to_owned(),
-                Ok(r) => format!(
-                    "revoking it failed (HTTP {}: {}); it expires at {}",
-                    r.status,
-                    r.errors(Some(&login.token)).join("; "),
-                    login.expires_at
-                ),
-                Err(e) => format!("revoking it failed ({e}); it expires at {}", login.expires_at),
+            })
+            .collect();
+        let path = self.cache.path.display().to_string();
+        match self.cache.any()? {
+            Some((login, server)) => {
+                let revoked = revoke(client, &login, server == here);
+                self.cache.remove()?;
+                said.push(format!("vault login token: {revoked}; deleted {path}"));
             }
-        };
-        self.cache.remove()?;
-        Ok(format!("vault login token: {revoked}; deleted {path}"))
+            None if self.cache.remove()? => said.push(format!(
+                "deleted the vault login cache {path} (it could not be opened, so nothing was revoked)"
+            )),
+            None if said.is_empty() => said.push("no vault login was cached".to_owned()),
+            None => {}
+        }
+        Ok(said.join("; "))
     }
 
     /// Deletes the cache file without revoking its token (no server to tell); answers whether
@@ -187,7 +184,11 @@ impl Login {
     /// The JWT of a jwt login, from where the settings say.
     fn jwt(&self, client: &Client) -> Result<source::Secret> {
         let from = source::jwt_source(&self.cfg, &*self.env)?;
-        let jwt = source::read_jwt(&from, &*self.env, client.http(), client.timeout())?;
+        let http = match &from {
+            source::JwtSource::GitHub(_) => client.http_outside()?,
+            _ => client.http(),
+        };
+        let jwt = source::read_jwt(&from, &*self.env, http, client.timeout())?;
         ui::verbose(format!("vault: jwt login with {}", from.describe()));
         Ok(jwt)
     }
@@ -227,6 +228,29 @@ impl Login {
         let reply = client.post_raw(&path, &body, None)?;
         drop(body);
         answer(method, &path, &reply, &secret, now)
+    }
+}
+
+/// Revokes `login` on the server of `client` when `ours` (it was made there: never send a
+/// token to a server it was not made for); says what happened.
+fn revoke(client: &Client, login: &LoginToken, ours: bool) -> String {
+    if !ours {
+        return "it belongs to another server or namespace, so it was not revoked; it expires by itself"
+            .to_owned();
+    }
+    if !login.usable(Timestamp::now()) {
+        return "it had expired".to_owned();
+    }
+    match client.post_raw("auth/token/revoke-self", b"{}", Some(&login.token)) {
+        Ok(r) if r.ok() => "revoked it".to_owned(),
+        Ok(r) if r.status == 403 => "the server no longer knew it".to_owned(),
+        Ok(r) => format!(
+            "revoking it failed (HTTP {}: {}); it expires at {}",
+            r.status,
+            r.errors(Some(&login.token)).join("; "),
+            login.expires_at
+        ),
+        Err(e) => format!("revoking it failed ({e}); it expires at {}", login.expires_at),
     }
 }
 

@@ -293,6 +293,10 @@ impl Store for VaultStore {
         Ok(out)
     }
 
+    fn remote(&self) -> bool {
+        true
+    }
+
     fn names(&self) -> Result<Vec<String>> {
         Ok(self.keys()?.into_iter().map(|(_, p)| p).collect())
     }

@@ -183,3 +183,75 @@ fn approle_login_is_cached_encrypted_and_lock_revokes_it_on_the_server() {
     assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(TOKEN.to_owned()));
     assert_eq!(bao.issued_tokens("auth/approle/login").len(), 2);
 }
+
+/// An `agent` of machine `m`, killed (by its pid) when dropped, should `lock` not stop it.
+struct Agent(std::process::Child);
+
+impl Agent {
+    fn start(m: &Machine) -> Agent {
+        let child = m
+            .std_cmd(&[])
+            .args(["agent", "--ttl", "10m", "--idle", "10m"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let socket = m.s.env.cred_home().join("run").join("agent.sock");
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !socket.exists() {
+            assert!(std::time::Instant::now() < until, "the agent did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Agent(child)
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+#[ignore = "needs OpenBao (bao)"]
+fn with_an_agent_the_approle_login_is_held_in_memory_and_lock_revokes_it() {
+    let bao = server_with_prod();
+    let (role_id, secret_id) = bao.approle("ci-agent", &["reader"]);
+    let m = login_machine(&bao, "", &secret_id);
+    let file = m.secret_file("secret-id", &secret_id);
+    let vault = format!(
+        "auth = \"approle\"\nrole_id = \"{role_id}\"\nsecret_id_file = \"{}\"",
+        file.display()
+    );
+    m.s.settings(&super::settings(std::slice::from_ref(&bao.addr), "", &vault));
+    let mut agent = Agent::start(&m);
+    // An identity without passphrase: without the agent, the login would be cached in a file.
+    let r = m.store("other", "M.V1.test-local-0123456789abcdef", &["--store", "file"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    for _ in 0..2 {
+        assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(TOKEN.to_owned()));
+    }
+    let logins = bao.issued_tokens("auth/approle/login");
+    assert_eq!(logins.len(), 1, "a store and two gets, one login: the agent holds the token");
+    let cache = m.s.env.store_dir().join("vault-login.cache");
+    assert!(!cache.exists(), "a login cache file was written although an agent runs");
+    assert!(m.s.env.files_containing(&logins[0]).is_empty(), "the login token on disk");
+    let status = m.run(&["doctor"]);
+    assert!(status.stdout.contains("1 vault login held"), "{}", status.stdout);
+    let alive = |t: &str| bao.cli_as(t, &["token", "lookup"], None).status.success();
+    assert!(alive(&logins[0]));
+
+    let r = m.run(&["lock"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("held by the agent: revoked it"), "{}", r.stderr);
+    assert!(!alive(&logins[0]), "lock did not revoke the agent's login token on the server");
+    let stopped = agent.0.wait().unwrap();
+    assert!(stopped.success(), "the agent did not stop on lock: {stopped:?}");
+    // Without the agent, the next use logs in afresh and caches in the file as before.
+    assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(TOKEN.to_owned()));
+    assert_eq!(bao.issued_tokens("auth/approle/login").len(), 2);
+    assert!(cache.is_file(), "without an agent the login is cached in the file again");
+}

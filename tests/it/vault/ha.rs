@@ -86,6 +86,8 @@ fn sealed_server_and_dead_address_are_store_unavailable_within_the_timeout() {
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.took < bound, "sealed: gave up after {:?}", r.took);
     assert!(r.stderr.contains(&bao.addr), "names the address: {}", r.stderr);
+    assert!(r.stderr.contains("the vault server is sealed"), "says sealed: {}", r.stderr);
+    assert!(r.stderr.contains("bao operator unseal"), "says how to unseal: {}", r.stderr);
     let r = m.store("prod", "M.V1.test-while-sealed-0123456789abcdef", &[]);
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.took < bound, "sealed write: gave up after {:?}", r.took);

@@ -204,7 +204,7 @@ fn helper_stores_into_and_gets_from_the_vault_store() {
     let m = Machine::new(&bao.addr, &bao.root);
     let requests = format!(
         "{{\"v\":1,\"id\":1,\"kind\":\"hello\"}}\n\
-         {{\"v\":1,\"id\":2,\"kind\":\"store\",\"profile\":\"stage\",\"token\":\"{TOKEN}\",\"store\":\"vault\"}}\n\
+         {{\"v\":1,\"id\":2,\"kind\":\"store\",\"profile\":\"stage\",\"token\":\"{TOKEN}\",\"expires_at\":\"2099-01-01T00:00:00Z\",\"store\":\"vault\"}}\n\
          {{\"v\":1,\"id\":3,\"kind\":\"get\",\"profile\":\"stage\"}}\n"
     );
     let r = m.run_in(&["helper"], Some(&requests), &[]);
@@ -216,5 +216,7 @@ fn helper_stores_into_and_gets_from_the_vault_store() {
     assert_eq!(lines[1]["ok"]["store"], "vault", "{}", lines[1]);
     assert_eq!(lines[2]["ok"]["token"], TOKEN, "{}", lines[2]);
     assert_eq!(lines[2]["ok"]["store"], "vault");
+    // A shared token can be rotated or revoked elsewhere at any time, whatever its expiry.
+    assert_eq!(lines[2]["ok"]["cache"], "never", "{}", lines[2]);
     assert_eq!(stored_entry(&bao, "stage").unwrap()["token"], TOKEN);
 }

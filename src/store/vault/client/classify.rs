@@ -25,6 +25,7 @@ pub fn transient(
     addrs: &[Url],
 ) -> Verdict {
     match status {
+        503 if is_sealed(body) => Verdict::Retry(SEALED.into()),
         503 => Verdict::Retry(format!(
             "503 ({})",
             first_error(body).unwrap_or("sealed, or no active node".into())
@@ -51,6 +52,22 @@ pub fn transient(
         }
         _ => Verdict::Answer,
     }
+}
+
+/// The reason of a retry for a sealed server; the final message says "sealed" when every
+/// address gave it.
+pub const SEALED: &str = "sealed";
+
+/// Whether a 503 body says the server is sealed: `"sealed": true` (`sys/health`,
+/// `sys/seal-status`) or the error of any other endpoint ("Vault is sealed").
+fn is_sealed(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Health {
+        #[serde(default)]
+        sealed: bool,
+    }
+    serde_json::from_slice::<Health>(body).is_ok_and(|h| h.sealed)
+        || errors_of(body, None).iter().any(|e| e.to_ascii_lowercase().ends_with("is sealed"))
 }
 
 /// The brief answer of a KV mount being upgraded from version 1 to 2 (a new mount, or after a

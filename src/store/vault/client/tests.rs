@@ -160,3 +160,37 @@ fn status_endpoints_go_to_the_root_namespace_and_the_rest_to_the_configured_one(
     assert!(!seen[0].to_ascii_lowercase().contains("x-vault-namespace"), "{}", seen[0]);
     assert!(seen[1].to_ascii_lowercase().contains("x-vault-namespace: team-a"), "{}", seen[1]);
 }
+
+#[test]
+fn every_address_sealed_is_reported_as_sealed_with_the_unseal_hint() {
+    let kv = serve(vec![Answer(503, String::new(), br#"{"errors":["Vault is sealed"]}"#.to_vec())]);
+    let health = serve(vec![Answer(
+        503,
+        String::new(),
+        br#"{"initialized":true,"sealed":true,"standby":true}"#.to_vec(),
+    )]);
+    let c = client(&[&kv.url, &health.url], Duration::from_millis(400));
+    let err = c.get_raw("secret/data/x", Some(&token())).unwrap_err();
+    assert_eq!(err.exit_code(), 5);
+    let text = err.to_string();
+    assert!(text.contains("every vault server is sealed"), "{text}");
+    assert!(!text.contains("no answer") && !text.contains("answered within"), "{text}");
+    for u in [&kv.url, &health.url] {
+        assert!(text.contains(&origin(u)), "{text}");
+    }
+    assert!(err.hint().is_some_and(|h| h.contains("bao operator unseal")), "{:?}", err.hint());
+}
+
+#[test]
+fn one_sealed_and_one_dead_address_is_not_called_sealed() {
+    let sealed =
+        serve(vec![Answer(503, String::new(), br#"{"errors":["Vault is sealed"]}"#.to_vec())]);
+    let dead = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        Url::parse(&format!("http://{}/", l.local_addr().unwrap())).unwrap()
+    };
+    let c = client(&[&sealed.url, &dead], Duration::from_millis(400));
+    let text = c.get_raw("secret/data/x", Some(&token())).unwrap_err().to_string();
+    assert!(text.contains("no vault server answered"), "{text}");
+    assert!(text.contains(&format!("{}: sealed", origin(&sealed.url))), "{text}");
+}

@@ -11,6 +11,10 @@
 //! would cost more than the login it saves); without such an identity there is no cache and
 //! every command logs in (said under `-v`). Any problem with the file (unreadable, from another
 //! identity, damaged) only means a fresh login; the next one replaces it.
+//!
+//! When an agent runs (SPEC §13), the same JSON is held in the agent's memory under the key
+//! instead ([`crate::agent::login_put`]): no file is written, and no identity is needed; `lock`
+//! revokes what it holds before the agent forgets it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -148,8 +152,18 @@ impl Cache {
         }
     }
 
-    /// The cached token for `key` while it is usable; `None` (said under `-v`) otherwise.
+    /// The cached token for `key` while it is usable: the agent's when one runs and holds it,
+    /// else the file's; `None` (said under `-v`) otherwise.
     pub fn load(&self, key: &Key, now: Timestamp) -> Option<LoginToken> {
+        if let Some(plain) = crate::agent::login_get(&key.full) {
+            match decode(&plain).filter(|f| f.key == key.full) {
+                Some(f) if f.login.usable(now) => {
+                    ui::verbose("vault: the agent holds the login");
+                    return Some(f.login);
+                }
+                _ => crate::agent::login_drop(&key.full),
+            }
+        }
         match self.try_load(key, now) {
             Ok(found) => found,
             Err(why) => {
@@ -193,10 +207,9 @@ impl Cache {
         }
     }
 
+    /// Keeps `login` in the agent when one runs (memory only: no file is written), else in the
+    /// encrypted file.
     fn try_save(&self, key: &Key, login: &LoginToken) -> std::result::Result<(), String> {
-        let ids = self.identities()?;
-        let own = ids.recipients().map_err(|e| e.to_string())?;
-        let recipients = identity::merge_recipients(own, Vec::new()).map_err(|e| e.to_string())?;
         let file = CacheFile {
             v: 1,
             key: key.full.clone(),
@@ -205,6 +218,13 @@ impl Cache {
         };
         // Plain structs of strings, numbers and timestamps serialize without failing.
         let plain = SecretBytes::new(serde_json::to_vec(&file).map_err(|e| e.to_string())?);
+        if crate::agent::login_put(&key.full, &plain) {
+            ui::verbose(format!("the agent holds the vault login until {}", login.expires_at));
+            return Ok(());
+        }
+        let ids = self.identities()?;
+        let own = ids.recipients().map_err(|e| e.to_string())?;
+        let recipients = identity::merge_recipients(own, Vec::new()).map_err(|e| e.to_string())?;
         let cipher = identity::encrypt(&recipients, &plain).map_err(|e| e.to_string())?;
         let dir = self.path.parent().ok_or("the cache has no folder")?;
         crate::fsutil::private_dir(dir).map_err(|e| e.to_string())?;
@@ -229,6 +249,24 @@ impl Cache {
             return Ok(None);
         };
         Ok(decode(&plain).map(|f| (f.login, f.server)))
+    }
+
+    /// Every login the running agent holds, whatever its key or age, for a logout:
+    /// `(token, Key::server)` each.
+    pub fn agent_logins(&self) -> Vec<(LoginToken, String)> {
+        let Some(plain) = crate::agent::logins() else { return Vec::new() };
+        // Parsed straight into the zeroizing types (no plain `Value` copy of a token).
+        let files: Vec<CacheFile> = crate::error::shield_or(
+            || serde_json::from_slice::<Vec<CacheFile>>(&plain).map_err(drop),
+            || (),
+        )
+        .unwrap_or_default();
+        files.into_iter().filter(|f| f.v == 1).map(|f| (f.login, f.server)).collect()
+    }
+
+    /// Makes the running agent forget the login of `key` (the server refused it).
+    pub fn drop_from_agent(&self, key: &str) {
+        crate::agent::login_drop(key);
     }
 
     /// Deletes the cache file; answers whether there was one.
