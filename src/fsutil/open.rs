@@ -11,6 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::path::Path;
 
+use super::folders::check_folders_for;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
 
@@ -258,73 +259,14 @@ fn check_parents(path: &Path, kind: FileKind) -> Result<()> {
     Ok(())
 }
 
-/// Refuses `dir` or any folder above it (up to `/`) that is not owned by us or root, or that
-/// group or others may write to (a root-owned sticky folder such as `/tmp` is fine). A `dir`
-/// that does not exist yet is checked from its nearest existing ancestor. `kind` is the error
-/// kind of a refusal.
-pub fn check_folders(dir: &Path, kind: ErrorKind) -> Result<()> {
-    check_folders_for(dir, None, kind)
-}
-
+/// Our effective uid, asked once (this process never changes it).
 #[cfg(unix)]
-fn check_folders_for(dir: &Path, file: Option<&Path>, kind: ErrorKind) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let mut start: std::path::PathBuf = dir.to_owned();
-    let canonical = loop {
-        match std::fs::canonicalize(&start) {
-            Ok(c) => break c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match start.parent() {
-                Some(p) if !p.as_os_str().is_empty() => start = p.to_owned(),
-                _ => return Ok(()),
-            },
-            Err(e) => return Err(Error::io("cannot resolve", &start, e)),
-        }
-    };
-    let me = euid();
-    let move_fix = || match file {
-        Some(f) => format!("move {} to a folder you own", f.display()),
-        None => format!("use a folder you own instead of {}", dir.display()),
-    };
-    for folder in canonical.ancestors() {
-        let meta = std::fs::metadata(folder).map_err(|e| Error::io("cannot read", folder, e))?;
-        let (uid, mode) = (meta.uid(), meta.mode() & 0o7777);
-        if uid != me && uid != 0 {
-            return Err(refuse(
-                folder,
-                kind,
-                format!("the folder belongs to uid {uid}, not to you (uid {me}) or root"),
-                move_fix(),
-            ));
-        }
-        let sticky_root = uid == 0 && mode & 0o1000 != 0;
-        if mode & 0o022 != 0 && !sticky_root {
-            let fix = if uid == me {
-                format!("run `chmod go-w {}`", folder.display())
-            } else {
-                move_fix()
-            };
-            return Err(refuse(
-                folder,
-                kind,
-                format!("group or others may write to this folder (mode {mode:04o})"),
-                fix,
-            ));
-        }
-    }
-    Ok(())
+pub(super) fn euid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *EUID.get_or_init(|| nix::unistd::geteuid().as_raw())
 }
 
-#[cfg(not(unix))]
-fn check_folders_for(_dir: &Path, _file: Option<&Path>, _kind: ErrorKind) -> Result<()> {
-    Ok(())
-}
-
-#[cfg(unix)]
-fn euid() -> u32 {
-    nix::unistd::geteuid().as_raw()
-}
-
-fn refuse(path: &Path, kind: ErrorKind, reason: String, fix: String) -> Error {
+pub(super) fn refuse(path: &Path, kind: ErrorKind, reason: String, fix: String) -> Error {
     Error::Untrusted { path: path.to_owned(), reason, fix, kind }
 }
 
