@@ -14,7 +14,7 @@ mod folders;
 mod open;
 pub use fingerprint::Fingerprint;
 pub use folders::check_folders;
-pub use open::{CONFIG_CAP, ENTRY_CAP, FileKind, SMALL_CAP, read};
+pub use open::{CONFIG_CAP, ENTRY_CAP, FileKind, SMALL_CAP, read, read_seen, still_seen};
 
 /// Creates `dir` (and parents) if missing; the folders we create are 0700 on Unix.
 pub fn private_dir(dir: &Path) -> Result<()> {

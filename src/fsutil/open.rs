@@ -11,6 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::path::Path;
 
+use super::Fingerprint;
 use super::folders::check_folders_for;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
@@ -107,8 +108,20 @@ impl FileKind {
 /// Reads `path` as a `kind` file: `None` when it does not exist, a typed refusal when strict
 /// modes do not trust it, never a wait on a FIFO or device, never more than the cap.
 pub fn read(path: &Path, kind: FileKind) -> Result<Option<SecretBytes>> {
+    Ok(read_seen(path, kind)?.map(|(bytes, _)| bytes))
+}
+
+/// [`read`], with the fingerprint of the file as opened (from its `fstat`, before the read),
+/// for [`still_seen`] to tell later whether it is still the same file. The fingerprint is
+/// `None` when it cannot prove that (off Unix, or the file changed within the last second or
+/// so: [`Fingerprint::is_racy`]).
+pub fn read_seen(
+    path: &Path,
+    kind: FileKind,
+) -> Result<Option<(SecretBytes, Option<Fingerprint>)>> {
     let Some(file) = open(path, kind)? else { return Ok(None) };
     let meta = file.metadata().map_err(|e| Error::io("cannot read", path, e))?;
+    let print = Fingerprint::of_meta(&meta).filter(|p| !p.is_racy(std::time::SystemTime::now()));
     check_file(path, &meta, kind)?;
     check_parents(path, kind)?;
     let cap = kind.cap();
@@ -122,7 +135,23 @@ pub fn read(path: &Path, kind: FileKind) -> Result<Option<SecretBytes>> {
             "check that the path names the right file".to_owned(),
         ));
     }
-    Ok(Some(bytes))
+    Ok(Some((bytes, print)))
+}
+
+/// Whether `path` is still the file that [`read_seen`] fingerprinted as `seen`, and still
+/// trusted, so that what was made of its bytes still stands: one `statx` of it (following a
+/// final link where [`read`] does), the checks [`read`] makes of the file itself on that
+/// `statx`, and the folders' walk (kept: one `statx` per folder). `Ok(false)` on any difference
+/// (read it again); a refusal is the error [`read`] would give.
+pub fn still_seen(path: &Path, kind: FileKind, seen: &Fingerprint) -> Result<bool> {
+    let meta = if kind.ours() { std::fs::symlink_metadata(path) } else { std::fs::metadata(path) };
+    let Ok(meta) = meta else { return Ok(false) };
+    if Fingerprint::of_meta(&meta).as_ref() != Some(seen) {
+        return Ok(false);
+    }
+    check_file(path, &meta, kind)?;
+    check_parents(path, kind)?;
+    Ok(true)
 }
 
 fn open(path: &Path, kind: FileKind) -> Result<Option<File>> {
