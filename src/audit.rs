@@ -60,7 +60,7 @@ impl Record {
             time: jiff::Timestamp::now().to_string(),
             command: command.to_owned(),
             profile: profile.to_owned(),
-            pid: std::process::id(),
+            pid: process_id(),
             ppid: parent_id(),
             outcome: outcome.to_owned(),
             ..Record::default()
@@ -96,6 +96,12 @@ pub fn refused(command: &str, profile: &str, err: &crate::error::Error) {
     if matches!(err.kind(), ErrorKind::Expired | ErrorKind::ClusterMismatch) {
         record(&Record::new(command, profile, err.kind().as_str()));
     }
+}
+
+/// This process's id, asked once (it never changes: we never fork without `exec`).
+fn process_id() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 #[cfg(unix)]

@@ -13,7 +13,7 @@ mod fingerprint;
 mod folders;
 mod open;
 pub use fingerprint::Fingerprint;
-pub use folders::check_folders;
+pub use folders::{check_folders, one_request};
 pub use open::{CONFIG_CAP, ENTRY_CAP, FileKind, SMALL_CAP, read, read_seen, still_seen};
 
 /// Creates `dir` (and parents) if missing; the folders we create are 0700 on Unix.

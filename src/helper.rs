@@ -117,8 +117,11 @@ fn answer(vault: &Vault, line: &[u8]) -> Response {
     // A prompt needs both: a `get` that asks for it, and a CLI that had a terminal.
     let allow_prompts =
         !vault.opts.non_interactive && matches!(&request, Request::Get(g) if g.interactive);
+    // Each folder is checked once per request (crate::fsutil::one_request).
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        vault.with_prompts(allow_prompts, || dispatch(vault, request))
+        crate::fsutil::one_request(|| {
+            vault.with_prompts(allow_prompts, || dispatch(vault, request))
+        })
     }))
     .unwrap_or_else(|_| {
         Err(Error::Other(format!("internal error while answering a {kind} request")))

@@ -13,6 +13,12 @@
 //! scratch, which gives the refusal its usual message. So a folder made group- or
 //! world-writable mid-session is refused on the very next check, as on the first.
 //!
+//! Within one request of a long session ([`one_request`]) a folder found trusted is not
+//! checked again by the later walks of the same request (the folders of the store, of the
+//! identity files and of influxctl's config share most of theirs); every request starts afresh.
+//! A folder found trusted is a resolved path checked as a folder that is not a link, so any
+//! walk through that same path in the same request goes through that same checked folder.
+//!
 //! Why the chain stands for the path: its folders are not links (checked each time) and each
 //! is the same folder as before, still writable only by us or root, so nobody else can have
 //! changed which folder each name in it leads to; and the folder as asked still resolves to
@@ -46,6 +52,49 @@ struct Walk {
 #[cfg(unix)]
 thread_local! {
     static WALKS: RefCell<Vec<Walk>> = const { RefCell::new(Vec::new()) };
+    /// Inside [`one_request`]: the resolved folders found trusted (not a link, owner and mode
+    /// fine) so far in this request, which later walks of the same request do not `statx`
+    /// again. `None` outside a request: every walk checks every folder.
+    static THIS_REQUEST: RefCell<Option<Vec<PathBuf>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` as one request of a long session (the helper): within it, each folder is checked
+/// once, however many files below it the request reads (the store folder, the folders of the
+/// identity files and of influxctl's config share most of theirs). The next request checks
+/// them all again.
+pub fn one_request<T>(f: impl FnOnce() -> T) -> T {
+    #[cfg(unix)]
+    {
+        struct End;
+        impl Drop for End {
+            fn drop(&mut self) {
+                THIS_REQUEST.with(|r| *r.borrow_mut() = None);
+            }
+        }
+        THIS_REQUEST.with(|r| *r.borrow_mut() = Some(Vec::new()));
+        let _end = End;
+        f()
+    }
+    #[cfg(not(unix))]
+    f()
+}
+
+/// Whether `folder` was found trusted earlier in this request.
+#[cfg(unix)]
+fn checked_in_this_request(folder: &Path) -> bool {
+    THIS_REQUEST.with(|r| r.borrow().as_ref().is_some_and(|seen| seen.iter().any(|f| f == folder)))
+}
+
+/// Notes that `folder` (resolved) was found trusted in this request.
+#[cfg(unix)]
+fn note_checked(folder: &Path) {
+    THIS_REQUEST.with(|r| {
+        if let Some(seen) = r.borrow_mut().as_mut()
+            && !seen.iter().any(|f| f == folder)
+        {
+            seen.push(folder.to_owned());
+        }
+    });
 }
 
 /// Refuses `dir` or any folder above it (up to `/`) that is not owned by us or root, or that
@@ -75,15 +124,29 @@ pub(super) fn check_folders_for(dir: &Path, file: Option<&Path>, kind: ErrorKind
         }
     };
     let mut chain = Vec::new();
+    let mut keepable = start == dir && dir.is_absolute();
     for folder in canonical.ancestors() {
-        let meta = std::fs::metadata(folder).map_err(|e| Error::io("cannot read", folder, e))?;
+        let read = |m: std::io::Result<std::fs::Metadata>| {
+            m.map_err(|e| Error::io("cannot read", folder, e))
+        };
+        let mut meta = read(std::fs::symlink_metadata(folder))?;
+        let is_folder = meta.is_dir();
+        if !is_folder {
+            // Resolved as a folder a moment ago, a link now: judged as before (followed), and
+            // nothing of this walk is kept.
+            meta = read(std::fs::metadata(folder))?;
+            keepable = false;
+        }
         judge(&meta).map_err(|why| refusal(why, folder, dir, file, kind))?;
+        if is_folder {
+            note_checked(folder);
+        }
         let (dev, ino) = dev_ino(&meta);
         chain.push((folder.to_owned(), dev, ino));
     }
     // Kept only for a folder that exists and is named absolutely (a relative name depends on
     // the working folder).
-    if start == dir && dir.is_absolute() {
+    if keepable {
         keep(Walk { asked: dir.to_owned(), chain });
     }
     Ok(())
@@ -167,9 +230,16 @@ fn still_fine(dir: &Path) -> bool {
                 _ => return false,
             }
         }
-        walk.chain.iter().all(|(folder, dev, ino)| match std::fs::symlink_metadata(folder) {
-            Ok(m) => m.is_dir() && dev_ino(&m) == (*dev, *ino) && judge(&m).is_ok(),
-            Err(_) => false,
+        walk.chain.iter().all(|(folder, dev, ino)| {
+            if checked_in_this_request(folder) {
+                return true;
+            }
+            let fine = std::fs::symlink_metadata(folder)
+                .is_ok_and(|m| m.is_dir() && dev_ino(&m) == (*dev, *ino) && judge(&m).is_ok());
+            if fine {
+                note_checked(folder);
+            }
+            fine
         })
     })
 }

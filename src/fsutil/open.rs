@@ -144,13 +144,17 @@ pub fn read_seen(
 /// `statx`, and the folders' walk (kept: one `statx` per folder). `Ok(false)` on any difference
 /// (read it again); a refusal is the error [`read`] would give.
 pub fn still_seen(path: &Path, kind: FileKind, seen: &Fingerprint) -> Result<bool> {
-    let meta = if kind.ours() { std::fs::symlink_metadata(path) } else { std::fs::metadata(path) };
-    let Ok(meta) = meta else { return Ok(false) };
+    let Ok(mut meta) = std::fs::symlink_metadata(path) else { return Ok(false) };
+    let linked = meta.file_type().is_symlink();
+    if linked && !kind.ours() {
+        let Ok(target) = std::fs::metadata(path) else { return Ok(false) };
+        meta = target;
+    }
     if Fingerprint::of_meta(&meta).as_ref() != Some(seen) {
         return Ok(false);
     }
     check_file(path, &meta, kind)?;
-    check_parents(path, kind)?;
+    check_parents_linked(path, kind, linked)?;
     Ok(true)
 }
 
@@ -273,13 +277,19 @@ fn describe_type(meta: &std::fs::Metadata) -> &'static str {
 
 /// The folders that hold `path` (and, for a followed symlink, its target).
 fn check_parents(path: &Path, kind: FileKind) -> Result<()> {
+    let linked =
+        !kind.ours() && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    check_parents_linked(path, kind, linked)
+}
+
+/// [`check_parents`] for a caller that knows whether `path` is a symbolic link.
+fn check_parents_linked(path: &Path, kind: FileKind, linked: bool) -> Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     check_folders_for(parent, Some(path), kind.refusal())?;
-    if !kind.ours()
-        && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+    if linked
         && let Ok(target) = std::fs::canonicalize(path)
         && let Some(dir) = target.parent()
     {

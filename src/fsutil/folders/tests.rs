@@ -111,3 +111,29 @@ fn at_most_a_few_walks_are_kept() {
     }
     assert_eq!(WALKS.with(|w| w.borrow().len()), KEPT_WALKS);
 }
+
+#[test]
+fn within_a_request_a_folder_is_checked_once_and_the_next_request_checks_again() {
+    let (d, b) = tree();
+    let c = d.path().join("a").join("c");
+    std::fs::create_dir(&c).unwrap();
+    check(&b).unwrap();
+    check(&c).unwrap();
+    let a = d.path().join("a");
+    one_request(|| {
+        check(&b).unwrap();
+        assert!(checked_in_this_request(&a) && checked_in_this_request(d.path()));
+        check(&c).unwrap();
+    });
+    assert!(THIS_REQUEST.with(|r| r.borrow().is_none()), "the request's notes are gone");
+    chmod(&a, 0o777);
+    one_request(|| {
+        assert!(check(&b).is_err());
+        assert!(check(&c).is_err());
+        assert!(!checked_in_this_request(&a));
+    });
+    // Outside a request nothing is noted.
+    chmod(&a, 0o700);
+    check(&b).unwrap();
+    assert!(!checked_in_this_request(&a));
+}
