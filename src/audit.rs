@@ -189,7 +189,7 @@ fn still_there(file: &File, path: &Path) -> Option<u64> {
         let ours = file.metadata().ok()?;
         let there = std::fs::symlink_metadata(path).ok()?;
         (there.is_file() && (ours.dev(), ours.ino()) == (there.dev(), there.ino()))
-            .then(|| ours.len())
+            .then_some(ours.len())
     }
     #[cfg(not(unix))]
     {
