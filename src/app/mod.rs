@@ -198,7 +198,7 @@ impl Vault {
 
     /// influxctl's config, when it exists.
     pub fn influxctl_config(&self) -> Result<Option<InfluxConfig>> {
-        Ok(self.snapshot()?.config)
+        Ok(self.snapshot()?.config.map(std::sync::Arc::unwrap_or_clone))
     }
 
     /// Where profile `profile` of influxctl's config points, when there is such a profile.

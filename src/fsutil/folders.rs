@@ -82,7 +82,8 @@ pub fn one_request<T>(f: impl FnOnce() -> T) -> T {
 /// Whether `folder` was found trusted earlier in this request.
 #[cfg(unix)]
 fn checked_in_this_request(folder: &Path) -> bool {
-    THIS_REQUEST.with(|r| r.borrow().as_ref().is_some_and(|seen| seen.iter().any(|f| f == folder)))
+    THIS_REQUEST
+        .with(|r| r.borrow().as_ref().is_some_and(|seen| seen.iter().any(|f| same(f, folder))))
 }
 
 /// Notes that `folder` (resolved) was found trusted in this request.
@@ -90,7 +91,7 @@ fn checked_in_this_request(folder: &Path) -> bool {
 fn note_checked(folder: &Path) {
     THIS_REQUEST.with(|r| {
         if let Some(seen) = r.borrow_mut().as_mut()
-            && !seen.iter().any(|f| f == folder)
+            && !seen.iter().any(|f| same(f, folder))
         {
             seen.push(folder.to_owned());
         }
@@ -210,6 +211,13 @@ fn refusal(why: Why, folder: &Path, dir: &Path, file: Option<&Path>, kind: Error
 }
 
 #[cfg(unix)]
+/// The same path, byte for byte (cheaper than `Path`'s comparison by components; a path spelt
+/// differently only misses, and is walked in full).
+fn same(a: &Path, b: &Path) -> bool {
+    a.as_os_str() == b.as_os_str()
+}
+
+#[cfg(unix)]
 fn dev_ino(meta: &std::fs::Metadata) -> (u64, u64) {
     use std::os::unix::fs::MetadataExt;
     (meta.dev(), meta.ino())
@@ -221,9 +229,9 @@ fn dev_ino(meta: &std::fs::Metadata) -> (u64, u64) {
 fn still_fine(dir: &Path) -> bool {
     WALKS.with(|walks| {
         let walks = walks.borrow();
-        let Some(walk) = walks.iter().find(|w| w.asked == dir) else { return false };
+        let Some(walk) = walks.iter().find(|w| same(&w.asked, dir)) else { return false };
         let Some((first, dev, ino)) = walk.chain.first() else { return false };
-        if walk.asked != *first {
+        if !same(&walk.asked, first) {
             // The folder was asked for through a link: it must still lead to the same folder.
             match std::fs::metadata(dir) {
                 Ok(m) if m.is_dir() && dev_ino(&m) == (*dev, *ino) => {}
@@ -246,7 +254,7 @@ fn still_fine(dir: &Path) -> bool {
 
 #[cfg(unix)]
 fn forget(dir: &Path) {
-    WALKS.with(|walks| walks.borrow_mut().retain(|w| w.asked != dir));
+    WALKS.with(|walks| walks.borrow_mut().retain(|w| !same(&w.asked, dir)));
 }
 
 #[cfg(unix)]

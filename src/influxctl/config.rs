@@ -169,8 +169,9 @@ pub fn binding_of(table: &Table, path: &Path, profile: &str) -> Result<Cluster> 
 pub struct Snapshot {
     /// Where the config is (or would be); `None` when no config folder is known.
     pub path: Option<PathBuf>,
-    /// The parsed config; `None` when the file does not exist.
-    pub config: Option<InfluxConfig>,
+    /// The parsed config; `None` when the file does not exist. Shared, so that a session's kept
+    /// snapshot is handed out again without copying the document.
+    pub config: Option<std::sync::Arc<InfluxConfig>>,
 }
 
 impl Snapshot {
@@ -184,7 +185,7 @@ impl Snapshot {
     pub fn read_seen(path: Option<PathBuf>) -> Result<(Snapshot, Option<Fingerprint>)> {
         let (config, print) = match &path {
             Some(p) => match InfluxConfig::load_seen(p)? {
-                Some((config, print)) => (Some(config), print),
+                Some((config, print)) => (Some(std::sync::Arc::new(config)), print),
                 None => (None, None),
             },
             None => (None, None),
