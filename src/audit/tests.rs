@@ -80,6 +80,14 @@ fn a_log_rotated_by_another_process_gets_the_next_line_in_the_new_file() {
     append(&path, &rec("c")).unwrap();
     assert_eq!(profiles(&rotated(&path)), ["a", "b"]);
     assert_eq!(profiles(&path), ["c"]);
+    // Rotated again, and a third process has already started the new log.
+    std::fs::rename(&path, rotated(&path)).unwrap();
+    let mut other = serde_json::to_vec(&rec("other")).unwrap();
+    other.push(b'\n');
+    std::fs::write(&path, other).unwrap();
+    append(&path, &rec("c2")).unwrap();
+    assert_eq!(profiles(&rotated(&path)), ["c"]);
+    assert_eq!(profiles(&path), ["other", "c2"]);
     // Removed meanwhile: started again.
     std::fs::remove_file(&path).unwrap();
     append(&path, &rec("d")).unwrap();
