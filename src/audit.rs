@@ -3,6 +3,9 @@
 //!
 //! Cheap by design, since it runs in front of every influxctl call: one `open(2)` with
 //! `O_APPEND` (0600), one `fstat(2)` for the size, one `write(2)` of the whole line, no fsync.
+//! A process keeps the log open for its next record (the helper writes one per request): that
+//! record costs one `fstat(2)` of our file, one `statx(2)` of the path (the same file? else it
+//! was rotated or replaced, and is opened again) and the `write(2)`.
 //! `O_APPEND` writes of one small buffer to a local file are not interleaved with another
 //! process's, so concurrent writers never mix their lines. Past 10 MiB the file is renamed to
 //! `audit.jsonl.1` (the older `.1` is replaced) and a new one started. A log that cannot be
@@ -11,6 +14,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -56,7 +60,7 @@ impl Record {
             time: jiff::Timestamp::now().to_string(),
             command: command.to_owned(),
             profile: profile.to_owned(),
-            pid: std::process::id(),
+            pid: process_id(),
             ppid: parent_id(),
             outcome: outcome.to_owned(),
             ..Record::default()
@@ -92,6 +96,12 @@ pub fn refused(command: &str, profile: &str, err: &crate::error::Error) {
     if matches!(err.kind(), ErrorKind::Expired | ErrorKind::ClusterMismatch) {
         record(&Record::new(command, profile, err.kind().as_str()));
     }
+}
+
+/// This process's id, asked once (it never changes: we never fork without `exec`).
+fn process_id() -> u32 {
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *PID.get_or_init(std::process::id)
 }
 
 #[cfg(unix)]
@@ -135,12 +145,26 @@ pub fn record(record: &Record) {
     }
 }
 
-/// Appends one line to the log at `path` (rotating it first when it is full).
+/// The log a process keeps open between its records (the helper writes one per request), with
+/// the path it was opened at.
+static KEPT: Mutex<Option<(PathBuf, File)>> = Mutex::new(None);
+
+/// Appends one line to the log at `path` (rotating it first when it is full). The log stays
+/// open for the next record while the path still names the file we hold (see [`still_there`]).
 pub fn append(path: &Path, record: &Record) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
     line.push(b'\n');
-    let mut file = open(path)?;
-    if file.metadata()?.len() >= ROTATE_AT {
+    let mut kept = KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let held = kept.take().filter(|(p, _)| p == path).map(|(_, f)| f);
+    let (mut file, size) = match held.and_then(|f| still_there(&f, path).map(|size| (f, size))) {
+        Some(open_and_size) => open_and_size,
+        None => {
+            let file = open(path)?;
+            let size = file.metadata()?.len();
+            (file, size)
+        }
+    };
+    if size >= ROTATE_AT {
         // Another writer may rotate at the same moment: whichever rename comes second moves a
         // nearly empty file, which loses no line (each writer keeps its open file).
         std::fs::rename(path, rotated(path))?;
@@ -150,7 +174,28 @@ pub fn append(path: &Path, record: &Record) -> std::io::Result<()> {
     if n != line.len() {
         return Err(std::io::Error::other(format!("short write ({n} of {} bytes)", line.len())));
     }
+    *kept = Some((path.to_owned(), file));
     Ok(())
+}
+
+/// The size of the log we hold open, when `path` still names that very file (one `fstat` of
+/// ours, one `statx` of the path, not following a link: same device and inode, a regular file).
+/// `None` after anyone rotated, removed or replaced it: the log is then opened again, as on a
+/// first record, so a line never goes to a rotated file.
+fn still_there(file: &File, path: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let ours = file.metadata().ok()?;
+        let there = std::fs::symlink_metadata(path).ok()?;
+        (there.is_file() && (ours.dev(), ours.ino()) == (there.dev(), there.ino()))
+            .then_some(ours.len())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        None
+    }
 }
 
 fn open(path: &Path) -> std::io::Result<File> {

@@ -10,9 +10,11 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 mod fingerprint;
+mod folders;
 mod open;
 pub use fingerprint::Fingerprint;
-pub use open::{CONFIG_CAP, ENTRY_CAP, FileKind, SMALL_CAP, check_folders, read};
+pub use folders::{check_folders, one_request};
+pub use open::{CONFIG_CAP, ENTRY_CAP, FileKind, SMALL_CAP, read, read_seen, still_seen};
 
 /// Creates `dir` (and parents) if missing; the folders we create are 0700 on Unix.
 pub fn private_dir(dir: &Path) -> Result<()> {

@@ -49,7 +49,11 @@ pub fn serve(vault: &Vault, mut input: impl BufRead, mut output: impl Write) -> 
             Read::Line if line.iter().all(u8::is_ascii_whitespace) => continue,
             Read::Line => answer(vault, &line),
         };
-        line.zeroize();
+        // Only the bytes of this line: the rest of the buffer was never written since it was
+        // last zeroized (every line is, after its answer), and zeroizing all 64 KiB on every
+        // request was a third of a session's instructions.
+        line.as_mut_slice().zeroize();
+        line.clear();
         write_response(&mut output, &response)?;
     }
 }
@@ -117,8 +121,11 @@ fn answer(vault: &Vault, line: &[u8]) -> Response {
     // A prompt needs both: a `get` that asks for it, and a CLI that had a terminal.
     let allow_prompts =
         !vault.opts.non_interactive && matches!(&request, Request::Get(g) if g.interactive);
+    // Each folder is checked once per request (crate::fsutil::one_request).
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        vault.with_prompts(allow_prompts, || dispatch(vault, request))
+        crate::fsutil::one_request(|| {
+            vault.with_prompts(allow_prompts, || dispatch(vault, request))
+        })
     }))
     .unwrap_or_else(|_| {
         Err(Error::Other(format!("internal error while answering a {kind} request")))

@@ -2,10 +2,12 @@
 //! store lock, cluster binding and expiry. The command line and the helper protocol both call
 //! [`Vault`]; neither talks to a store directly.
 
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 
 use crate::entry::{Cluster, Entry, EntryMeta};
 use crate::error::{Error, Result};
+use crate::fsutil::Fingerprint;
 use crate::influxctl::config::{InfluxConfig, Snapshot};
 use crate::paths::Paths;
 use crate::settings::Settings;
@@ -68,6 +70,10 @@ pub struct Vault {
     stores: Vec<Box<dyn Store>>,
     /// `--store` given to a command that reads: only that store is read.
     read_only_from: Option<StoreKind>,
+    /// Set for a long session (the helper): [`Vault::snapshot`] keeps what it read.
+    keep: Cell<bool>,
+    /// The snapshot a session keeps, with the fingerprint of the file it was read from.
+    kept_snapshot: RefCell<Option<(Fingerprint, Snapshot)>>,
 }
 
 impl Vault {
@@ -84,7 +90,15 @@ impl Vault {
         if settings.vault_enabled() {
             stores.push(Box::new(VaultStore::new(&paths, &settings)));
         }
-        Ok(Vault { paths, settings, opts, stores, read_only_from: None })
+        Ok(Vault {
+            paths,
+            settings,
+            opts,
+            stores,
+            read_only_from: None,
+            keep: Cell::new(false),
+            kept_snapshot: RefCell::new(None),
+        })
     }
 
     /// Any stores (tests).
@@ -94,7 +108,15 @@ impl Vault {
         opts: Options,
         stores: Vec<Box<dyn Store>>,
     ) -> Vault {
-        Vault { paths, settings, opts, stores, read_only_from: None }
+        Vault {
+            paths,
+            settings,
+            opts,
+            stores,
+            read_only_from: None,
+            keep: Cell::new(false),
+            kept_snapshot: RefCell::new(None),
+        }
     }
 
     /// The store named `kind`, if this vault has it.
@@ -122,7 +144,9 @@ impl Vault {
 
     /// Lets every store keep what it read while its files are unchanged, for a long session
     /// (the helper): see [`Store::keep_for_session`].
+    /// The driver keeps influxctl's config the same way ([`Vault::snapshot`]).
     pub fn keep_for_session(&self) {
+        self.keep.set(true);
         for s in &self.stores {
             s.keep_for_session();
         }
@@ -145,9 +169,25 @@ impl Vault {
         self
     }
 
-    /// influxctl's config, read once ([`Snapshot`]).
+    /// influxctl's config, read once ([`Snapshot`]). A session (the helper) keeps the last
+    /// snapshot and answers it again while the file is still the same file with the same
+    /// device, inode, size, mode, owner, mtime and ctime, and is still trusted (one `statx` of
+    /// it, one of each folder above it: [`Snapshot::still`]); anything else reads it again, so a
+    /// config edited to point elsewhere is seen on the next request.
     pub fn snapshot(&self) -> Result<Snapshot> {
-        Snapshot::read(self.influxctl_config_path())
+        let path = self.influxctl_config_path();
+        if !self.keep.get() {
+            return Snapshot::read(path);
+        }
+        if let Some((print, snap)) = &*self.kept_snapshot.borrow()
+            && snap.path == path
+            && snap.still(print)?
+        {
+            return Ok(snap.clone());
+        }
+        let (snap, print) = Snapshot::read_seen(path)?;
+        *self.kept_snapshot.borrow_mut() = print.map(|p| (p, snap.clone()));
+        Ok(snap)
     }
 
     /// The path of influxctl's config we bind against.
@@ -157,7 +197,7 @@ impl Vault {
 
     /// influxctl's config, when it exists.
     pub fn influxctl_config(&self) -> Result<Option<InfluxConfig>> {
-        Ok(self.snapshot()?.config)
+        Ok(self.snapshot()?.config.map(std::sync::Arc::unwrap_or_clone))
     }
 
     /// Where profile `profile` of influxctl's config points, when there is such a profile.

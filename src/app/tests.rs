@@ -321,3 +321,56 @@ fn list_rows_of_the_env_store_have_no_times_in_the_helpers_json_too() {
     assert_eq!(json["expires_at"], serde_json::Value::Null);
     assert_eq!(json["expiry"], "unknown");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_session_keeps_influxctls_config_only_while_it_is_the_same_trusted_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, mut v) = vault(vec![Box::new(MemoryStore::new())]);
+    let folder = d.path().join("conf");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let config = folder.join("config.toml");
+    v.opts.influxctl_config = Some(config.clone());
+    let write = |cluster: &str| {
+        let text = format!(
+            "[[profile]]\nname = \"prod\"\nproduct = \"dedicated\"\naccount_id = \"a1\"\ncluster_id = \"{cluster}\"\n"
+        );
+        std::fs::write(&config, text).unwrap();
+    };
+    write("c1");
+    // A file changed within the last second or so is never kept (its times cannot tell a
+    // write in the same tick): let it age.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    v.keep_for_session();
+    v.put(entry("prod", "M.V1.test-kept"), Some(StoreKind::Memory)).unwrap();
+    assert_eq!(v.get("prod", None).unwrap().entry.cluster.cluster_id.as_deref(), Some("c1"));
+    assert!(v.kept_snapshot.borrow().is_some(), "an old file is kept");
+    v.get("prod", None).unwrap();
+
+    // The folder above it made group-writable: refused on the next request, kept or not.
+    for mode in [0o720, 0o702] {
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(mode)).unwrap();
+        let err = v.get("prod", None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err}");
+        assert!(err.to_string().contains("group or others may write"), "{err}");
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+        v.get("prod", None).unwrap();
+    }
+
+    // Edited in place to point elsewhere (same size, same inode): seen on the next request.
+    write("c2");
+    assert_eq!(v.get("prod", None).unwrap_err().kind(), ErrorKind::ClusterMismatch);
+    assert!(v.kept_snapshot.borrow().is_none(), "a fresh edit is not kept");
+    // Replaced by another file (a new inode) pointing back: read again.
+    let other = folder.join("other.toml");
+    std::fs::copy(&config, &other).unwrap();
+    write("c1");
+    assert!(v.get("prod", None).is_ok());
+    std::fs::rename(&other, &config).unwrap();
+    assert_eq!(v.get("prod", None).unwrap_err().kind(), ErrorKind::ClusterMismatch);
+    // Made group-writable itself: refused.
+    write("c1");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o664)).unwrap();
+    assert_eq!(v.get("prod", None).unwrap_err().kind(), ErrorKind::InvalidRequest);
+}

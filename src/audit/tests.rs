@@ -60,3 +60,63 @@ fn a_symlinked_log_is_not_followed() {
     assert!(append(&path, &rec("a")).is_err());
     assert_eq!(std::fs::read(&target).unwrap(), b"");
 }
+
+fn profiles(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str::<Record>(l).unwrap().profile)
+        .collect()
+}
+
+#[test]
+fn a_log_rotated_by_another_process_gets_the_next_line_in_the_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    append(&path, &rec("a")).unwrap();
+    append(&path, &rec("b")).unwrap();
+    // Another process rotates the log while we may hold it open.
+    std::fs::rename(&path, rotated(&path)).unwrap();
+    append(&path, &rec("c")).unwrap();
+    assert_eq!(profiles(&rotated(&path)), ["a", "b"]);
+    assert_eq!(profiles(&path), ["c"]);
+    // Rotated again, and a third process has already started the new log.
+    std::fs::rename(&path, rotated(&path)).unwrap();
+    let mut other = serde_json::to_vec(&rec("other")).unwrap();
+    other.push(b'\n');
+    std::fs::write(&path, other).unwrap();
+    append(&path, &rec("c2")).unwrap();
+    assert_eq!(profiles(&rotated(&path)), ["c"]);
+    assert_eq!(profiles(&path), ["other", "c2"]);
+    // Removed meanwhile: started again.
+    std::fs::remove_file(&path).unwrap();
+    append(&path, &rec("d")).unwrap();
+    assert_eq!(profiles(&path), ["d"]);
+}
+
+#[test]
+fn a_log_held_open_that_fills_up_is_rotated_by_us() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    append(&path, &rec("a")).unwrap();
+    // Another process's lines fill it up to the limit.
+    std::fs::OpenOptions::new().append(true).open(&path).unwrap().set_len(ROTATE_AT).unwrap();
+    append(&path, &rec("b")).unwrap();
+    assert_eq!(std::fs::metadata(rotated(&path)).unwrap().len(), ROTATE_AT);
+    assert_eq!(profiles(&path), ["b"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_log_held_open_then_replaced_by_a_symlink_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    append(&path, &rec("a")).unwrap();
+    let target = dir.path().join("elsewhere");
+    std::fs::write(&target, b"").unwrap();
+    std::fs::rename(&path, dir.path().join("moved")).unwrap();
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    assert!(append(&path, &rec("b")).is_err());
+    assert_eq!(std::fs::read(&target).unwrap(), b"");
+    assert_eq!(profiles(&dir.path().join("moved")), ["a"]);
+}

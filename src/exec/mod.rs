@@ -297,8 +297,13 @@ impl Plan {
         forwarder: &child::Forwarder,
     ) -> Result<i32> {
         let keys: Vec<(&'static str, &Token)> = secrets.keys.iter().map(|(k, t)| (*k, t)).collect();
-        let text =
-            derive::derive(snap.config.as_ref(), &self.config_path, &self.profile, cluster, &keys)?;
+        let text = derive::derive(
+            snap.config.as_deref(),
+            &self.config_path,
+            &self.profile,
+            cluster,
+            &keys,
+        )?;
         let derived = place::Derived::place(inject, text)?;
         drop(keys);
         let Secrets { keys: owned_keys, env } = secrets;

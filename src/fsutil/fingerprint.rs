@@ -13,8 +13,24 @@ impl Fingerprint {
     pub fn of(path: &Path) -> Option<Fingerprint> {
         #[cfg(unix)]
         {
+            let m = std::fs::symlink_metadata(path).ok()?;
+            Fingerprint::of_meta(&m)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
+    /// The fingerprint of a file from its metadata (`None` unless a regular file, or off Unix).
+    pub fn of_meta(m: &std::fs::Metadata) -> Option<Fingerprint> {
+        #[cfg(unix)]
+        {
             use std::os::unix::fs::MetadataExt;
-            let m = std::fs::symlink_metadata(path).ok().filter(|m| m.is_file())?;
+            if !m.is_file() {
+                return None;
+            }
             #[allow(clippy::cast_possible_wrap)]
             Some(Fingerprint([
                 m.dev() as i64,
@@ -30,8 +46,19 @@ impl Fingerprint {
         }
         #[cfg(not(unix))]
         {
-            let _ = path;
+            let _ = m;
             None
         }
+    }
+
+    /// Whether the file changed so recently (its ctime not a full second before `now`) that a
+    /// write within the file system's timestamp granularity could leave this fingerprint as it
+    /// is: such a fingerprint does not prove that the bytes are unchanged, so nothing is kept
+    /// by it.
+    pub fn is_racy(&self, now: std::time::SystemTime) -> bool {
+        let ctime = self.0[7];
+        let now = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        ctime.saturating_add(1) >= now
     }
 }

@@ -11,6 +11,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::path::Path;
 
+use super::Fingerprint;
+use super::folders::check_folders_for;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::SecretBytes;
 
@@ -106,8 +108,20 @@ impl FileKind {
 /// Reads `path` as a `kind` file: `None` when it does not exist, a typed refusal when strict
 /// modes do not trust it, never a wait on a FIFO or device, never more than the cap.
 pub fn read(path: &Path, kind: FileKind) -> Result<Option<SecretBytes>> {
+    Ok(read_seen(path, kind)?.map(|(bytes, _)| bytes))
+}
+
+/// [`read`], with the fingerprint of the file as opened (from its `fstat`, before the read),
+/// for [`still_seen`] to tell later whether it is still the same file. The fingerprint is
+/// `None` when it cannot prove that (off Unix, or the file changed within the last second or
+/// so: [`Fingerprint::is_racy`]).
+pub fn read_seen(
+    path: &Path,
+    kind: FileKind,
+) -> Result<Option<(SecretBytes, Option<Fingerprint>)>> {
     let Some(file) = open(path, kind)? else { return Ok(None) };
     let meta = file.metadata().map_err(|e| Error::io("cannot read", path, e))?;
+    let print = Fingerprint::of_meta(&meta).filter(|p| !p.is_racy(std::time::SystemTime::now()));
     check_file(path, &meta, kind)?;
     check_parents(path, kind)?;
     let cap = kind.cap();
@@ -121,7 +135,27 @@ pub fn read(path: &Path, kind: FileKind) -> Result<Option<SecretBytes>> {
             "check that the path names the right file".to_owned(),
         ));
     }
-    Ok(Some(bytes))
+    Ok(Some((bytes, print)))
+}
+
+/// Whether `path` is still the file that [`read_seen`] fingerprinted as `seen`, and still
+/// trusted, so that what was made of its bytes still stands: one `statx` of it (following a
+/// final link where [`read`] does), the checks [`read`] makes of the file itself on that
+/// `statx`, and the folders' walk (kept: one `statx` per folder). `Ok(false)` on any difference
+/// (read it again); a refusal is the error [`read`] would give.
+pub fn still_seen(path: &Path, kind: FileKind, seen: &Fingerprint) -> Result<bool> {
+    let Ok(mut meta) = std::fs::symlink_metadata(path) else { return Ok(false) };
+    let linked = meta.file_type().is_symlink();
+    if linked && !kind.ours() {
+        let Ok(target) = std::fs::metadata(path) else { return Ok(false) };
+        meta = target;
+    }
+    if Fingerprint::of_meta(&meta).as_ref() != Some(seen) {
+        return Ok(false);
+    }
+    check_file(path, &meta, kind)?;
+    check_parents_linked(path, kind, linked)?;
+    Ok(true)
 }
 
 fn open(path: &Path, kind: FileKind) -> Result<Option<File>> {
@@ -243,13 +277,19 @@ fn describe_type(meta: &std::fs::Metadata) -> &'static str {
 
 /// The folders that hold `path` (and, for a followed symlink, its target).
 fn check_parents(path: &Path, kind: FileKind) -> Result<()> {
+    let linked =
+        !kind.ours() && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    check_parents_linked(path, kind, linked)
+}
+
+/// [`check_parents`] for a caller that knows whether `path` is a symbolic link.
+fn check_parents_linked(path: &Path, kind: FileKind, linked: bool) -> Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     check_folders_for(parent, Some(path), kind.refusal())?;
-    if !kind.ours()
-        && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+    if linked
         && let Ok(target) = std::fs::canonicalize(path)
         && let Some(dir) = target.parent()
     {
@@ -258,73 +298,14 @@ fn check_parents(path: &Path, kind: FileKind) -> Result<()> {
     Ok(())
 }
 
-/// Refuses `dir` or any folder above it (up to `/`) that is not owned by us or root, or that
-/// group or others may write to (a root-owned sticky folder such as `/tmp` is fine). A `dir`
-/// that does not exist yet is checked from its nearest existing ancestor. `kind` is the error
-/// kind of a refusal.
-pub fn check_folders(dir: &Path, kind: ErrorKind) -> Result<()> {
-    check_folders_for(dir, None, kind)
-}
-
+/// Our effective uid, asked once (this process never changes it).
 #[cfg(unix)]
-fn check_folders_for(dir: &Path, file: Option<&Path>, kind: ErrorKind) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let mut start: std::path::PathBuf = dir.to_owned();
-    let canonical = loop {
-        match std::fs::canonicalize(&start) {
-            Ok(c) => break c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match start.parent() {
-                Some(p) if !p.as_os_str().is_empty() => start = p.to_owned(),
-                _ => return Ok(()),
-            },
-            Err(e) => return Err(Error::io("cannot resolve", &start, e)),
-        }
-    };
-    let me = euid();
-    let move_fix = || match file {
-        Some(f) => format!("move {} to a folder you own", f.display()),
-        None => format!("use a folder you own instead of {}", dir.display()),
-    };
-    for folder in canonical.ancestors() {
-        let meta = std::fs::metadata(folder).map_err(|e| Error::io("cannot read", folder, e))?;
-        let (uid, mode) = (meta.uid(), meta.mode() & 0o7777);
-        if uid != me && uid != 0 {
-            return Err(refuse(
-                folder,
-                kind,
-                format!("the folder belongs to uid {uid}, not to you (uid {me}) or root"),
-                move_fix(),
-            ));
-        }
-        let sticky_root = uid == 0 && mode & 0o1000 != 0;
-        if mode & 0o022 != 0 && !sticky_root {
-            let fix = if uid == me {
-                format!("run `chmod go-w {}`", folder.display())
-            } else {
-                move_fix()
-            };
-            return Err(refuse(
-                folder,
-                kind,
-                format!("group or others may write to this folder (mode {mode:04o})"),
-                fix,
-            ));
-        }
-    }
-    Ok(())
+pub(super) fn euid() -> u32 {
+    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *EUID.get_or_init(|| nix::unistd::geteuid().as_raw())
 }
 
-#[cfg(not(unix))]
-fn check_folders_for(_dir: &Path, _file: Option<&Path>, _kind: ErrorKind) -> Result<()> {
-    Ok(())
-}
-
-#[cfg(unix)]
-fn euid() -> u32 {
-    nix::unistd::geteuid().as_raw()
-}
-
-fn refuse(path: &Path, kind: ErrorKind, reason: String, fix: String) -> Error {
+pub(super) fn refuse(path: &Path, kind: ErrorKind, reason: String, fix: String) -> Error {
     Error::Untrusted { path: path.to_owned(), reason, fix, kind }
 }
 

@@ -9,6 +9,7 @@ use toml_edit::{DocumentMut, Item, Table, Value};
 
 use crate::entry::{Cluster, Trust};
 use crate::error::{Error, Result};
+use crate::fsutil::{self, FileKind, Fingerprint};
 
 /// A parsed influxctl config.
 #[derive(Debug, Clone)]
@@ -20,16 +21,20 @@ pub struct InfluxConfig {
 impl InfluxConfig {
     /// Reads `path`; `Ok(None)` when it does not exist.
     pub fn load(path: &Path) -> Result<Option<InfluxConfig>> {
+        Ok(InfluxConfig::load_seen(path)?.map(|(config, _)| config))
+    }
+
+    /// [`InfluxConfig::load`], with the file's fingerprint as read ([`fsutil::read_seen`]).
+    pub fn load_seen(path: &Path) -> Result<Option<(InfluxConfig, Option<Fingerprint>)>> {
         // Strict modes, no FIFO, 1 MiB (SPEC §2); the text may hold a plaintext token.
-        let Some(bytes) = crate::fsutil::read(path, crate::fsutil::FileKind::InfluxctlConfig)?
-        else {
+        let Some((bytes, print)) = fsutil::read_seen(path, FileKind::InfluxctlConfig)? else {
             return Ok(None);
         };
         let text = std::str::from_utf8(&bytes).map_err(|_| Error::ParseConfig {
             path: path.to_owned(),
             message: "it is not UTF-8 text".into(),
         })?;
-        InfluxConfig::parse(text, path).map(Some)
+        InfluxConfig::parse(text, path).map(|config| Some((config, print)))
     }
 
     /// Parses config text. The error carries a line number and toml's short message only.
@@ -164,18 +169,37 @@ pub fn binding_of(table: &Table, path: &Path, profile: &str) -> Result<Cluster> 
 pub struct Snapshot {
     /// Where the config is (or would be); `None` when no config folder is known.
     pub path: Option<PathBuf>,
-    /// The parsed config; `None` when the file does not exist.
-    pub config: Option<InfluxConfig>,
+    /// The parsed config; `None` when the file does not exist. Shared, so that a session's kept
+    /// snapshot is handed out again without copying the document.
+    pub config: Option<std::sync::Arc<InfluxConfig>>,
 }
 
 impl Snapshot {
     /// Reads `path` once (a missing file is an empty snapshot).
     pub fn read(path: Option<PathBuf>) -> Result<Snapshot> {
-        let config = match &path {
-            Some(p) => InfluxConfig::load(p)?,
-            None => None,
+        Ok(Snapshot::read_seen(path)?.0)
+    }
+
+    /// [`Snapshot::read`], with the fingerprint of the file read (`None` when there was none,
+    /// or when it cannot stand for the bytes: [`fsutil::read_seen`]).
+    pub fn read_seen(path: Option<PathBuf>) -> Result<(Snapshot, Option<Fingerprint>)> {
+        let (config, print) = match &path {
+            Some(p) => match InfluxConfig::load_seen(p)? {
+                Some((config, print)) => (Some(std::sync::Arc::new(config)), print),
+                None => (None, None),
+            },
+            None => (None, None),
         };
-        Ok(Snapshot { path, config })
+        Ok((Snapshot { path, config }, print))
+    }
+
+    /// Whether the file this snapshot was read from (with fingerprint `print`) is still that
+    /// file, and still trusted ([`fsutil::still_seen`]).
+    pub fn still(&self, print: &Fingerprint) -> Result<bool> {
+        match (&self.path, &self.config) {
+            (Some(p), Some(_)) => fsutil::still_seen(p, FileKind::InfluxctlConfig, print),
+            _ => Ok(false),
+        }
     }
 
     /// The binding of profile `name` in this snapshot (`None` without such a profile).

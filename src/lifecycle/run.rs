@@ -64,7 +64,7 @@ impl Runner {
         Ok(Runner {
             program,
             config_path,
-            base: snap.config.clone(),
+            base: snap.config.as_deref().cloned(),
             stdin: attended && !vault.opts.non_interactive,
         })
     }

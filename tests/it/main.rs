@@ -26,6 +26,8 @@ mod fake_influxctl;
 mod file_store;
 mod full_disk;
 mod helper;
+#[cfg(unix)]
+mod helper_session;
 mod import;
 mod integrity;
 mod keyring;

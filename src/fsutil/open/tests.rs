@@ -1,4 +1,5 @@
 use super::*;
+use crate::fsutil::check_folders;
 use std::os::unix::fs::PermissionsExt;
 
 fn chmod(p: &Path, mode: u32) {

@@ -51,8 +51,12 @@ fn derived_config_drops_plaintext_token_for_oauth_and_sets_ours_otherwise() {
         "[[profile]]\nname = \"prod\"\nproduct = \"dedicated\"\nmgmt_token = \"M.V1.test-plain\"\n";
     std::fs::write(&config_path, config).unwrap();
     let snap = Snapshot::read(Some(config_path.clone())).unwrap();
-    let runner =
-        Runner { program: "influxctl".into(), config_path, base: snap.config, stdin: false };
+    let runner = Runner {
+        program: "influxctl".into(),
+        config_path,
+        base: snap.config.as_deref().cloned(),
+        stdin: false,
+    };
     let oauth = runner.derived_text("prod", &Cluster::default(), Auth::OAuth).unwrap();
     assert!(!oauth.contains("mgmt_token") && oauth.contains("product"), "{}", *oauth);
     let ours = crate::secret::Token::new("M.V1.test-ours".into()).unwrap();
