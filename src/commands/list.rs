@@ -8,7 +8,9 @@ use crate::error::{Error, Result};
 use crate::ui;
 
 pub fn list(vault: &Vault, args: &FormatArgs) -> Result<i32> {
-    let (rows, failed) = vault.list();
+    // One command reads every entry's files from the same folders: each folder's strict-modes
+    // check is done once for the whole listing (as one helper request does), not once a file.
+    let (rows, failed) = crate::fsutil::one_request(|| vault.list());
     for (store, e) in &failed {
         ui::warn(format!("could not list the {store} store: {e}"));
     }
