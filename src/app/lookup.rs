@@ -219,19 +219,23 @@ impl Vault {
         if let Some(i) = generic {
             rows[i].active = true;
         }
-        let mut profiles: Vec<String> = rows.iter().map(|r| r.meta.profile.clone()).collect();
-        profiles.dedup();
-        for profile in profiles.iter().filter(|p| *p != "*") {
-            let has = |kind: StoreKind| {
-                rows.iter().position(|r| r.store == kind && r.meta.profile == *profile)
-            };
-            let pick = self.read_order(profile).iter().find_map(|s| match s.kind() {
-                StoreKind::Env => has(StoreKind::Env).or(generic),
-                kind => has(kind),
-            });
-            if let Some(i) = pick {
-                rows[i].active = true;
+        // `rows` is sorted by profile, so each profile's rows are one run: linear in the rows.
+        let mut start = 0;
+        while start < rows.len() {
+            let profile = rows[start].meta.profile.clone();
+            let end =
+                start + rows[start..].iter().take_while(|r| r.meta.profile == profile).count();
+            if profile != "*" {
+                let has = |kind: StoreKind| (start..end).find(|&i| rows[i].store == kind);
+                let pick = self.read_order(&profile).iter().find_map(|s| match s.kind() {
+                    StoreKind::Env => has(StoreKind::Env).or(generic),
+                    kind => has(kind),
+                });
+                if let Some(i) = pick {
+                    rows[i].active = true;
+                }
             }
+            start = end;
         }
     }
 }

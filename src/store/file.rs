@@ -379,8 +379,11 @@ fn store_unavailable(reason: String) -> Error {
     Error::StoreUnavailable { store: "file", reason, hint: None }
 }
 
+/// Lower-case hex SHA-256 (the sidecar's `age_sha256`), without a `format!` per byte.
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let hex = |n: u8| char::from(HEX[usize::from(n)]);
+    Sha256::digest(bytes).iter().flat_map(|b| [hex(b >> 4), hex(b & 0x0f)]).collect()
 }
 
 /// Identity, recipient, permission and decryption checks for `doctor`.

@@ -279,3 +279,12 @@ fn a_session_sees_every_change_to_what_it_kept() {
     assert!(other.get("prod").unwrap().is_some());
     assert!(other.kept.borrow().entries.is_empty() && other.kept.borrow().identities.is_none());
 }
+
+#[test]
+fn sidecar_hash_is_lower_case_hex_sha256() {
+    // SHA-256 of "abc" (FIPS 180-2, appendix B.1): sidecars written before stay valid.
+    assert_eq!(
+        sha256_hex(b"abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+}
