@@ -289,6 +289,17 @@ fn token_char(c: char) -> bool {
     c.is_ascii_graphic() && !"\"'`,;()[]{}<>\\".contains(c)
 }
 
+/// Characters a terminal shows as nothing (format characters, zero-width spaces and joiners,
+/// variation selectors, the byte order mark, the soft hyphen, bidi controls), which could split
+/// a token so that no mask sees it: server messages lose them before any mask runs.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}')
+}
+
 /// `text` with everything that looks like a management token (`M.V1.` followed by token
 /// characters, in any letter case) replaced by [`REDACTED`]. Applied once, where messages
 /// leave us ([`crate::ui`] for stderr, the helper protocol's error bodies), so that a token

@@ -251,7 +251,7 @@ fn clean(text: &str, token: &Token) -> String {
     let masked = mask_token(text, token.expose());
     let mut out: String = masked
         .chars()
-        .filter(|c| !is_invisible(*c))
+        .filter(|c| !crate::error::is_invisible(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .take(MAX_MESSAGE)
         .collect();
@@ -259,16 +259,6 @@ fn clean(text: &str, token: &Token) -> String {
         out.push('…');
     }
     out.trim().to_owned()
-}
-
-/// Characters that show nothing: zero-width spaces and joiners, the word joiner and its
-/// invisible operators, the byte order mark, the soft hyphen, bidi controls.
-fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
-        | '\u{180B}'..='\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
-        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}')
 }
 
 /// The shortest run of `token` that counts as the token when a server echoes only its start:
@@ -293,7 +283,7 @@ pub fn mask_token(text: &str, token: &str) -> String {
                 if chars[j] == tok[k] {
                     k += 1;
                     j += 1;
-                } else if k > 0 && (chars[j].is_control() || is_invisible(chars[j])) {
+                } else if k > 0 && (chars[j].is_control() || crate::error::is_invisible(chars[j])) {
                     j += 1;
                 } else {
                     break;

@@ -338,7 +338,7 @@ pub fn clean(text: &str, token: Option<&Token>) -> String {
     // Invisible characters go first, so that none can hide a token from the masks below.
     let visible: String = text
         .chars()
-        .filter(|c| !is_invisible(*c))
+        .filter(|c| !crate::error::is_invisible(*c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let masked = match token.filter(|t| !t.expose().is_empty()) {
@@ -351,16 +351,6 @@ pub fn clean(text: &str, token: Option<&Token>) -> String {
         out.push('…');
     }
     out.trim().to_owned()
-}
-
-/// Characters a terminal shows as nothing (format characters, zero-width spaces, variation
-/// selectors), which could split a token so that no mask sees it.
-fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
-        | '\u{180B}'..='\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
-        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}')
 }
 
 fn chain(e: &dyn std::error::Error) -> String {
