@@ -350,17 +350,23 @@ impl Drop for Derived {
             use std::io::{Seek, SeekFrom};
             let _ = file.seek(SeekFrom::Start(0)).and_then(|_| file.write_all(&vec![0u8; len]));
         }
-        let Some(mut dir) = self.dir.take() else { return };
-        // The folder holds only config.toml: two calls, where a recursive removal takes more.
-        let _ = fs::remove_file(&self.path);
-        if fs::remove_dir(dir.path()).is_ok() {
-            dir.disable_cleanup(true);
-            return;
+        if let Some(dir) = self.dir.take() {
+            remove_run_folder(dir, &self.path);
         }
-        let shown = dir.path().to_owned();
-        if let Err(e) = dir.close() {
-            ui::warn(format!("cannot remove {}: {e}; remove it by hand", shown.display()));
-        }
+    }
+}
+
+/// Removes a per-run folder that holds only `file`: two calls, where a recursive removal takes
+/// more; a warning when it cannot be removed.
+pub(crate) fn remove_run_folder(mut dir: tempfile::TempDir, file: &Path) {
+    let _ = fs::remove_file(file);
+    if fs::remove_dir(dir.path()).is_ok() {
+        dir.disable_cleanup(true);
+        return;
+    }
+    let shown = dir.path().to_owned();
+    if let Err(e) = dir.close() {
+        ui::warn(format!("cannot remove {}: {e}; remove it by hand", shown.display()));
     }
 }
 

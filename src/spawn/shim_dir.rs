@@ -6,12 +6,10 @@
 //! can write, so it is removed on drop and, after a SIGKILL, by the next script run's sweep;
 //! and a `PATH` entry that outlives it can never name another user's folder.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::place::Root;
 use crate::error::{Error, Result};
-use crate::ui;
 
 /// The derived config of the running `exec` (also for the script's own use).
 pub const CONFIG_VAR: &str = "INFLUXCTL_CRED_CONFIG";
@@ -63,20 +61,13 @@ fn link(exe: &Path, shim: &Path) -> std::io::Result<()> {
 
 #[cfg(not(unix))]
 fn link(exe: &Path, shim: &Path) -> std::io::Result<()> {
-    fs::hard_link(exe, shim).or_else(|_| fs::copy(exe, shim).map(|_| ()))
+    std::fs::hard_link(exe, shim).or_else(|_| std::fs::copy(exe, shim).map(|_| ()))
 }
 
 impl Drop for ShimDir {
     fn drop(&mut self) {
-        let Some(mut dir) = self.dir.take() else { return };
-        let _ = fs::remove_file(&self.shim);
-        if fs::remove_dir(dir.path()).is_ok() {
-            dir.disable_cleanup(true);
-            return;
-        }
-        let shown = dir.path().to_owned();
-        if let Err(e) = dir.close() {
-            ui::warn(format!("cannot remove {}: {e}; remove it by hand", shown.display()));
+        if let Some(dir) = self.dir.take() {
+            super::place::remove_run_folder(dir, &self.shim);
         }
     }
 }
@@ -84,6 +75,7 @@ impl Drop for ShimDir {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn shim_dir_is_private_links_to_us_and_is_removed() {
