@@ -84,17 +84,7 @@ impl ApiClient {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("influxctl-cred/", env!("CARGO_PKG_VERSION")));
         if let Some(ca) = &endpoint.tls.ca {
-            let pem = std::fs::read(ca).map_err(|e| {
-                Error::io("cannot read the CA file of [profile.tls] ca", ca.clone(), e)
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .ok()
-                .filter(|c| !c.is_empty())
-                .ok_or_else(|| Error::ParseConfig {
-                    path: ca.clone(),
-                    message: "no PEM certificate found ([profile.tls] ca)".into(),
-                })?;
-            b = b.tls_certs_merge(certs);
+            b = b.tls_certs_merge(pem_certificates(ca, "[profile.tls] ca")?);
         }
         if endpoint.tls.insecure {
             crate::ui::warn(format!(
@@ -329,6 +319,24 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = err.source();
     }
     if parts.is_empty() { e.to_string() } else { parts.join(": ") }
+}
+
+/// The certificates of the CA bundle at `ca`, named by `setting` (`[profile.tls] ca`, `[vault]
+/// ca`): read as a CA certificate file (strict modes: it decides whom a token is sent to; never a
+/// FIFO, at most 1 MiB), at least one PEM certificate.
+pub fn pem_certificates(ca: &std::path::Path, setting: &str) -> Result<Vec<reqwest::Certificate>> {
+    let pem = crate::fsutil::read(ca, crate::fsutil::FileKind::Certificate)?.ok_or_else(|| {
+        Error::InvalidValue {
+            what: "CA file",
+            message: format!("{} does not exist ({setting})", ca.display()),
+        }
+    })?;
+    reqwest::Certificate::from_pem_bundle(&pem).ok().filter(|c| !c.is_empty()).ok_or_else(|| {
+        Error::ParseConfig {
+            path: ca.to_owned(),
+            message: format!("no PEM certificate found ({setting})"),
+        }
+    })
 }
 
 #[cfg(test)]

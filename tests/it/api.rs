@@ -359,3 +359,33 @@ fn doctor_online_verifies_every_stored_token() {
     assert!(!text(&out.stdout).contains("api prod"), "{}", text(&out.stdout));
     assert_eq!(server.requests().len(), before);
 }
+
+#[cfg(unix)]
+#[test]
+fn verify_refuses_a_profile_ca_that_is_a_fifo_or_writable_by_others_and_sends_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let pki = TestPki::new();
+    let server = ApiServer::start_tls(pki.server.clone(), |_| ok_databases());
+    let env = TestEnv::new();
+    let fifo = env.path().join("ca.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
+    let open = env.path().join("ca-open.pem");
+    std::fs::write(&open, &pki.ca_pem).expect("write ca");
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    for ca in [&fifo, &open] {
+        let tls = format!("  [profile.tls]\n    ca = \"{}\"\n", ca.display());
+        env.write_influxctl_config(&clustered("127.0.0.1", server.port(), &tls));
+        // A FIFO is refused at once, never waited on: a reader that blocks would hang here.
+        let out = env
+            .cmd()
+            .args(["verify", "-p", "prod"])
+            .env("INFLUXCTL_CRED_TOKEN_PROD", TOKEN)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .expect("run verify");
+        assert_eq!(out.status.code(), Some(5), "{}: {}", ca.display(), text(&out.stderr));
+        assert!(text(&out.stderr).contains(&ca.display().to_string()), "{}", text(&out.stderr));
+        assert!(!text(&out.stderr).contains(TOKEN));
+    }
+    assert!(server.requests().is_empty(), "no request may go out with an untrusted CA file");
+}

@@ -25,21 +25,7 @@ pub fn build(
         // An empty set of roots replaces the platform verifier: no CA bundle is opened.
         b = b.tls_certs_only(Vec::new());
     } else if let Some(ca) = &target.ca {
-        let pem =
-            crate::fsutil::read(ca, crate::fsutil::FileKind::Certificate)?.ok_or_else(|| {
-                Error::InvalidValue {
-                    what: "vault CA file",
-                    message: format!("{} does not exist ([vault] ca, BAO_CACERT)", ca.display()),
-                }
-            })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem)
-            .ok()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| Error::ParseConfig {
-                path: ca.clone(),
-                message: "no PEM certificate found ([vault] ca, BAO_CACERT)".into(),
-            })?;
-        b = b.tls_certs_merge(certs);
+        b = b.tls_certs_merge(crate::api::client::pem_certificates(ca, "[vault] ca, BAO_CACERT")?);
     }
     b.build().map_err(|e| Error::StoreUnavailable {
         store: "vault",
