@@ -90,18 +90,10 @@ impl Vault {
         if settings.vault_enabled() {
             stores.push(Box::new(VaultStore::new(&paths, &settings)));
         }
-        Ok(Vault {
-            paths,
-            settings,
-            opts,
-            stores,
-            read_only_from: None,
-            keep: Cell::new(false),
-            kept_snapshot: RefCell::new(None),
-        })
+        Ok(Vault::with_stores(paths, settings, opts, stores))
     }
 
-    /// Any stores (tests).
+    /// A vault over exactly `stores` (`open` gives the real ones; tests give their own).
     pub fn with_stores(
         paths: Paths,
         settings: Settings,
