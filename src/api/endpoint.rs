@@ -245,7 +245,9 @@ fn check_override(url: &str) -> Result<String> {
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(bad("has no host"));
     }
-    Ok(trimmed.to_owned())
+    // The URL as parsed, not as typed: the parser drops what it ignores (trailing spaces,
+    // say), which would otherwise stay in the base and break the URLs built on it.
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
 /// The override in force: `INFLUXCTL_CRED_API_URL` when set and not empty, else `api_url`.
@@ -336,6 +338,12 @@ mod tests {
         let c = Cluster { product: Some("clustered".into()), ..Cluster::default() };
         let e = Endpoint::resolve("p", &c, tls_disabled(), Some("https://mock:1/api/v0")).unwrap();
         assert_eq!(e.url("/databases"), "https://mock:1/api/v0/databases");
+        // The fuzzer's find: what the URL parser ignores (trailing spaces before a slash) must
+        // not stay in the base, or the URLs built on it do not parse.
+        let e = Endpoint::resolve("p", &c, tls_disabled(), Some("http://mock:1/v0  /")).unwrap();
+        let url = e.url("/databases");
+        assert!(reqwest::Url::parse(&url).is_ok(), "{url}");
+        assert!(!url.contains(' '), "{url}");
     }
 
     #[test]
