@@ -99,14 +99,15 @@ pub fn find_in_path(path_var: &OsStr, name: &str) -> Option<PathBuf> {
     std::env::split_paths(path_var).map(|dir| dir.join(&file)).find(|p| is_executable(p))
 }
 
+/// A regular file that may be executed (off Unix: a regular file).
 #[cfg(unix)]
-fn is_executable(p: &Path) -> bool {
+pub(super) fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(not(unix))]
-fn is_executable(p: &Path) -> bool {
+pub(super) fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file())
 }
 

@@ -12,6 +12,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
+use super::doctor::is_executable;
 use crate::lifecycle::run::PROGRAM_ENV;
 
 /// Whether `program`'s own file name says influxctl.
@@ -83,17 +84,6 @@ pub fn resolve(program: &OsStr) -> Option<PathBuf> {
     }
     let path_var = std::env::var_os("PATH")?;
     std::env::split_paths(&path_var).map(|dir| dir.join(p)).find(|c| is_executable(c))
-}
-
-#[cfg(unix)]
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(p: &Path) -> bool {
-    std::fs::metadata(p).is_ok_and(|m| m.is_file())
 }
 
 /// Whether `a` and `b` are one file once symlinks are followed.
