@@ -48,7 +48,9 @@ pub fn check_program(program: &OsStr) -> Result<()> {
         return Ok(());
     }
     let hint = match suggest(&text) {
-        Some(s) => format!("; did you mean {s} (exec's own options go before `--`)?"),
+        Some(s) => format!(
+            "; did you mean {s}? (exec's own options go before `--`, each value as a word of its own)"
+        ),
         None => format!("; to run a program of that name, write ./{text}"),
     };
     Err(Error::Usage(format!("PROGRAM {text:?} begins with `-`: it is not a program{hint}")))
