@@ -52,6 +52,8 @@ fn fake() -> String {
 #[test]
 fn program_beginning_with_a_dash_is_a_usage_error_before_any_store() {
     let s = Setup::new();
+    // Settings that fail whoever loads them (as opening the stores does): never read here.
+    std::fs::write(s.env.cred_home().join("config.toml"), "ttl = \"forever\"\n").unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["-pstaging"], "`-p staging`"),
         (&["--injet", "file"], "`--inject`"),
@@ -71,6 +73,7 @@ fn program_beginning_with_a_dash_is_a_usage_error_before_any_store() {
             stderr.contains(hint) && stderr.contains("begins with `-`"),
             "{before:?}: {stderr}"
         );
+        assert!(!stderr.contains("config.toml"), "{before:?}: the settings were read: {stderr}");
         assert!(!s.report_path().exists(), "{before:?}: a program ran");
         assert!(
             !s.audit().exists(),
