@@ -237,8 +237,8 @@ pub struct ExecArgs {
     /// How the derived config reaches influxctl: a sealed memory file passed as /dev/fd/N
     /// (memfd, Linux, the default there), a 0600 file in a private folder on tmpfs (file, the
     /// default elsewhere), or a named pipe that holds nothing on disk (fifo, Unix)
-    #[arg(long, value_enum, default_value_t = Inject::DEFAULT)]
-    pub inject: Inject,
+    #[arg(long, value_enum)]
+    pub inject: Option<Inject>,
 
     /// Refuse a token with less than this left (90s, 15m, 12h, 30d)
     #[arg(long, value_name = "DUR", value_parser = parse_arg)]

@@ -354,6 +354,10 @@ pub fn report_usage(err: clap::Error) -> u8 {
     }
     if err.use_stderr() {
         ui::stderr_line(text.trim_end_matches('\n'));
+        // exec's own failures before the program runs are 125 (docs/influxctl.md).
+        if crate::exec::usage::is_exec(std::env::args_os().skip(1)) {
+            return 125;
+        }
         return 2;
     }
     match ui::stdout(text.as_bytes()) {

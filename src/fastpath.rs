@@ -72,7 +72,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Option<Cli> {
         }
         "exec" => {
             let mut exec = ExecArgs {
-                inject: Inject::DEFAULT,
+                inject: None,
                 min_ttl: None,
                 allow_missing: false,
                 database_token: Vec::new(),
@@ -94,12 +94,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Option<Cli> {
                 match name {
                     "--inject" => {
                         seen.once("inject")?;
-                        exec.inject = match value(inline, &mut args)?.as_str() {
+                        exec.inject = Some(match value(inline, &mut args)?.as_str() {
                             "memfd" => Inject::Memfd,
                             "file" => Inject::File,
                             "fifo" => Inject::Fifo,
                             _ => return None,
-                        };
+                        });
                     }
                     "--min-ttl" => {
                         seen.once("min-ttl")?;

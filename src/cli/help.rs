@@ -106,12 +106,18 @@ How the derived config is given (--inject):
 A PROGRAM that is not influxctl (a script: `sh -c '…'`, `make`, …) gets its arguments
 untouched. Its PATH starts with a private folder holding an `influxctl` shim that adds
 `--config <derived>` to every influxctl the script runs, and $INFLUXCTL_CRED_CONFIG names the
-derived config. An `exec` inside it does not inject a second time.
+derived config while exec runs (a FIFO served by exec under the default memfd, or the --inject
+file or fifo path); nothing the script's processes keep can read the token after exec returns.
+An `exec` inside it uses that derived config and injects nothing a second time; a -p, --store,
+--influxctl-config, --inject, --min-ttl or --database-token asking for anything else is a
+usage error (125).
 
 Exit codes:
   the program's own code
   128+N  the program was killed by signal N
-  125    influxctl-cred itself failed before the program ran (message and kind on stderr)
+  125    influxctl-cred itself failed before the program ran (message and kind on stderr),
+         including usage errors: a bad flag, a PROGRAM beginning with `-`, a nested exec
+         asking for something else
   126    the program exists but cannot be run
   127    the program was not found (also from the shim when no real influxctl exists)
 

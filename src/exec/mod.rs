@@ -14,18 +14,20 @@
 
 pub mod database;
 pub mod doctor;
+pub mod nested;
+mod options;
 pub mod script;
 pub mod shim;
 pub mod target;
+pub mod usage;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use jiff::SignedDuration;
 
-use crate::api::DatabaseTokenSpec;
 use crate::app::{Found, Options, Vault};
-use crate::cli::{ExecArgs, Global, Inject};
+use crate::cli::Inject;
 use crate::entry::Cluster;
 use crate::error::{Error, ErrorKind, Result};
 use crate::influxctl::args::InfluxArgs;
@@ -38,31 +40,10 @@ use crate::ui;
 
 use crate::spawn::{child, place, shim_dir};
 
+pub use options::ExecOptions;
+
 /// Exit code of our own failures before the child runs.
 pub const EXIT_OWN_FAILURE: i32 = 125;
-
-/// Everything one `exec` run is asked to do.
-#[derive(Debug, Clone)]
-pub struct ExecOptions {
-    /// The program (influxctl) and its arguments.
-    pub program: OsString,
-    pub args: Vec<OsString>,
-    /// Our `-p`, which must agree with influxctl's own choice.
-    pub profile_flag: Option<String>,
-    /// Our `--influxctl-config`, which must agree with influxctl's `--config`.
-    pub influxctl_config: Option<PathBuf>,
-    pub inject: Inject,
-    pub min_ttl: Option<SignedDuration>,
-    /// Our `--store`: read the token from that store only.
-    pub store: Option<StoreKind>,
-    /// Run the program unchanged when no token is stored for the profile.
-    pub allow_missing: bool,
-    pub non_interactive: bool,
-    /// `--database-token` (every flag merged): a database token for the child.
-    pub database_token: Option<DatabaseTokenSpec>,
-    /// `--database-token-ttl`.
-    pub database_token_ttl: SignedDuration,
-}
 
 /// What influxctl will use, worked out from its arguments and environment.
 #[derive(Debug, Clone)]
@@ -76,6 +57,10 @@ pub struct Plan {
     pub add_profile: Option<String>,
     /// A PROGRAM that is not influxctl: its arguments pass untouched, a shim adds the config.
     pub script: Option<script::Script>,
+    /// What the derived config was made with, for the markers of a script (a nested exec).
+    pub derived: shim::Derivation,
+    /// The audit record written once the child has started (`not-started` when it was not).
+    pub audit: Option<crate::audit::Record>,
 }
 
 /// The secrets that go into the derived profile and the child's environment.
@@ -85,30 +70,6 @@ pub struct Secrets {
     pub keys: Vec<(&'static str, Token)>,
     /// Variables added to the child's environment (never the management token).
     pub env: Vec<(OsString, Token)>,
-}
-
-impl ExecOptions {
-    /// From the parsed command line.
-    pub fn from_cli(g: &Global, args: &ExecArgs, non_interactive: bool) -> ExecOptions {
-        let mut command = args.command.iter().cloned();
-        ExecOptions {
-            // clap requires at least one value.
-            program: command.next().unwrap_or_default(),
-            args: command.collect(),
-            profile_flag: g.profile.clone(),
-            influxctl_config: g.influxctl_config.clone(),
-            inject: args.inject,
-            min_ttl: args.min_ttl,
-            store: g.store,
-            allow_missing: args.allow_missing,
-            non_interactive,
-            database_token: args.database_token.iter().cloned().reduce(|mut all, one| {
-                all.merge(one);
-                all
-            }),
-            database_token_ttl: args.database_token_ttl.unwrap_or(crate::api::dbtoken::DEFAULT_TTL),
-        }
-    }
 }
 
 /// `exec` from the command line: never an `Err`, since every failure has its own exit code.
@@ -123,14 +84,25 @@ pub fn command(opts: &ExecOptions) -> i32 {
 }
 
 fn run(opts: &ExecOptions) -> Result<i32> {
-    // Inside the script of another exec: its derived config, not a second one. A database
-    // token needs the management token for its API call: a run of its own.
-    if opts.database_token.is_none()
-        && let Some(outer) = shim::Outer::from_env().filter(shim::Outer::alive)
-    {
-        return Ok(shim::nested(&outer, &opts.program, &opts.args, opts.profile_flag.as_deref()));
+    // A mistyped flag taken for PROGRAM: refused before any store is opened.
+    usage::check_program(&opts.program)?;
+    // Inside the script of another exec: its derived config, not a second one, and only when
+    // this run asks for nothing else.
+    if let Some(outer) = shim::Outer::from_env().filter(shim::Outer::alive) {
+        nested::check(&outer, opts)?;
+        return Ok(shim::nested(&outer, &opts.program, &opts.args));
     }
-    let plan = Plan::resolve(opts)?;
+    let inject = opts.inject.unwrap_or(Inject::DEFAULT);
+    let mut plan = Plan::resolve(opts)?;
+    // influxctl itself must exist before a token is read for it.
+    if plan.script.is_none() && target::resolve(&plan.program).is_none() {
+        ui::report(&Error::Other(format!(
+            "cannot run {}: not found",
+            Path::new(&plan.program).display()
+        )));
+        ui::stderr_line(child::NOT_FOUND_HINT);
+        return Ok(child::EXIT_NOT_FOUND);
+    }
     // A database token was asked for explicitly, whatever the program's arguments look like;
     // a script is never `influxctl help`.
     if plan.args.needs_no_token() && plan.script.is_none() && opts.database_token.is_none() {
@@ -152,23 +124,24 @@ fn run(opts: &ExecOptions) -> Result<i32> {
         }
         found => found.inspect_err(|e| crate::audit::refused("exec", &plan.profile, e))?,
     };
-    let command = if opts.database_token.is_some() { "database-token" } else { "exec" };
-    crate::audit::record(
-        &crate::audit::released(command, &found.entry, found.store).with_program(&plan.program),
-    );
+    plan.derived = shim::Derivation {
+        store: found.store.as_str().to_owned(),
+        expires: found.entry.expires_at.map(|t| t.as_second()),
+        inject: nested::inject_name(inject).to_owned(),
+        database_token: nested::database_token_mark(opts),
+    };
     if let Some(spec) = &opts.database_token {
-        return database::run(
-            &plan,
-            &vault,
-            &snap,
-            found,
-            spec,
-            opts.database_token_ttl,
-            opts.inject,
+        // The management token leaves the store for the Management API call, child or not.
+        crate::audit::record(
+            &crate::audit::released("database-token", &found.entry, found.store)
+                .with_program(&plan.program),
         );
+        return database::run(&plan, &vault, &snap, found, spec, opts.database_token_ttl, inject);
     }
+    plan.audit =
+        Some(crate::audit::released("exec", &found.entry, found.store).with_program(&plan.program));
     let secrets = Secrets { keys: vec![("mgmt_token", found.entry.token)], env: Vec::new() };
-    plan.run(&snap, &found.entry.cluster, secrets, opts.inject)
+    plan.run(&snap, &found.entry.cluster, secrets, inject)
 }
 
 impl Plan {
@@ -214,7 +187,16 @@ impl Plan {
             Some(real) if script.is_none() && opts.program == "influxctl" => real.into_os_string(),
             _ => opts.program.clone(),
         };
-        Ok(Plan { program, args, config_path, profile, add_profile, script })
+        Ok(Plan {
+            program,
+            args,
+            config_path,
+            profile,
+            add_profile,
+            script,
+            derived: shim::Derivation::default(),
+            audit: None,
+        })
     }
 
     /// The vault, binding against the config influxctl will read; reading only from `store`
@@ -304,27 +286,42 @@ impl Plan {
             cluster,
             &keys,
         )?;
-        let derived = place::Derived::place(inject, text)?;
+        // A script's processes inherit nothing that outlives this run: no memfd (a background
+        // process would keep it), but a FIFO served by this process (script::place).
+        let derived = match &self.script {
+            Some(_) => script::place(inject, text)?,
+            None => place::Derived::place(inject, text)?,
+        };
         drop(keys);
         let Secrets { keys: owned_keys, env } = secrets;
         drop(owned_keys);
         ui::verbose(format!("derived config at {}", derived.path().display()));
+        let audit = self.audit.clone();
+        let note = move |started: bool| {
+            if let Some(mut record) = audit {
+                if !started {
+                    "not-started".clone_into(&mut record.outcome);
+                }
+                crate::audit::record(&record);
+            }
+        };
         if let Some(s) = &self.script {
-            let shim = shim_dir::ShimDir::create(&place::Root::choose()?)?;
+            let shim = shim_dir::ShimDir::create(&place::Root::for_scripts()?)?;
             let outer = shim::Outer {
                 config: derived.path().to_owned(),
                 real: s.real.clone(),
                 source: self.config_path.clone(),
                 profile: self.profile.clone(),
+                derived: self.derived.clone(),
             };
             let vars = script::env(shim.path(), &outer, self.add_profile.as_deref())?;
-            let code = child::run(&self.program, &s.args, &env, &vars, forwarder);
+            let code = child::run_noting(&self.program, &s.args, &env, &vars, forwarder, note);
             drop(shim);
             drop(derived);
             return Ok(code);
         }
         let args = self.args.rewrite(Some(derived.path()), self.add_profile.as_deref());
-        let code = child::run(&self.program, &args, &env, &[], forwarder);
+        let code = child::run_noting(&self.program, &args, &env, &[], forwarder, note);
         drop(derived);
         Ok(code)
     }

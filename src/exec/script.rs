@@ -7,8 +7,12 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use zeroize::Zeroizing;
+
 use super::shim::Outer;
+use crate::cli::Inject;
 use crate::error::{Error, Result};
+use crate::spawn::place::{Derived, Root};
 
 /// A script's run: its own arguments, and the real influxctl for its shim.
 #[derive(Debug, Clone)]
@@ -38,6 +42,20 @@ pub fn env(
     Ok(vars)
 }
 
+/// The derived config of a script: as `inject` says, except that a memfd (inherited by every
+/// process the script starts, background ones included, and readable for as long as one of
+/// them lives) becomes a FIFO served by this `exec` in a private folder of ours
+/// ([`Root::for_scripts`]): nothing a script's process holds reads the token once `exec` has
+/// returned. `--inject file` and `fifo` already name a path that is gone by then.
+pub fn place(inject: Inject, text: Zeroizing<String>) -> Result<Derived> {
+    if inject != Inject::Memfd {
+        return Derived::place(inject, text);
+    }
+    let root = Root::for_scripts()?;
+    root.sweep();
+    Derived::create(&root, Inject::Fifo, text)
+}
+
 /// Only `INFLUXCTL_PROFILE` (a script run without a token).
 pub fn profile_env(add_profile: Option<&str>) -> Vec<(OsString, OsString)> {
     add_profile.map(|p| ("INFLUXCTL_PROFILE".into(), p.into())).into_iter().collect()
@@ -54,6 +72,7 @@ mod tests {
             real: Some("/usr/bin/influxctl".into()),
             source: "/home/u/.config/influxctl/config.toml".into(),
             profile: "prod".into(),
+            derived: Default::default(),
         };
         let vars = env(Path::new("/run/x/shim"), &outer, Some("prod")).unwrap();
         let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());

@@ -29,15 +29,34 @@ use crate::influxctl::args::InfluxArgs;
 use crate::spawn::child;
 use crate::ui;
 
-pub use crate::spawn::shim_dir::{CONFIG_VAR, PROFILE_VAR, REAL_VAR, SOURCE_VAR};
+pub use crate::spawn::shim_dir::{
+    CONFIG_VAR, DATABASE_TOKEN_VAR, EXPIRES_VAR, INJECT_VAR, PROFILE_VAR, REAL_VAR, SOURCE_VAR,
+    STORE_VAR,
+};
 
-/// What the `exec` around this process left in its environment.
-#[derive(Debug, Clone)]
+/// What the `exec` around this process left in its environment: where the derived config is
+/// and what it was derived with (never the token).
+#[derive(Debug, Clone, Default)]
 pub struct Outer {
     pub config: PathBuf,
     pub real: Option<PathBuf>,
     pub source: PathBuf,
     pub profile: String,
+    /// What a nested exec is checked against ([`super::nested`]).
+    pub derived: Derivation,
+}
+
+/// How the outer exec derived its config, beside the profile and source config.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Derivation {
+    /// The store the token came from (`keyring`, `file`, …).
+    pub store: String,
+    /// When the token expires (Unix seconds); `None` when it never does.
+    pub expires: Option<i64>,
+    /// The `--inject` mode (`memfd`, `file`, `fifo`).
+    pub inject: String,
+    /// `--database-token` and its lifetime (`read=db;ttl=3600s`); empty without one.
+    pub database_token: String,
 }
 
 impl Outer {
@@ -50,6 +69,12 @@ impl Outer {
             real: (!real.is_empty()).then(|| real.into()),
             source: std::env::var_os(SOURCE_VAR).unwrap_or_default().into(),
             profile: std::env::var(PROFILE_VAR).unwrap_or_default(),
+            derived: Derivation {
+                store: std::env::var(STORE_VAR).unwrap_or_default(),
+                expires: std::env::var(EXPIRES_VAR).ok().and_then(|v| v.parse().ok()),
+                inject: std::env::var(INJECT_VAR).unwrap_or_default(),
+                database_token: std::env::var(DATABASE_TOKEN_VAR).unwrap_or_default(),
+            },
         })
     }
 
@@ -60,13 +85,30 @@ impl Outer {
             (REAL_VAR.into(), self.real.clone().unwrap_or_default().into_os_string()),
             (SOURCE_VAR.into(), self.source.clone().into_os_string()),
             (PROFILE_VAR.into(), self.profile.clone().into()),
+            (STORE_VAR.into(), self.derived.store.clone().into()),
+            (
+                EXPIRES_VAR.into(),
+                self.derived.expires.map(|e| e.to_string()).unwrap_or_default().into(),
+            ),
+            (INJECT_VAR.into(), self.derived.inject.clone().into()),
+            (DATABASE_TOKEN_VAR.into(), self.derived.database_token.clone().into()),
         ]
     }
 
-    /// Whether the derived config still exists (markers that outlived their `exec`, in a
-    /// process the script left behind, name a config that is gone).
+    /// Whether the derived config still exists and is ours (markers that outlived their
+    /// `exec`, in a process the script left behind, name a config that is gone).
     pub fn alive(&self) -> bool {
-        std::fs::metadata(&self.config).is_ok()
+        let Ok(meta) = std::fs::symlink_metadata(&self.config) else { return false };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            meta.uid() == nix::unistd::getuid().as_raw()
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            true
+        }
     }
 }
 
@@ -82,16 +124,10 @@ pub fn run_if_shim() -> Option<i32> {
     Some(run_real(&outer, &args))
 }
 
-/// A nested `exec -- PROGRAM ARGS` under `outer`: nothing injected a second time. `profile` is
-/// our `-p`.
-pub fn nested(outer: &Outer, program: &OsStr, args: &[OsString], profile: Option<&str>) -> i32 {
+/// A nested `exec -- PROGRAM ARGS` under `outer`, whose flags [`super::nested::check`]
+/// found to ask for nothing else: nothing injected a second time.
+pub fn nested(outer: &Outer, program: &OsStr, args: &[OsString]) -> i32 {
     ui::verbose("inside another exec: using its derived config, injecting nothing twice");
-    if let Some(p) = profile.filter(|p| *p != outer.profile) {
-        ui::warn(format!(
-            "-p {p:?} inside an exec for profile {:?}: the derived config holds that profile's token only",
-            outer.profile
-        ));
-    }
     if target::is_influxctl(program, outer.real.as_deref()) {
         return run_real(outer, args);
     }
@@ -110,6 +146,7 @@ fn run_real(outer: &Outer, args: &[OsString]) -> i32 {
         ui::stderr_line(
             "influxctl-cred: influxctl not found: the shim of `exec` found none on PATH (nor $INFLUXCTL_CRED_INFLUXCTL) when the script started",
         );
+        ui::stderr_line(child::NOT_FOUND_HINT);
         return child::EXIT_NOT_FOUND;
     };
     if std::env::current_exe().is_ok_and(|ours| target::same_file(real, &ours)) {
@@ -181,7 +218,7 @@ pub fn shim_args(outer: &Outer, args: &[OsString]) -> Vec<OsString> {
     parsed.rewrite(Some(&outer.config), None)
 }
 
-fn same_config(a: &Path, b: &Path) -> bool {
+pub fn same_config(a: &Path, b: &Path) -> bool {
     a == b || target::same_file(a, b)
 }
 
@@ -196,7 +233,13 @@ mod tests {
     fn outer(dir: &Path) -> Outer {
         let config = dir.join("derived.toml");
         std::fs::write(&config, "").unwrap();
-        Outer { config, real: None, source: dir.join("config.toml"), profile: "default".into() }
+        Outer {
+            config,
+            real: None,
+            source: dir.join("config.toml"),
+            profile: "default".into(),
+            derived: Derivation::default(),
+        }
     }
 
     #[test]

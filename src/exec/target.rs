@@ -15,13 +15,7 @@ use std::path::{Path, PathBuf};
 use super::doctor::is_executable;
 use crate::lifecycle::run::PROGRAM_ENV;
 
-/// Whether `program`'s own file name says influxctl.
-pub fn named_influxctl(program: &OsStr) -> bool {
-    Path::new(program)
-        .file_name()
-        .and_then(OsStr::to_str)
-        .is_some_and(|n| n == "influxctl" || n.eq_ignore_ascii_case("influxctl.exe"))
-}
+pub use crate::spawn::child::named_influxctl;
 
 /// What `exec` was asked to run.
 #[derive(Debug, Clone, PartialEq, Eq)]

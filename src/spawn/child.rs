@@ -21,6 +21,17 @@ pub const EXIT_CANNOT_EXECUTE: i32 = 126;
 /// `env`'s code for a program that is not found.
 pub const EXIT_NOT_FOUND: i32 = 127;
 
+/// What to say when influxctl cannot be found.
+pub const NOT_FOUND_HINT: &str = "influxctl-cred: hint: install influxctl in a folder on PATH, or set INFLUXCTL_CRED_INFLUXCTL to its full path";
+
+/// Whether `program`'s own file name says influxctl.
+pub fn named_influxctl(program: &OsStr) -> bool {
+    std::path::Path::new(program)
+        .file_name()
+        .and_then(OsStr::to_str)
+        .is_some_and(|n| n == "influxctl" || n.eq_ignore_ascii_case("influxctl.exe"))
+}
+
 /// Variables the child never sees: the env store's tokens and the age identity of CI.
 pub fn is_secret_var(name: &OsStr) -> bool {
     name.to_str().is_some_and(|n| n.starts_with(GENERIC_VAR) || n == "INFLUXCTL_CRED_AGE_IDENTITY")
@@ -35,6 +46,19 @@ pub fn run(
     extra_env: &[(OsString, Token)],
     plain_env: &[(OsString, OsString)],
     forwarder: &Forwarder,
+) -> i32 {
+    run_noting(program, args, extra_env, plain_env, forwarder, |_| {})
+}
+
+/// [`run`], calling `noted(true)` once the child is running (before it is waited for), or
+/// `noted(false)` when it was not started: `exec` writes its audit record there.
+pub fn run_noting(
+    program: &OsStr,
+    args: &[OsString],
+    extra_env: &[(OsString, Token)],
+    plain_env: &[(OsString, OsString)],
+    forwarder: &Forwarder,
+    noted: impl FnOnce(bool),
 ) -> i32 {
     let mut cmd = Command::new(program);
     cmd.args(args);
@@ -51,6 +75,7 @@ pub fn run(
         Ok(Spawned::Child(child)) => child,
         Ok(Spawned::Interrupted(sig)) => {
             ui::note(format!("stopped by signal {sig} before the program started"));
+            noted(false);
             return 128 + sig;
         }
         Err(e) => {
@@ -59,9 +84,14 @@ pub fn run(
                 _ => EXIT_CANNOT_EXECUTE,
             };
             ui::report(&Error::io("cannot run", program, e));
+            noted(false);
+            if code == EXIT_NOT_FOUND && named_influxctl(program) {
+                ui::stderr_line(NOT_FOUND_HINT);
+            }
             return code;
         }
     };
+    noted(true);
     match forwarder.wait(&mut child) {
         Ok(status) => exit_code(status),
         Err(e) => {

@@ -108,21 +108,34 @@ impl Root {
         )))
     }
 
+    /// The root of a script's per-run folders (its shim, its FIFO): [`Root::private_root`] of
+    /// [`Root::choose`].
+    pub fn for_scripts() -> Result<Root> {
+        Root::choose()?.private_root()
+    }
+
     /// A root inside a folder only we can write: this one when it is already private
-    /// (`$XDG_RUNTIME_DIR/influxctl-cred`), else `influxctl-cred-<uid>` (0700, ours) in it. A
-    /// name in a shared folder such as `/dev/shm` could be taken by another user once we
-    /// removed it; a `PATH` entry naming it must not outlive us there (the script's shim).
+    /// (`$XDG_RUNTIME_DIR/influxctl-cred`), else `run/` in our own folder under the home
+    /// (`$INFLUXCTL_CRED_HOME/run`, else `<state dir>/influxctl-cred/run`). Never a name in a
+    /// shared folder such as `/dev/shm`: another user could create it first (and block us for
+    /// good), or create it again once we removed it, under a `PATH` entry that a process the
+    /// script left behind still holds. It holds no token file (a shim, a FIFO), so a disk is
+    /// fine.
     pub fn private_root(&self) -> Result<Root> {
         if self.prefix == "exec-" {
             return Ok(self.clone());
         }
-        #[cfg(unix)]
-        let dir = self.dir.join(format!("influxctl-cred-{}", nix::unistd::getuid()));
-        #[cfg(not(unix))]
-        let dir = self.dir.join("influxctl-cred");
+        self.private_root_in(home_run_dir()?)
+    }
+
+    /// [`Root::private_root`] with our `run/` folder given.
+    fn private_root_in(&self, dir: PathBuf) -> Result<Root> {
+        if self.prefix == "exec-" {
+            return Ok(self.clone());
+        }
         crate::fsutil::private_dir(&dir)?;
         check_ours(&dir)?;
-        Ok(Root { dir, prefix: "exec-", ..self.clone() })
+        Ok(Root { tmpfs: is_tmpfs(&dir), dir, prefix: "exec-", allow_disk: self.allow_disk })
     }
 
     /// A fresh 0700 per-run folder, named so that [`Root::sweep`] removes it once this process
@@ -173,58 +186,6 @@ impl Root {
             }
         }
     }
-}
-
-/// Why `dir` is not a private tmpfs folder of ours, if it is not.
-fn private_tmpfs(dir: &Path) -> std::result::Result<(), String> {
-    let meta = fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
-    if !meta.is_dir() {
-        return Err("not a folder".into());
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if meta.uid() != nix::unistd::geteuid().as_raw() {
-            return Err(format!("it belongs to uid {}", meta.uid()));
-        }
-        if meta.mode() & 0o077 != 0 {
-            return Err(format!("others may use it (mode {:04o})", meta.mode() & 0o7777));
-        }
-    }
-    if !is_tmpfs(dir) {
-        return Err("it is not a tmpfs".into());
-    }
-    Ok(())
-}
-
-/// Whether `dir` is on a tmpfs (Linux; elsewhere never said).
-fn is_tmpfs(dir: &Path) -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        nix::sys::statfs::statfs(dir)
-            .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = dir;
-        false
-    }
-}
-
-/// Refuses a folder that is a symlink, is not ours, or that others can enter.
-fn check_ours(dir: &Path) -> Result<()> {
-    let meta = fs::symlink_metadata(dir).map_err(|e| Error::io("cannot read", dir, e))?;
-    if !meta.is_dir() {
-        return Err(Error::Other(format!("{} is not a folder", dir.display())));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if meta.uid() != nix::unistd::getuid().as_raw() {
-            return Err(Error::Other(format!("{} belongs to another user", dir.display())));
-        }
-    }
-    crate::fsutil::check_private(dir)
 }
 
 /// The derived config of one run: a sealed memfd, or a private folder and `config.toml` in
@@ -320,9 +281,11 @@ impl Derived {
     }
 }
 
+mod folders;
 mod leftover;
 #[cfg(target_os = "linux")]
 mod memfd;
+use folders::{check_ours, home_run_dir, is_tmpfs, private_tmpfs};
 use leftover::{parse_run_name, pid_namespace, process_alive};
 
 /// Creates `path` as a new 0600 file holding `bytes`; the file stays open for the overwrite.

@@ -19,6 +19,14 @@ pub const REAL_VAR: &str = "INFLUXCTL_CRED_SHIM_REAL";
 pub const SOURCE_VAR: &str = "INFLUXCTL_CRED_SHIM_SOURCE";
 /// The profile the derived config holds the token of.
 pub const PROFILE_VAR: &str = "INFLUXCTL_CRED_SHIM_PROFILE";
+/// The store the token came from (for a nested exec's `--store`).
+pub const STORE_VAR: &str = "INFLUXCTL_CRED_SHIM_STORE";
+/// When the token expires, in Unix seconds; empty when it never does (`--min-ttl`).
+pub const EXPIRES_VAR: &str = "INFLUXCTL_CRED_SHIM_EXPIRES";
+/// The `--inject` mode the outer exec ran with.
+pub const INJECT_VAR: &str = "INFLUXCTL_CRED_SHIM_INJECT";
+/// The outer exec's `--database-token` spec and lifetime; empty without one.
+pub const DATABASE_TOKEN_VAR: &str = "INFLUXCTL_CRED_SHIM_DATABASE_TOKEN";
 
 /// The shim's file name.
 #[cfg(unix)]

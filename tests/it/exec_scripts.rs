@@ -235,24 +235,132 @@ fn program_is_influxctl_by_name_or_by_being_the_same_file() {
     assert_eq!(argv(&[], Some(&bare)), (false, serde_json::Value::Null));
 }
 
+/// With no `$XDG_RUNTIME_DIR`, a script's shim and FIFO live under our own home, never at a
+/// name in `/dev/shm`: the old fixed `/dev/shm/influxctl-cred-<uid>`, created first by another
+/// user, blocks nothing.
 #[test]
-fn shim_in_the_shared_dev_shm_lives_in_a_folder_only_we_can_write() {
-    let s = Setup::new();
-    let out = s.out();
-    let script = r#"command -v influxctl > "$OUT/which""#;
-    let mut c = s.cmd();
-    c.env_remove("XDG_RUNTIME_DIR").env("OUT", &out);
-    let result = c.args(["exec", "--", "sh", "-c", script]).output().unwrap();
-    assert_eq!(result.status.code(), Some(0), "{}", text(&result.stderr));
-    let shim = PathBuf::from(read(&out.join("which")).trim());
-    let uid = nix::unistd::getuid();
-    let parent = PathBuf::from(format!("/dev/shm/influxctl-cred-{uid}"));
-    assert!(shim.starts_with(&parent), "{}", shim.display());
+fn script_without_runtime_dir_ignores_a_squatted_name_in_dev_shm() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let meta = std::fs::symlink_metadata(&parent).unwrap();
-    assert!(meta.is_dir() && meta.uid() == uid.as_raw());
-    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
-    assert!(!shim.exists(), "the shim outlived the run");
+    let uid = nix::unistd::getuid();
+    let squat = PathBuf::from(format!("/dev/shm/influxctl-cred-{uid}"));
+    let _restore = Squat::take(&squat);
+    for inject in ["memfd", "file", "fifo"] {
+        let s = Setup::new();
+        let out = s.out();
+        let script = r#"command -v influxctl > "$OUT/which"; FAKE_INFLUXCTL_REPORT="$OUT/r.json" influxctl database list"#;
+        let mut c = s.cmd();
+        c.env_remove("XDG_RUNTIME_DIR").env("OUT", &out);
+        let result = c.args(["exec", "--inject", inject, "--", "sh", "-c", script]).output();
+        let result = result.unwrap();
+        assert_eq!(result.status.code(), Some(0), "{inject}: {}", text(&result.stderr));
+        let got = report(&out.join("r.json")).unwrap_or_else(|| panic!("{inject}: no call"));
+        assert_eq!(got["mgmt_token_sha256"], sha256(TOKEN), "{inject}: {got}");
+        let shim = PathBuf::from(read(&out.join("which")).trim());
+        let home_run = s.env.cred_home().join("run");
+        assert!(shim.starts_with(&home_run), "{inject}: {}", shim.display());
+        let meta = std::fs::symlink_metadata(&home_run).unwrap();
+        assert!(meta.is_dir() && meta.uid() == uid.as_raw());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+        assert!(!shim.exists(), "{inject}: the shim outlived the run");
+        assert_eq!(std::fs::read_dir(&home_run).unwrap().count(), 0, "{inject}: leftovers");
+    }
+}
+
+/// The old fixed name in `/dev/shm`, held by another user for one test (root runs the CI
+/// tests; otherwise it is only made to exist) and given back afterwards, even on a panic: the
+/// folder is shared by every test run on the machine.
+struct Squat {
+    path: PathBuf,
+    before: Option<(u32, u32)>,
+}
+
+impl Squat {
+    fn take(path: &Path) -> Squat {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let before = std::fs::symlink_metadata(path).ok().map(|m| (m.uid(), m.gid()));
+        if before.is_none() {
+            std::fs::create_dir(path).unwrap();
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        if nix::unistd::getuid().is_root() {
+            std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
+        }
+        Squat { path: path.to_owned(), before }
+    }
+}
+
+impl Drop for Squat {
+    fn drop(&mut self) {
+        match self.before {
+            Some((uid, gid)) => {
+                let _ = std::os::unix::fs::chown(&self.path, Some(uid), Some(gid));
+            }
+            None => {
+                let _ = std::fs::remove_dir(&self.path);
+            }
+        }
+    }
+}
+
+/// Every fd and the environment of a process, as bytes: what it could read the token from.
+/// Opened without blocking (a FIFO with no writer must not hang the test).
+fn what_it_can_read(pid: i32) -> Vec<u8> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let open =
+        |p: &Path| std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(p);
+    let mut seen = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let environ = String::from_utf8_lossy(&seen).into_owned();
+    let mut paths: Vec<PathBuf> =
+        std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().flatten().map(|e| e.path()).collect();
+    // And whatever its INFLUXCTL_CRED_CONFIG names.
+    paths.extend(
+        environ
+            .split('\0')
+            .filter_map(|v| v.strip_prefix("INFLUXCTL_CRED_CONFIG="))
+            .map(PathBuf::from),
+    );
+    for p in paths {
+        if let Ok(mut f) = open(&p) {
+            let _ = f.read_to_end(&mut seen);
+        }
+    }
+    seen
+}
+
+/// A script's background process (setsid, detached) holds nothing that reads the token once
+/// `exec` has returned, in every inject mode; the script's foreground influxctl calls got it.
+#[test]
+fn script_background_process_cannot_read_the_token_after_exec_returns() {
+    for inject in ["memfd", "file", "fifo"] {
+        let s = Setup::new();
+        let out = s.out();
+        let script = r#"
+setsid sh -c 'echo $$ > "$OUT/pid.tmp"; mv "$OUT/pid.tmp" "$OUT/pid"; exec sleep 60' </dev/null >/dev/null 2>&1 &
+FAKE_INFLUXCTL_REPORT="$OUT/r.json" influxctl database list || exit 11
+while [ ! -e "$OUT/pid" ]; do sleep 0.05; done
+"#;
+        let result = s
+            .cmd()
+            .env("OUT", &out)
+            .args(["exec", "--inject", inject, "--", "sh", "-c", script])
+            .output()
+            .unwrap();
+        let pid: i32 = read(&out.join("pid")).trim().parse().unwrap();
+        let seen = what_it_can_read(pid);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        assert_eq!(result.status.code(), Some(0), "{inject}: {}", text(&result.stderr));
+        let got = report(&out.join("r.json")).unwrap_or_else(|| panic!("{inject}: no call"));
+        assert_eq!(got["mgmt_token_sha256"], sha256(TOKEN), "{inject}: {got}");
+        let token = TOKEN.as_bytes();
+        assert!(
+            !seen.windows(token.len()).any(|w| w == token),
+            "{inject}: the background process can still read the token"
+        );
+    }
 }
 
 #[test]
@@ -291,4 +399,97 @@ exit 0
     assert!(prod["mgmt_token_sha256"].is_null(), "no token of another profile: {prod}");
     assert!(stderr.contains("uses profile \"prod\""), "{stderr}");
     assert!(!stderr.contains(TOKEN) && !stderr.contains(PROD));
+}
+
+/// A script run by `-p prod --store file exec` (a file-store token with 23 h left) whose
+/// nested `influxctl-cred exec FLAGS -- influxctl …` records its exit code; the nested
+/// influxctl's report, if it ran.
+fn nested_run(flags: &[&str]) -> (String, String, Option<serde_json::Value>) {
+    let s = Setup::new();
+    let out = s.out();
+    let expires = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(23)).to_string();
+    let stored = s
+        .cmd()
+        .args(["--store", "file", "store", "-p", "prod", "--expires-at", &expires])
+        .write_stdin(format!("{FILE_PROD}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(stored.status.code(), Some(0), "{}", text(&stored.stderr));
+    std::fs::write(s.env.path().join("other.toml"), CONFIG).unwrap();
+    let script = r#"FAKE_INFLUXCTL_REPORT="$OUT/inner.json" influxctl-cred exec "$@" -- influxctl database list; echo $? > "$OUT/code""#;
+    // `@HOME@` in a flag: this test's folder.
+    let home = s.env.path().to_str().unwrap().to_owned();
+    let flags: Vec<String> = flags.iter().map(|f| f.replace("@HOME@", &home)).collect();
+    let result = s
+        .cmd()
+        .env("OUT", &out)
+        .args(["-p", "prod", "--store", "file", "exec", "--", "sh", "-c", script, "s"])
+        .args(&flags)
+        .output()
+        .unwrap();
+    let stderr = text(&result.stderr);
+    assert_eq!(result.status.code(), Some(0), "{flags:?}: {stderr}");
+    assert!(!stderr.contains(FILE_PROD));
+    (read(&out.join("code")).trim().to_owned(), stderr, report(&out.join("inner.json")))
+}
+
+const FILE_PROD: &str = "M.V1.test-script-file-prod-0123456789";
+
+/// The nested exec asked for more than the outer run derived: 125, influxctl never ran.
+fn assert_refused(flags: &[&str], needle: &str) {
+    let (code, stderr, inner) = nested_run(flags);
+    assert_eq!(code, "125", "{flags:?}: {stderr}");
+    assert!(stderr.contains(needle) && stderr.contains("inside another exec"), "{stderr}");
+    assert!(inner.is_none(), "{flags:?}: influxctl ran: {inner:?}");
+}
+
+#[test]
+fn nested_exec_with_another_profile_is_refused() {
+    assert_refused(&["-p", "default"], "-p \"default\"");
+}
+
+#[test]
+fn nested_exec_with_another_store_is_refused() {
+    assert_refused(&["--store", "env"], "--store env");
+}
+
+#[test]
+fn nested_exec_with_another_influxctl_config_is_refused() {
+    assert_refused(&["--influxctl-config", "@HOME@/other.toml"], "--influxctl-config");
+}
+
+#[test]
+fn nested_exec_with_a_min_ttl_the_outer_token_does_not_meet_is_refused() {
+    assert_refused(&["--min-ttl", "30d"], "--min-ttl 30d");
+}
+
+#[test]
+fn nested_exec_with_another_inject_mode_is_refused() {
+    assert_refused(&["--inject", "file"], "--inject file");
+}
+
+#[test]
+fn nested_exec_with_a_database_token_the_outer_run_has_not_is_refused() {
+    assert_refused(&["--database-token", "read=db"], "--database-token read=db");
+}
+
+/// The same flags as the outer run (and a --min-ttl its token meets) ask for nothing else.
+#[test]
+fn nested_exec_asking_for_what_the_outer_run_derived_runs() {
+    let same = [
+        "-p",
+        "prod",
+        "--store",
+        "file",
+        "--influxctl-config",
+        "@HOME@/xdg-config/influxctl/config.toml",
+        "--inject",
+        "memfd",
+        "--min-ttl",
+        "1h",
+    ];
+    let (code, stderr, inner) = nested_run(&same);
+    assert_eq!(code, "0", "{stderr}");
+    let got = inner.expect("the nested influxctl ran");
+    assert_eq!(got["mgmt_token_sha256"], sha256(FILE_PROD), "{got}");
 }

@@ -21,6 +21,7 @@ mod cli;
 mod exec;
 mod exec_dbtoken;
 mod exec_scripts;
+mod exec_usage;
 mod exec_windows;
 mod fake_influxctl;
 mod file_store;

@@ -87,7 +87,7 @@ fn parse_run_name_needs_pid_namespace_and_random() {
 }
 
 #[test]
-fn private_root_of_a_shared_folder_is_a_folder_of_ours_inside_it() {
+fn private_root_of_a_shared_folder_is_our_own_run_folder_never_a_name_in_it() {
     let base = tempfile::tempdir().unwrap();
     let shared = Root {
         dir: base.path().to_owned(),
@@ -95,16 +95,18 @@ fn private_root_of_a_shared_folder_is_a_folder_of_ours_inside_it() {
         tmpfs: false,
         allow_disk: Some(false),
     };
-    let private = shared.private_root().unwrap();
-    let want = base.path().join(format!("influxctl-cred-{}", nix::unistd::getuid()));
+    let home = tempfile::tempdir().unwrap();
+    let want = home.path().join("run");
+    let private = shared.private_root_in(want.clone()).unwrap();
     assert_eq!((private.dir.as_path(), private.prefix), (want.as_path(), "exec-"));
     assert_eq!(mode(&want), 0o700);
+    assert_eq!(fs::read_dir(base.path()).unwrap().count(), 0, "nothing made in the shared folder");
     // Already private: itself.
-    let again = private.private_root().unwrap();
+    let again = private.private_root_in(home.path().join("x")).unwrap();
     assert_eq!(again.dir, private.dir);
-    // A name someone else put there first (here: a symlink to elsewhere) is refused.
+    // A symlink where our folder should be is refused.
     fs::remove_dir(&want).unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(elsewhere.path(), &want).unwrap();
-    assert!(shared.private_root().is_err());
+    assert!(shared.private_root_in(want).is_err());
 }
