@@ -19,7 +19,9 @@ use crate::store::keyring::KeyringStore;
 use crate::store::vault::VaultStore;
 
 mod binding;
+mod first_use;
 mod lookup;
+mod missing;
 mod row;
 mod writes;
 

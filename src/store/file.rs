@@ -8,7 +8,6 @@
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Store, StoreKind, decode_profile, encode_profile};
@@ -22,6 +21,8 @@ use crate::settings::Settings;
 use crate::ui;
 use rows::unavailable_meta;
 use session::Kept;
+use sidecar::Sidecar;
+pub use sidecar::decode_sidecar;
 
 /// The age files of one store folder.
 pub struct FileStore {
@@ -34,15 +35,6 @@ pub struct FileStore {
     /// Set for a long session (the helper): see [`Kept`].
     keep: Cell<bool>,
     kept: RefCell<Kept>,
-}
-
-/// What a sidecar holds: the metadata of the entry in the age file whose bytes hash to
-/// `age_sha256`.
-#[derive(Debug, Serialize, Deserialize)]
-struct Sidecar {
-    v: u32,
-    age_sha256: String,
-    meta: EntryMeta,
 }
 
 impl FileStore {
@@ -118,11 +110,20 @@ impl FileStore {
 
     /// Encrypts `plain` (the JSON of the entry whose metadata is `meta`) and writes its age
     /// file, then its sidecar, each atomically.
-    fn write(&self, meta: EntryMeta, plain: &[u8], recipients: &[Recipient]) -> Result<()> {
+    /// Names the recipients the old file had that the new one lacks (`rekey`: as a note).
+    fn write(
+        &self,
+        meta: EntryMeta,
+        plain: &[u8],
+        recipients: &[Recipient],
+        rekey: bool,
+    ) -> Result<()> {
         let cipher = identity::encrypt(recipients, plain)?;
+        self.tell_dropped(&meta.profile, recipients, rekey);
         fsutil::write_atomic(&self.age_path(&meta.profile), &cipher)?;
         let path = self.meta_path(&meta.profile);
-        let sidecar = Sidecar { v: 1, age_sha256: sha256_hex(&cipher), meta };
+        let recipients = recipients.iter().map(Recipient::to_string).collect();
+        let sidecar = Sidecar { v: 1, age_sha256: sha256_hex(&cipher), meta, recipients };
         let mut json = serde_json::to_vec(&sidecar).map_err(|e| Error::Other(e.to_string()))?;
         json.push(b'\n');
         fsutil::write_atomic(&path, &json)
@@ -311,7 +312,7 @@ impl Store for FileStore {
         check_dir(&self.dir)?;
         let path = self.age_path(&entry.profile);
         let existed = std::fs::symlink_metadata(&path).is_ok();
-        self.write(entry.meta(), &entry.to_secret_json(), &recipients)?;
+        self.write(entry.meta(), &entry.to_secret_json(), &recipients, false)?;
         fsutil::sweep_temp_files(&self.dir);
         Ok(existed)
     }
@@ -338,14 +339,6 @@ impl Store for FileStore {
     fn names(&self) -> Result<Vec<String>> {
         Ok(self.entries()?.into_iter().map(|(profile, _)| profile).collect())
     }
-}
-
-/// Decodes a sidecar as `list` reads it (`None` unless it is a v1 sidecar). An entry point for
-/// the fuzz targets in fuzz/, not an API.
-#[doc(hidden)]
-pub fn decode_sidecar(json: &[u8]) -> Option<(String, EntryMeta)> {
-    let s = serde_json::from_slice::<Sidecar>(json).ok().filter(|s| s.v == 1)?;
-    Some((s.age_sha256, s.meta))
 }
 
 /// The bytes of a store file, `None` when it does not exist; refused when too open, not a
@@ -395,5 +388,6 @@ mod doctor;
 mod rekey;
 mod rows;
 mod session;
+mod sidecar;
 #[cfg(test)]
 mod tests;
