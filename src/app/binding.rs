@@ -38,7 +38,7 @@ impl Vault {
             Binding::Unbound if found.store == StoreKind::File => crate::ui::note(format!(
                 "binding the token of profile {profile:?} to {} (first use, recorded on this machine in {}; the entry itself is not changed; `influxctl-cred rebind -p {profile}` moves it)",
                 now.describe(),
-                self.first_use_path(&profile).display()
+                crate::store::file::first_use_path(&self.paths.store_dir(), &profile).display()
             )),
             Binding::Unbound => crate::ui::note(format!(
                 "binding the token of profile {profile:?} to {} (first use; `influxctl-cred rebind -p {profile}` moves it)",
@@ -83,23 +83,17 @@ impl Vault {
         was: &Cluster,
         _lock: &crate::lock::StoreLock,
     ) -> Result<()> {
-        let kind = store;
-        let store = self.store(kind)?;
+        let store = self.store(store)?;
+        // A file-store entry without a binding of its own keeps it on this machine, never in
+        // its age file, which may be shared (docs/stores.md, "First use").
+        if store.bind_beside(entry, was)? {
+            return Ok(());
+        }
         let Some(mut current) = store.get(&entry.profile)? else {
             return Err(Error::Other("the entry changed meanwhile".into()));
         };
-        // A file-store entry without a binding of its own keeps it on this machine, never in
-        // its age file, which may be shared (first_use.rs).
-        let stored = current.cluster.clone();
-        let local = kind == StoreKind::File && (stored.is_empty() || stored.is_legacy());
-        if local {
-            self.apply_first_use(&mut current)?;
-        }
         if current.token != entry.token || current.cluster != *was {
             return Err(Error::Other("the entry changed meanwhile".into()));
-        }
-        if local {
-            return self.record_first_use(&entry.profile, &stored, &entry.cluster);
         }
         current.cluster = entry.cluster.clone();
         store.set(&current).map(drop)

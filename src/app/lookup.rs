@@ -43,12 +43,9 @@ impl Vault {
         let mut searched: Vec<StoreKind> = Vec::new();
         for store in self.read_order(profile) {
             match store.get(profile) {
-                Ok(Some(mut entry)) => {
+                Ok(Some(entry)) => {
                     if store.kind() == StoreKind::Env {
                         self.check_env_answer(profile, &entry)?;
-                    }
-                    if store.kind() == StoreKind::File {
-                        self.apply_first_use(&mut entry)?;
                     }
                     crate::ui::verbose(format!(
                         "found profile {profile:?} in the {} store",

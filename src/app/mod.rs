@@ -19,7 +19,6 @@ use crate::store::keyring::KeyringStore;
 use crate::store::vault::VaultStore;
 
 mod binding;
-mod first_use;
 mod lookup;
 mod missing;
 mod row;

@@ -163,22 +163,13 @@ impl Vault {
         self.erase_locked(profile, target, &lock)
     }
 
-    /// [`Vault::erase_from`] for a caller that already holds the store lock. Erased from the
-    /// file store, the entry's first-use binding on this machine goes too.
+    /// [`Vault::erase_from`] for a caller that already holds the store lock.
     pub fn erase_locked(
         &self,
         profile: &str,
         target: Option<StoreKind>,
         _lock: &crate::lock::StoreLock,
     ) -> Result<Vec<StoreKind>> {
-        let erased = self.erase_stores(profile, target)?;
-        if erased.contains(&StoreKind::File) {
-            self.forget_first_use(profile)?;
-        }
-        Ok(erased)
-    }
-
-    fn erase_stores(&self, profile: &str, target: Option<StoreKind>) -> Result<Vec<StoreKind>> {
         crate::store::validate_profile(profile)?;
         if let Some(kind) = target {
             return Ok(if self.store(kind)?.erase(profile)? { vec![kind] } else { Vec::new() });

@@ -19,7 +19,7 @@ use crate::paths::Paths;
 use crate::secret::SecretBytes;
 use crate::settings::Settings;
 use crate::ui;
-use rows::unavailable_meta;
+pub use first_use::first_use_path;
 use session::Kept;
 use sidecar::Sidecar;
 pub use sidecar::decode_sidecar;
@@ -188,48 +188,41 @@ impl FileStore {
         out.sort();
         Ok(out)
     }
+}
 
-    /// The metadata of one entry: from its sidecar when the hash matches, else by decrypting
-    /// (never prompting), else a row that says why it is unavailable.
-    fn meta_of(
-        &self,
-        ids: &mut Option<Result<Identities>>,
-        profile: &str,
-        path: &Path,
-    ) -> EntryMeta {
-        let bytes = match read_store_file(path) {
-            Ok(Some(b)) => b,
-            Ok(None) => {
-                return unavailable_meta(
-                    profile,
-                    path,
-                    &Error::NotFound { profile: profile.to_owned() },
-                );
-            }
-            Err(e) => return unavailable_meta(profile, path, &e),
-        };
-        let hash = sha256_hex(&bytes);
-        if let Ok(Some(json)) = fsutil::read(&self.meta_path(profile), fsutil::FileKind::Sidecar)
-            && let Ok(s) = crate::error::shield_or(
-                || serde_json::from_slice::<Sidecar>(&json).map_err(drop),
-                || (),
-            )
-            && s.v == 1
-            && s.age_sha256 == hash
-            && s.meta.profile == profile
+impl FileStore {
+    /// The entry as stored: one open, one fstat and one read of the age file, one stat of the
+    /// folder (only when the file exists), one decryption. No scan, no sidecar, never creates
+    /// an identity.
+    fn get_stored(&self, profile: &str) -> Result<Option<Entry>> {
+        if !super::file_stem_fits(profile) {
+            // No file can have that name, so none holds it (writes refuse such names).
+            return Ok(None);
+        }
+        let path = self.age_path(profile);
+        // A session's kept entry, while its file is unchanged (taken before the read).
+        let print = if self.keep.get() { Fingerprint::of(&path) } else { None };
+        if let Some(print) = &print
+            && let Some(entry) = self.kept_entry(profile, print)
         {
-            return s.meta;
+            return Ok(Some(entry));
         }
-        ui::verbose(format!("no current sidecar for {}; decrypting it", path.display()));
-        let ids = ids.get_or_insert_with(|| self.need_identities(false));
-        let opened = match ids {
-            Ok(ids) => self.open(ids, profile, path, &bytes),
-            Err(e) => Err(Error::Other(e.to_string())),
+        let Some(bytes) = read_store_file(&path)? else { return Ok(None) };
+        // The entry exists: a failure from here on is about it, and must not read as "this
+        // store cannot be reached", which the driver skips on its way to "not found".
+        let about_entry = |e: Error| match e {
+            e @ Error::StoreUnavailable { .. } => {
+                e.context(format!("cannot open {}", path.display()))
+            }
+            e => e,
         };
-        match opened {
-            Ok(entry) => entry.meta(),
-            Err(e) => unavailable_meta(profile, path, &e),
+        check_dir(&self.dir).map_err(about_entry)?;
+        let ids = self.read_identities().map_err(about_entry)?;
+        let entry = self.open(&ids, profile, &path, &bytes).map_err(about_entry)?;
+        if let Some(print) = print {
+            self.keep_entry(profile, print, ids, &entry);
         }
+        Ok(Some(entry))
     }
 }
 
@@ -268,37 +261,13 @@ impl Store for FileStore {
         Ok(())
     }
 
-    /// One open, one fstat and one read of the age file, one stat of the folder (only when the
-    /// file exists), one decryption. No scan, no sidecar, never creates an identity.
+    /// The entry, with its first-use binding on this machine applied ([`first_use`]).
     fn get(&self, profile: &str) -> Result<Option<Entry>> {
-        if !super::file_stem_fits(profile) {
-            // No file can have that name, so none holds it (writes refuse such names).
-            return Ok(None);
-        }
-        let path = self.age_path(profile);
-        // A session's kept entry, while its file is unchanged (taken before the read).
-        let print = if self.keep.get() { Fingerprint::of(&path) } else { None };
-        if let Some(print) = &print
-            && let Some(entry) = self.kept_entry(profile, print)
-        {
-            return Ok(Some(entry));
-        }
-        let Some(bytes) = read_store_file(&path)? else { return Ok(None) };
-        // The entry exists: a failure from here on is about it, and must not read as "this
-        // store cannot be reached", which the driver skips on its way to "not found".
-        let about_entry = |e: Error| match e {
-            e @ Error::StoreUnavailable { .. } => {
-                e.context(format!("cannot open {}", path.display()))
-            }
-            e => e,
-        };
-        check_dir(&self.dir).map_err(about_entry)?;
-        let ids = self.read_identities().map_err(about_entry)?;
-        let entry = self.open(&ids, profile, &path, &bytes).map_err(about_entry)?;
-        if let Some(print) = print {
-            self.keep_entry(profile, print, ids, &entry);
-        }
-        Ok(Some(entry))
+        self.get_stored(profile)?.map(|e| self.with_first_use(e)).transpose()
+    }
+
+    fn bind_beside(&self, entry: &Entry, was: &crate::entry::Cluster) -> Result<bool> {
+        self.bind_here(entry, was)
     }
 
     fn keep_for_session(&self) {
@@ -324,6 +293,7 @@ impl Store for FileStore {
         }
         let existed = fsutil::remove(&self.age_path(profile))?;
         fsutil::remove(&self.meta_path(profile))?;
+        self.forget_first_use(profile)?;
         Ok(existed)
     }
 
@@ -385,6 +355,7 @@ pub fn doctor_checks(paths: &crate::paths::Paths, settings: &Settings) -> Vec<cr
 }
 
 mod doctor;
+mod first_use;
 mod rekey;
 mod rows;
 mod session;

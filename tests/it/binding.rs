@@ -235,11 +235,19 @@ fn first_use_and_rebind_of_a_file_entry_leave_its_age_file_as_it_was() {
     assert_eq!(files(), stored, "the first use rewrote the entry");
     assert!(record.is_file());
 
-    let moved = format!("{BOUND}  host = \"elsewhere.example.com\"\n");
+    // Every reader sees the binding recorded here: a re-pointed profile gets nothing.
+    let moved = format!("{BOUND}  host = \"127.0.0.1\"\n  [profile.tls]\n    disable = true\n");
     env.write_influxctl_config(&moved);
     let out = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
     assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
     assert!(!text(&out.stdout).contains(TOKEN));
+    for args in [&["verify", "-p", "prod"][..], &["doctor", "--online"]] {
+        let out = env.cmd().args(args).output().unwrap();
+        let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {said}");
+        assert!(said.contains("refusing to hand it out"), "{args:?}: {said}");
+        assert!(!said.contains(TOKEN), "{args:?}: {said}");
+    }
     let out = env.cmd().args(["rebind", "-p", "prod", "--yes"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(files(), stored, "rebind rewrote the entry");
