@@ -257,6 +257,15 @@ fn first_use_and_rebind_of_a_file_entry_leave_its_age_file_as_it_was() {
     let out = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
     assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
 
+    // A record that cannot be read is an error naming it, never a fresh first use.
+    let kept = std::fs::read(&record).unwrap();
+    std::fs::write(&record, "{\"v\":1,").unwrap();
+    let out = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(&record.display().to_string()), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains(TOKEN));
+    std::fs::write(&record, kept).unwrap();
+
     env.cmd().args(["erase", "-p", "prod"]).assert().success();
     assert!(!record.exists(), "erase left the first-use record");
 }

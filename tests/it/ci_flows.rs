@@ -418,11 +418,15 @@ fn ci_first_use_leaves_the_checkout_clean_and_the_developer_keeps_access() {
 
     // The developer's identity still opens the committed file: the reference age, and `get`.
     let age_file = ci.cred_home().join("store").join("prod.age");
-    let out = Command::new("age").arg("-d").arg("-i").arg(&dev_identity).arg(&age_file).output();
-    if let Ok(out) = out {
-        assert!(out.status.success(), "age -d: {}", text(&out.stderr));
-        assert!(text(&out.stdout).contains(PROD));
-    }
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&dev_identity)
+        .arg(&age_file)
+        .output()
+        .expect("the reference age CLI");
+    assert!(out.status.success(), "age -d: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(PROD));
     let out = dev
         .cmd()
         .env("INFLUXCTL_CRED_HOME", &home)
