@@ -35,12 +35,22 @@ impl Vault {
         }
         match state {
             Binding::Matches => return Ok(()),
+            Binding::Unbound if found.store == StoreKind::File => crate::ui::note(format!(
+                "binding the token of profile {profile:?} to {} (first use, recorded on this machine in {}; the entry itself is not changed; `influxctl-cred rebind -p {profile}` moves it)",
+                now.describe(),
+                crate::store::file::first_use_path(&self.paths.store_dir(), &profile).display()
+            )),
             Binding::Unbound => crate::ui::note(format!(
                 "binding the token of profile {profile:?} to {} (first use; `influxctl-cred rebind -p {profile}` moves it)",
                 now.describe()
             )),
             Binding::MatchesLegacy => crate::ui::note(format!(
-                "the binding of profile {profile:?} was stored without the profile's TLS trust; it matches a profile with none set, and is now recorded in full"
+                "the binding of profile {profile:?} was stored without the profile's TLS trust; it matches a profile with none set, and is now recorded in full{}",
+                if found.store == StoreKind::File {
+                    " (on this machine; the entry itself is not changed)"
+                } else {
+                    ""
+                }
             )),
         }
         let old = found.entry.cluster.clone();
@@ -74,12 +84,18 @@ impl Vault {
         _lock: &crate::lock::StoreLock,
     ) -> Result<()> {
         let store = self.store(store)?;
-        match store.get(&entry.profile)? {
-            Some(mut current) if current.token == entry.token && current.cluster == *was => {
-                current.cluster = entry.cluster.clone();
-                store.set(&current).map(drop)
-            }
-            _ => Err(Error::Other("the entry changed meanwhile".into())),
+        // A file-store entry without a binding of its own keeps it on this machine, never in
+        // its age file, which may be shared (docs/stores.md, "First use").
+        if store.bind_beside(entry, was)? {
+            return Ok(());
         }
+        let Some(mut current) = store.get(&entry.profile)? else {
+            return Err(Error::Other("the entry changed meanwhile".into()));
+        };
+        if current.token != entry.token || current.cluster != *was {
+            return Err(Error::Other("the entry changed meanwhile".into()));
+        }
+        current.cluster = entry.cluster.clone();
+        store.set(&current).map(drop)
     }
 }

@@ -40,6 +40,7 @@ impl Vault {
         crate::store::validate_profile(profile)?;
         let mut first_err: Option<Error> = None;
         let mut skipped: Vec<StoreKind> = Vec::new();
+        let mut searched: Vec<StoreKind> = Vec::new();
         for store in self.read_order(profile) {
             match store.get(profile) {
                 Ok(Some(entry)) => {
@@ -52,7 +53,7 @@ impl Vault {
                     ));
                     return Ok(Found { entry, store: store.kind() });
                 }
-                Ok(None) => {}
+                Ok(None) => searched.push(store.kind()),
                 // A store that cannot be reached at all (no D-Bus on a CI runner, say) only
                 // matters when something says the profile lives there.
                 Err(e @ Error::StoreUnavailable { .. }) if !self.must_search(store, profile) => {
@@ -76,15 +77,7 @@ impl Vault {
         if let Some(e) = first_err {
             return Err(e);
         }
-        let not_found = Error::NotFound { profile: profile.to_owned() };
-        Err(match skipped.as_slice() {
-            [] => not_found,
-            kinds => {
-                let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-                not_found
-                    .context(format!("the {} store could not be searched", names.join(" and ")))
-            }
-        })
+        Err(self.not_found(profile, &searched, &skipped))
     }
 
     /// Whether a failure of `store` about `profile` is the answer rather than a store to skip:

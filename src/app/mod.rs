@@ -20,6 +20,7 @@ use crate::store::vault::VaultStore;
 
 mod binding;
 mod lookup;
+mod missing;
 mod row;
 mod writes;
 

@@ -53,6 +53,7 @@ impl InfluxConfig {
         })?;
         let config = InfluxConfig { path: path.to_owned(), doc };
         config.check_shape()?;
+        config.refuse_duplicates(text)?;
         Ok(config)
     }
 
@@ -69,6 +70,26 @@ impl InfluxConfig {
             }
             Some(_) => Err(self.bad("`profile` must be an array of tables ([[profile]])".into())),
         }
+    }
+
+    /// Refuses two `[[profile]]` tables of the same name, naming the profile and both lines:
+    /// which one influxctl uses is not defined, so a token or a binding of "the" profile could
+    /// belong to the other table (docs/influxctl.md). Every reader of the config goes through
+    /// here (`store`, `get`, `exec`, the helper, `import`), so none of them picks one.
+    fn refuse_duplicates(&self, text: &str) -> Result<()> {
+        let names = self.profile_names();
+        let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        let Some(name) = sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]) else {
+            return Ok(());
+        };
+        let lines = profile_lines(text, &self.path, name);
+        let show = |l: Option<&usize>| l.map_or_else(|| "?".to_owned(), usize::to_string);
+        Err(self.bad(format!(
+            "profile {name:?} is defined twice (lines {} and {}); which one influxctl uses is not defined, so influxctl-cred uses neither: nothing was read, stored or changed. Rename or remove one of them",
+            show(lines.first()),
+            show(lines.get(1))
+        )))
     }
 
     fn bad(&self, message: String) -> Error {
@@ -126,6 +147,23 @@ impl InfluxConfig {
             available: self.profile_names(),
         }
     }
+}
+
+/// The lines of the `[[profile]]` tables named `name` in `text` (parsed again with spans, only
+/// when a duplicate was found: the editable document has none).
+fn profile_lines(text: &str, path: &Path, name: &str) -> Vec<usize> {
+    let parsed = crate::error::shield(path, || Ok(toml_edit::Document::parse(text)));
+    let Ok(Ok(doc)) = parsed else { return Vec::new() };
+    let line_of = |at: Option<std::ops::Range<usize>>| {
+        at.map(|r| text[..r.start.min(text.len())].matches('\n').count() + 1)
+    };
+    doc.get("profile")
+        .and_then(Item::as_array_of_tables)
+        .into_iter()
+        .flatten()
+        .filter(|t| t.get("name").and_then(Item::as_str) == Some(name))
+        .filter_map(|t| line_of(t.span()).or_else(|| line_of(t.get("name")?.span())))
+        .collect()
 }
 
 /// The cluster fields of one profile table (no TLS trust). `port` may be written as a number
@@ -279,6 +317,23 @@ pub(crate) mod tests {
         let msg = err.to_string();
         assert!(msg.contains("line 3"), "{msg}");
         assert!(!msg.contains("test-secret"), "{msg}");
+    }
+
+    #[test]
+    fn duplicate_profile_names_are_refused_with_both_lines() {
+        let text = "[[profile]]\nname = \"a\"\n[[profile]]\nname = \"prod\"\n\n[[profile]]\nname = \"prod\"\n";
+        let err = InfluxConfig::parse(text, Path::new("c.toml")).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let msg = err.to_string();
+        assert!(msg.contains("\"prod\" is defined twice (lines 3 and 6)"), "{msg}");
+        assert!(msg.contains("c.toml"), "{msg}");
+        assert!(
+            InfluxConfig::parse(
+                "[[profile]]\nname = \"a\"\n[[profile]]\nname = \"b\"\n",
+                Path::new("c")
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -8,7 +8,6 @@
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Store, StoreKind, decode_profile, encode_profile};
@@ -20,8 +19,10 @@ use crate::paths::Paths;
 use crate::secret::SecretBytes;
 use crate::settings::Settings;
 use crate::ui;
-use rows::unavailable_meta;
+pub use first_use::first_use_path;
 use session::Kept;
+use sidecar::Sidecar;
+pub use sidecar::decode_sidecar;
 
 /// The age files of one store folder.
 pub struct FileStore {
@@ -34,15 +35,6 @@ pub struct FileStore {
     /// Set for a long session (the helper): see [`Kept`].
     keep: Cell<bool>,
     kept: RefCell<Kept>,
-}
-
-/// What a sidecar holds: the metadata of the entry in the age file whose bytes hash to
-/// `age_sha256`.
-#[derive(Debug, Serialize, Deserialize)]
-struct Sidecar {
-    v: u32,
-    age_sha256: String,
-    meta: EntryMeta,
 }
 
 impl FileStore {
@@ -118,11 +110,20 @@ impl FileStore {
 
     /// Encrypts `plain` (the JSON of the entry whose metadata is `meta`) and writes its age
     /// file, then its sidecar, each atomically.
-    fn write(&self, meta: EntryMeta, plain: &[u8], recipients: &[Recipient]) -> Result<()> {
+    /// Names the recipients the old file had that the new one lacks (`rekey`: as a note).
+    fn write(
+        &self,
+        meta: EntryMeta,
+        plain: &[u8],
+        recipients: &[Recipient],
+        rekey: bool,
+    ) -> Result<()> {
         let cipher = identity::encrypt(recipients, plain)?;
+        self.tell_dropped(&meta.profile, recipients, rekey);
         fsutil::write_atomic(&self.age_path(&meta.profile), &cipher)?;
         let path = self.meta_path(&meta.profile);
-        let sidecar = Sidecar { v: 1, age_sha256: sha256_hex(&cipher), meta };
+        let recipients = recipients.iter().map(Recipient::to_string).collect();
+        let sidecar = Sidecar { v: 1, age_sha256: sha256_hex(&cipher), meta, recipients };
         let mut json = serde_json::to_vec(&sidecar).map_err(|e| Error::Other(e.to_string()))?;
         json.push(b'\n');
         fsutil::write_atomic(&path, &json)
@@ -187,48 +188,41 @@ impl FileStore {
         out.sort();
         Ok(out)
     }
+}
 
-    /// The metadata of one entry: from its sidecar when the hash matches, else by decrypting
-    /// (never prompting), else a row that says why it is unavailable.
-    fn meta_of(
-        &self,
-        ids: &mut Option<Result<Identities>>,
-        profile: &str,
-        path: &Path,
-    ) -> EntryMeta {
-        let bytes = match read_store_file(path) {
-            Ok(Some(b)) => b,
-            Ok(None) => {
-                return unavailable_meta(
-                    profile,
-                    path,
-                    &Error::NotFound { profile: profile.to_owned() },
-                );
-            }
-            Err(e) => return unavailable_meta(profile, path, &e),
-        };
-        let hash = sha256_hex(&bytes);
-        if let Ok(Some(json)) = fsutil::read(&self.meta_path(profile), fsutil::FileKind::Sidecar)
-            && let Ok(s) = crate::error::shield_or(
-                || serde_json::from_slice::<Sidecar>(&json).map_err(drop),
-                || (),
-            )
-            && s.v == 1
-            && s.age_sha256 == hash
-            && s.meta.profile == profile
+impl FileStore {
+    /// The entry as stored: one open, one fstat and one read of the age file, one stat of the
+    /// folder (only when the file exists), one decryption. No scan, no sidecar, never creates
+    /// an identity.
+    fn get_stored(&self, profile: &str) -> Result<Option<Entry>> {
+        if !super::file_stem_fits(profile) {
+            // No file can have that name, so none holds it (writes refuse such names).
+            return Ok(None);
+        }
+        let path = self.age_path(profile);
+        // A session's kept entry, while its file is unchanged (taken before the read).
+        let print = if self.keep.get() { Fingerprint::of(&path) } else { None };
+        if let Some(print) = &print
+            && let Some(entry) = self.kept_entry(profile, print)
         {
-            return s.meta;
+            return Ok(Some(entry));
         }
-        ui::verbose(format!("no current sidecar for {}; decrypting it", path.display()));
-        let ids = ids.get_or_insert_with(|| self.need_identities(false));
-        let opened = match ids {
-            Ok(ids) => self.open(ids, profile, path, &bytes),
-            Err(e) => Err(Error::Other(e.to_string())),
+        let Some(bytes) = read_store_file(&path)? else { return Ok(None) };
+        // The entry exists: a failure from here on is about it, and must not read as "this
+        // store cannot be reached", which the driver skips on its way to "not found".
+        let about_entry = |e: Error| match e {
+            e @ Error::StoreUnavailable { .. } => {
+                e.context(format!("cannot open {}", path.display()))
+            }
+            e => e,
         };
-        match opened {
-            Ok(entry) => entry.meta(),
-            Err(e) => unavailable_meta(profile, path, &e),
+        check_dir(&self.dir).map_err(about_entry)?;
+        let ids = self.read_identities().map_err(about_entry)?;
+        let entry = self.open(&ids, profile, &path, &bytes).map_err(about_entry)?;
+        if let Some(print) = print {
+            self.keep_entry(profile, print, ids, &entry);
         }
+        Ok(Some(entry))
     }
 }
 
@@ -267,37 +261,13 @@ impl Store for FileStore {
         Ok(())
     }
 
-    /// One open, one fstat and one read of the age file, one stat of the folder (only when the
-    /// file exists), one decryption. No scan, no sidecar, never creates an identity.
+    /// The entry, with its first-use binding on this machine applied ([`first_use`]).
     fn get(&self, profile: &str) -> Result<Option<Entry>> {
-        if !super::file_stem_fits(profile) {
-            // No file can have that name, so none holds it (writes refuse such names).
-            return Ok(None);
-        }
-        let path = self.age_path(profile);
-        // A session's kept entry, while its file is unchanged (taken before the read).
-        let print = if self.keep.get() { Fingerprint::of(&path) } else { None };
-        if let Some(print) = &print
-            && let Some(entry) = self.kept_entry(profile, print)
-        {
-            return Ok(Some(entry));
-        }
-        let Some(bytes) = read_store_file(&path)? else { return Ok(None) };
-        // The entry exists: a failure from here on is about it, and must not read as "this
-        // store cannot be reached", which the driver skips on its way to "not found".
-        let about_entry = |e: Error| match e {
-            e @ Error::StoreUnavailable { .. } => {
-                e.context(format!("cannot open {}", path.display()))
-            }
-            e => e,
-        };
-        check_dir(&self.dir).map_err(about_entry)?;
-        let ids = self.read_identities().map_err(about_entry)?;
-        let entry = self.open(&ids, profile, &path, &bytes).map_err(about_entry)?;
-        if let Some(print) = print {
-            self.keep_entry(profile, print, ids, &entry);
-        }
-        Ok(Some(entry))
+        self.get_stored(profile)?.map(|e| self.with_first_use(e)).transpose()
+    }
+
+    fn bind_beside(&self, entry: &Entry, was: &crate::entry::Cluster) -> Result<bool> {
+        self.bind_here(entry, was)
     }
 
     fn keep_for_session(&self) {
@@ -311,7 +281,7 @@ impl Store for FileStore {
         check_dir(&self.dir)?;
         let path = self.age_path(&entry.profile);
         let existed = std::fs::symlink_metadata(&path).is_ok();
-        self.write(entry.meta(), &entry.to_secret_json(), &recipients)?;
+        self.write(entry.meta(), &entry.to_secret_json(), &recipients, false)?;
         fsutil::sweep_temp_files(&self.dir);
         Ok(existed)
     }
@@ -323,6 +293,7 @@ impl Store for FileStore {
         }
         let existed = fsutil::remove(&self.age_path(profile))?;
         fsutil::remove(&self.meta_path(profile))?;
+        self.forget_first_use(profile)?;
         Ok(existed)
     }
 
@@ -338,14 +309,6 @@ impl Store for FileStore {
     fn names(&self) -> Result<Vec<String>> {
         Ok(self.entries()?.into_iter().map(|(profile, _)| profile).collect())
     }
-}
-
-/// Decodes a sidecar as `list` reads it (`None` unless it is a v1 sidecar). An entry point for
-/// the fuzz targets in fuzz/, not an API.
-#[doc(hidden)]
-pub fn decode_sidecar(json: &[u8]) -> Option<(String, EntryMeta)> {
-    let s = serde_json::from_slice::<Sidecar>(json).ok().filter(|s| s.v == 1)?;
-    Some((s.age_sha256, s.meta))
 }
 
 /// The bytes of a store file, `None` when it does not exist; refused when too open, not a
@@ -392,8 +355,10 @@ pub fn doctor_checks(paths: &crate::paths::Paths, settings: &Settings) -> Vec<cr
 }
 
 mod doctor;
+mod first_use;
 mod rekey;
 mod rows;
 mod session;
+mod sidecar;
 #[cfg(test)]
 mod tests;

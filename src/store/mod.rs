@@ -63,6 +63,15 @@ pub trait Store {
     /// as the files it came from are unchanged. One-shot commands never call it.
     fn keep_for_session(&self) {}
 
+    /// Records `entry.cluster` as the binding of the stored entry of `entry.profile` without
+    /// rewriting the entry, when this store keeps such bindings beside its entries (the file
+    /// store, whose files may be shared: docs/stores.md, "First use"). The stored entry must
+    /// still hold `entry.token` and, as [`Store::get`] answers it, the binding `was`.
+    /// `Ok(false)`: not kept beside, the caller rewrites the entry.
+    fn bind_beside(&self, _entry: &Entry, _was: &crate::entry::Cluster) -> Result<bool> {
+        Ok(false)
+    }
+
     /// The profile names this store holds, as cheaply as it can (no decryption).
     fn names(&self) -> Result<Vec<String>> {
         Ok(self.list()?.into_iter().map(|m| m.profile).collect())

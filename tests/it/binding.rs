@@ -148,9 +148,10 @@ fn repointed_profile_is_cluster_mismatch_on_every_path_and_the_listener_hears_no
 }
 
 /// An entry in the stored-binding shape of the previous version (endpoint fields, no TLS trust)
-/// keeps working for its unchanged profile: `get` hands the token out, says once that the
-/// binding is now recorded in full, and rewrites the entry in the new shape (the next `get` is
-/// silent). Against a profile that has since gained `tls.ca`, the same legacy entry is
+/// keeps working for its unchanged profile: `get` hands the token out and says once that the
+/// binding is now recorded in full — for the file store on this machine (`first-use/`), the age
+/// file left byte for byte as it was, since it may be shared (the next `get` is silent).
+/// Against a profile that has since gained `tls.ca`, the same legacy entry is
 /// `cluster-mismatch` and is left as it was.
 #[test]
 fn legacy_binding_without_tls_is_migrated_once_and_refused_for_a_profile_with_a_ca() {
@@ -170,26 +171,32 @@ fn legacy_binding_without_tls_is_migrated_once_and_refused_for_a_profile_with_a_
         assert!(crate::planted::read(env, "prod")["cluster"].get("tls").is_none());
     };
     legacy(&env);
+    let age = env.store_dir().join("prod.age");
+    let before = std::fs::read(&age).unwrap();
     let first = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     assert_eq!(text(&first.stdout).trim(), TOKEN);
     let said = text(&first.stderr);
     assert_eq!(said.matches(NOTICE).count(), 1, "{said}");
     assert!(!said.contains(TOKEN));
-    let migrated = crate::planted::read(&env, "prod");
+    assert_eq!(std::fs::read(&age).unwrap(), before, "the age file was rewritten");
+    let record = env.cred_home().join("first-use").join("prod.json");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
     assert_eq!(
-        migrated["cluster"]["tls"],
+        record["cluster"]["tls"],
         serde_json::json!({"disable": false, "insecure": false, "ca": null}),
-        "{migrated}"
+        "{record}"
     );
-    assert_eq!(migrated["cluster"]["product"], "clustered");
-    assert_eq!(migrated["token"], TOKEN);
+    assert_eq!(record["cluster"]["product"], "clustered");
+    assert!(record["was"].get("tls").is_none(), "{record}");
+    assert!(!record.to_string().contains(TOKEN));
     let second = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
     assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
     assert!(!text(&second.stderr).contains(NOTICE), "{}", text(&second.stderr));
 
-    // The same legacy entry, the profile now trusting another CA: refused, not rewritten.
-    legacy(&env);
+    // The same legacy entry (still so on disk), the profile now trusting another CA: refused.
+    assert!(crate::planted::read(&env, "prod")["cluster"].get("tls").is_none());
     env.write_influxctl_config(&format!("{BOUND}  [profile.tls]\n    ca = \"/tmp/evil-ca.pem\"\n"));
     let out = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
     let said = text(&out.stderr);
@@ -197,4 +204,132 @@ fn legacy_binding_without_tls_is_migrated_once_and_refused_for_a_profile_with_a_
     assert!(said.contains("cluster-mismatch") && said.contains("tls.ca"), "{said}");
     assert!(!text(&out.stdout).contains(TOKEN) && !said.contains(TOKEN));
     assert!(crate::planted::read(&env, "prod")["cluster"].get("tls").is_none(), "rewritten");
+}
+
+/// An entry stored before influxctl had the profile is bound on its first use on this machine
+/// without touching its age file (which may be committed and shared): the binding is recorded
+/// in `first-use/`. It holds (a moved profile is `cluster-mismatch`), `rebind --yes` moves that
+/// record and still leaves the file as it is, and `erase` removes it.
+#[test]
+fn first_use_and_rebind_of_a_file_entry_leave_its_age_file_as_it_was() {
+    let env = TestEnv::new();
+    let (code, err) = {
+        let out = env
+            .cmd()
+            .args(["store", "-p", "prod", "--store", "file"])
+            .write_stdin(TOKEN)
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stderr))
+    };
+    assert_eq!(code, Some(0), "{err}");
+    let age = env.store_dir().join("prod.age");
+    let sidecar = env.store_dir().join("prod.meta.json");
+    let files = || (std::fs::read(&age).unwrap(), std::fs::read(&sidecar).unwrap());
+    let stored = files();
+    let record = env.cred_home().join("first-use").join("prod.json");
+    env.write_influxctl_config(BOUND);
+    let out = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
+    assert_eq!(text(&out.stdout).trim(), TOKEN, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("first use"), "{}", text(&out.stderr));
+    assert_eq!(files(), stored, "the first use rewrote the entry");
+    assert!(record.is_file());
+
+    // Every reader sees the binding recorded here: a re-pointed profile gets nothing.
+    let moved = format!("{BOUND}  host = \"127.0.0.1\"\n  [profile.tls]\n    disable = true\n");
+    env.write_influxctl_config(&moved);
+    let out = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains(TOKEN));
+    for args in [&["verify", "-p", "prod"][..], &["doctor", "--online"]] {
+        let out = env.cmd().args(args).output().unwrap();
+        let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {said}");
+        assert!(said.contains("refusing to hand it out"), "{args:?}: {said}");
+        assert!(!said.contains(TOKEN), "{args:?}: {said}");
+    }
+    let out = env.cmd().args(["rebind", "-p", "prod", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(files(), stored, "rebind rewrote the entry");
+    let out = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
+    assert_eq!(text(&out.stdout).trim(), TOKEN, "{}", text(&out.stderr));
+    env.write_influxctl_config(BOUND);
+    let out = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+
+    // A record that cannot be read is an error naming it, never a fresh first use.
+    let kept = std::fs::read(&record).unwrap();
+    std::fs::write(&record, "{\"v\":1,").unwrap();
+    let out = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(&record.display().to_string()), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains(TOKEN));
+    std::fs::write(&record, kept).unwrap();
+
+    env.cmd().args(["erase", "-p", "prod"]).assert().success();
+    assert!(!record.exists(), "erase left the first-use record");
+}
+
+/// Two `[[profile]]` tables of one name: which one influxctl uses is not defined, so every
+/// reader of the config refuses it (exit 2; 125 from exec), naming the profile and the file,
+/// before any token moves — store, get, exec and the helper's get alike.
+#[test]
+fn duplicate_profile_names_are_refused_by_store_get_exec_and_helper() {
+    let env = TestEnv::new();
+    env.write_influxctl_config(BOUND);
+    env.cmd()
+        .args(["store", "-p", "prod", "--store", "file"])
+        .write_stdin(TOKEN)
+        .assert()
+        .success();
+    let age = env.store_dir().join("prod.age");
+    let before = std::fs::read(&age).unwrap();
+    let config = env.write_influxctl_config(&format!(
+        "{BOUND}\n[[profile]]\n  name = \"other\"\n\n[[profile]]\n  name = \"prod\"\n  product = \"clustered\"\n  host = \"other.example.com\"\n"
+    ));
+    let says_text = |said: &str, what: &str| {
+        assert!(said.contains("\"prod\" is defined twice (lines 1 and 9)"), "{what}: {said}");
+        assert!(said.contains(&config.display().to_string()), "{what}: {said}");
+        assert!(!said.contains(TOKEN), "{what}: {said}");
+    };
+    let says = |out: &std::process::Output, what: &str| {
+        says_text(&format!("{}{}", text(&out.stdout), text(&out.stderr)), what);
+    };
+    for profile in ["prod", "other"] {
+        let out = env
+            .cmd()
+            .args(["store", "-p", profile, "--store", "file"])
+            .write_stdin("M.V1.test-dup-second-token")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "store {profile}: {}", text(&out.stderr));
+        says(&out, "store");
+        let out = env.cmd().args(["get", "-p", profile]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "get {profile}: {}", text(&out.stderr));
+        says(&out, "get");
+    }
+    assert_eq!(std::fs::read(&age).unwrap(), before, "the entry was rewritten");
+    assert!(!env.store_dir().join("other.age").exists(), "a token was stored");
+
+    let report = env.path().join("report.json");
+    let out = env
+        .cmd()
+        .env("FAKE_INFLUXCTL_REPORT", &report)
+        .args(["exec", "-p", "prod", "--"])
+        .arg(crate::fake_influxctl::binary())
+        .args(["database", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("kind: invalid-request"), "{}", text(&out.stderr));
+    says(&out, "exec");
+    assert!(!report.exists(), "influxctl ran");
+
+    let line = "{\"v\":1,\"id\":1,\"kind\":\"get\",\"profile\":\"prod\"}\n";
+    let out = env.cmd().arg("helper").write_stdin(line).output().unwrap();
+    let answer: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().next().unwrap_or("{}")).unwrap();
+    assert_eq!(answer["error"]["kind"], "invalid-request", "{answer}");
+    says_text(answer["error"]["message"].as_str().unwrap_or(""), "helper get");
+    assert!(!text(&out.stdout).contains(TOKEN) && !text(&out.stderr).contains(TOKEN));
 }

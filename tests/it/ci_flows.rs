@@ -334,3 +334,115 @@ fn ci_env_store_flow_hands_secret_variable_to_influxctl() {
     assert_eq!(ci.handed(), Some((sha256(PROD), "prod".to_owned())));
     assert!(files_containing(ci.env.path(), PROD.as_bytes()).is_empty());
 }
+
+/// `git` in `dir`, with no user or system configuration; panics unless it succeeds.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=influxctl-cred", "-c", "user.email=dev@influxctl-cred.invalid"])
+        .args(["-c", "init.defaultBranch=main", "-c", "core.fileMode=true"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// The `.gitignore` that docs/ci-runners.md tells the developer to commit.
+fn documented_gitignore() -> String {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ci-runners.md"))
+            .expect("docs/ci-runners.md");
+    let start = doc.find("```gitignore\n").expect("a gitignore block") + "```gitignore\n".len();
+    let len = doc[start..].find("```").expect("its end");
+    doc[start..start + len].to_owned()
+}
+
+/// docs/ci-runners.md's flow (a) with a developer who has no influxctl profile yet, so the
+/// committed entry has no binding: the runner's first `exec` binds it (trust on first use) on
+/// the runner only. The checkout stays clean in git, and the developer's own identity still
+/// opens the committed file, with the reference `age` and with our `get`. The runner's binding
+/// holds for its later runs: a config pointing elsewhere is `cluster-mismatch`.
+#[test]
+fn ci_first_use_leaves_the_checkout_clean_and_the_developer_keeps_access() {
+    let dev = TestEnv::new();
+    let (dev_secret, _) = keypair();
+    let (ci_secret, ci_public) = keypair();
+    let dev_identity = dev.path().join("home").join("my-identity.txt");
+    std::fs::write(&dev_identity, format!("{dev_secret}\n")).unwrap();
+    std::fs::set_permissions(&dev_identity, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let work = dev.path().join("work");
+    let home = work.join(".influxctl-cred");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join("config.toml"), format!("recipients = [\"{ci_public}\"]\n")).unwrap();
+    assert!(!dev.influxctl_config().exists(), "the developer has no influxctl profile yet");
+    let out = dev
+        .cmd()
+        .env("INFLUXCTL_CRED_HOME", &home)
+        .env("INFLUXCTL_CRED_AGE_IDENTITY_FILE", &dev_identity)
+        .args(["--store", "file", "store", "-p", "prod"])
+        .write_stdin(format!("{PROD}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    std::fs::write(work.join(".gitignore"), documented_gitignore()).unwrap();
+    git(&work, &["init", "-q"]);
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "CI token for prod"]);
+    let committed = git(&work, &["ls-files"]);
+    assert!(committed.contains(".influxctl-cred/store/prod.age"), "{committed}");
+
+    let ci = Runner::new();
+    std::fs::remove_dir(ci.repo()).unwrap();
+    git(ci.env.path(), &["clone", "-q", &work.to_string_lossy(), "repo"]);
+    ci.env.write_influxctl_config(DEV_CONFIG);
+    let cred_home = ci.cred_home().to_string_lossy().into_owned();
+    let script = format!(
+        "{}\ninfluxctl-cred exec -- influxctl database list",
+        block(GITHUB, "fix store modes")
+    );
+    let out = ci.step(&script, &age_vars(&cred_home, &ci_secret));
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert_eq!(ci.handed(), Some((sha256(PROD), "prod".to_owned())));
+    assert!(said.contains("first use") && said.contains("first-use"), "{said}");
+    assert_eq!(git(&ci.repo(), &["status", "--porcelain"]), "", "the checkout was modified");
+    assert!(ci.cred_home().join("first-use").join("prod.json").is_file());
+    // Bound on the runner: the next run is silent about it.
+    let out = ci
+        .step("influxctl-cred exec -- influxctl database list", &age_vars(&cred_home, &ci_secret));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("first use"), "{}", text(&out.stderr));
+
+    // The developer's identity still opens the committed file: the reference age, and `get`.
+    let age_file = ci.cred_home().join("store").join("prod.age");
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&dev_identity)
+        .arg(&age_file)
+        .output()
+        .expect("the reference age CLI");
+    assert!(out.status.success(), "age -d: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(PROD));
+    let out = dev
+        .cmd()
+        .env("INFLUXCTL_CRED_HOME", &home)
+        .env("INFLUXCTL_CRED_AGE_IDENTITY_FILE", &dev_identity)
+        .args(["get", "-p", "prod"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout).trim(), PROD, "{}", text(&out.stderr));
+    std::fs::copy(&age_file, home.join("store").join("prod.age")).unwrap();
+    assert_eq!(git(&work, &["status", "--porcelain"]), "", "the runner's file differs");
+
+    // The runner keeps its first-use binding: a profile pointed elsewhere gets nothing.
+    ci.env.write_influxctl_config(&DEV_CONFIG.replace("clu-ci", "clu-other"));
+    let out = ci
+        .step("influxctl-cred exec -- influxctl database list", &age_vars(&cred_home, &ci_secret));
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("cluster-mismatch"), "{}", text(&out.stderr));
+    assert_eq!(ci.handed(), None, "influxctl ran with the token");
+}

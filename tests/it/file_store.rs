@@ -364,3 +364,73 @@ fn token_never_leaks_to_files_stderr_or_list() {
         .collect();
     assert!(leaks.is_empty(), "{leaks:?}");
 }
+
+/// Each write records the recipients of the age file in its sidecar, so a rewrite from a
+/// machine that lacks one of them says so (a warning naming it), and `rekey`, which drops them
+/// on purpose, names them in a note. A rewrite that keeps them all says nothing.
+#[test]
+fn rewrite_names_each_recipient_it_drops() {
+    let env = TestEnv::new();
+    let (_, team) = new_identity(&env.path().join("team.txt"));
+    write_settings(&env, &format!("recipients = [\"{team}\"]\n"));
+    assert_eq!(store(&env, "prod", TOKEN).0, 0);
+    let sidecar = std::fs::read_to_string(env.store_dir().join("prod.meta.json")).unwrap();
+    assert!(sidecar.contains(&team) && !sidecar.contains(TOKEN), "{sidecar}");
+    let (code, _, err) = store(&env, "prod", TOKEN2);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("no longer encrypted"), "{err}");
+
+    // Another machine's settings, without the team's key: the rewrite says whom it drops.
+    write_settings(&env, "");
+    let (code, _, err) = store(&env, "prod", TOKEN);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning") && err.contains("no longer encrypted to"), "{err}");
+    assert!(err.contains(&team) && err.contains("rekey"), "{err}");
+    assert!(!err.contains(TOKEN));
+
+    // rekey, after the key is back and then taken out again: a note, not a warning.
+    write_settings(&env, &format!("recipients = [\"{team}\"]\n"));
+    assert_eq!(run(&env, &["rekey"], "", &[]).0, 0);
+    write_settings(&env, "");
+    let (code, _, err) = run(&env, &["rekey"], "", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("no longer encrypted to {team}")), "{err}");
+    assert!(!err.contains("warning"), "{err}");
+}
+
+/// `not-found` names the stores searched (and the ones that could not be), the profiles they
+/// hold, and a near name — never "the keyring could not be searched" as if that were why.
+#[test]
+fn not_found_names_the_stores_searched_and_a_near_profile() {
+    let env = TestEnv::new();
+    assert_eq!(store(&env, "prod", TOKEN).0, 0);
+    assert_eq!(store(&env, "staging", TOKEN2).0, 0);
+    let (code, _, err) = get(&env, "nosuch");
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("kind: not-found"), "{err}");
+    assert!(err.contains("searched the env and file stores"), "{err}");
+    assert!(err.contains("(the keyring store could not be searched)"), "{err}");
+    assert!(err.contains("stored profiles: \"prod\", \"staging\""), "{err}");
+    assert!(err.contains("no token stored for profile \"nosuch\""), "{err}");
+    assert!(!err.contains("did you mean"), "{err}");
+
+    let (code, _, err) = get(&env, "prdo");
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("did you mean \"prod\"?"), "{err}");
+
+    let (code, _, err) = run(&env, &["--store", "file", "get", "-p", "stagign"], "", &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("searched the file store;"), "{err}");
+    assert!(!err.contains("keyring"), "{err}");
+    assert!(err.contains("did you mean \"staging\"?"), "{err}");
+
+    let (code, _, err) = run(&env, &["--store", "env", "get", "-p", "prod"], "", &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("searched the env store; it holds no profiles"), "{err}");
+    assert!(!err.contains("keyring"), "{err}");
+    let vars = [("INFLUXCTL_CRED_TOKEN_STAGING", TOKEN2)];
+    let (code, _, err) = run(&env, &["--store", "env", "get", "-p", "stagin"], "", &vars);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("stored profiles: \"staging\" (did you mean \"staging\"?)"), "{err}");
+    assert!(!err.contains(TOKEN2), "{err}");
+}

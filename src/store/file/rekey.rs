@@ -19,7 +19,7 @@ impl FileStore {
             let done = read_store_file(path)
                 .and_then(|b| b.ok_or_else(|| Error::NotFound { profile: profile.clone() }))
                 .and_then(|bytes| self.open_plain(&ids, profile, path, &bytes))
-                .and_then(|(plain, entry)| self.write(entry.meta(), &plain, &recipients));
+                .and_then(|(plain, entry)| self.write(entry.meta(), &plain, &recipients, true));
             if let Err(e) = done {
                 ui::warn(format!("left {} as it was: {e}", path.display()));
                 failed.push(e);

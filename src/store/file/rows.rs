@@ -1,9 +1,60 @@
-//! What `list` shows for an entry of the file store whose metadata cannot be read now.
+//! What `list` shows for an entry of the file store: its sidecar's metadata while the hash
+//! matches, else the decrypted entry's, else a row that says why it cannot be read now.
 
 use std::path::Path;
 
+use super::{FileStore, Sidecar, read_store_file, sha256_hex};
+use crate::fsutil;
+use crate::identity::Identities;
+use crate::ui;
+
 use crate::entry::{EntryMeta, Origin};
-use crate::error::Error;
+use crate::error::{Error, Result};
+
+impl FileStore {
+    /// The metadata of one entry: from its sidecar when the hash matches, else by decrypting
+    /// (never prompting), else a row that says why it is unavailable.
+    pub(super) fn meta_of(
+        &self,
+        ids: &mut Option<Result<Identities>>,
+        profile: &str,
+        path: &Path,
+    ) -> EntryMeta {
+        let bytes = match read_store_file(path) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                return unavailable_meta(
+                    profile,
+                    path,
+                    &Error::NotFound { profile: profile.to_owned() },
+                );
+            }
+            Err(e) => return unavailable_meta(profile, path, &e),
+        };
+        let hash = sha256_hex(&bytes);
+        if let Ok(Some(json)) = fsutil::read(&self.meta_path(profile), fsutil::FileKind::Sidecar)
+            && let Ok(s) = crate::error::shield_or(
+                || serde_json::from_slice::<Sidecar>(&json).map_err(drop),
+                || (),
+            )
+            && s.v == 1
+            && s.age_sha256 == hash
+            && s.meta.profile == profile
+        {
+            return s.meta;
+        }
+        ui::verbose(format!("no current sidecar for {}; decrypting it", path.display()));
+        let ids = ids.get_or_insert_with(|| self.need_identities(false));
+        let opened = match ids {
+            Ok(ids) => self.open(ids, profile, path, &bytes),
+            Err(e) => Err(Error::Other(e.to_string())),
+        };
+        match opened {
+            Ok(entry) => entry.meta(),
+            Err(e) => unavailable_meta(profile, path, &e),
+        }
+    }
+}
 
 /// A `list` row for an entry whose metadata cannot be read now.
 pub(super) fn unavailable_meta(profile: &str, path: &Path, err: &Error) -> EntryMeta {
