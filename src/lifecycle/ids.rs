@@ -7,7 +7,7 @@
 //! validated before it is stored, and written under the store lock into the entry as it is
 //! then, provided it still holds the same token.
 //!
-//! Who asks (docs/lifecycle.md): the stored token itself first (as `erase --revoke` does): a
+//! Who asks (docs/commands.md): the stored token itself first (as `erase --revoke` does): a
 //! management token can list the account's tokens, and whoever imported a plaintext token
 //! often has no OAuth login. Only when it cannot, and a person is at the terminal, the user's
 //! OAuth login (as `create` does); a script never waits on a device login. When neither

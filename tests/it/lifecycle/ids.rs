@@ -276,3 +276,17 @@ fn lookup_id_on_a_terminal_uses_the_stored_token_then_the_login_then_says_what_w
     assert!(shown.contains("annotate -p stage --token-id ID"), "{shown}");
     assert!(!shown.contains("--lookup-id`"), "{shown}");
 }
+
+/// Issue #27 item 1, through `setup`: on a terminal, `setup --import` finds the moved token's
+/// id with the token itself, with no OAuth login at hand.
+#[test]
+fn setup_on_a_terminal_finds_the_imported_id_without_a_login() {
+    let s = Setup::new();
+    seed(&s, &[]);
+    let (code, shown) = on_a_terminal(&s, &["setup", "--import"], &[("SHELL", "/bin/bash")]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains(&format!("its token id is {IMPORTED_ID}")), "{shown}");
+    assert!(!shown.contains("not logged in"), "{shown}");
+    assert_eq!(s.calls("list")[0]["auth"], format!("token:{IMPORTED_ID}"));
+    assert_eq!(s.stored_id("prod").as_deref(), Some(IMPORTED_ID));
+}
