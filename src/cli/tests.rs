@@ -77,9 +77,8 @@ fn every_command_lists_its_exit_codes_and_no_docs_file() {
             _ => ["0 ", "2 "],
         };
         for code in expected {
-            let listed = codes
-                .split(['\n', ';', ':'])
-                .any(|item| item.trim_start().starts_with(code));
+            let listed =
+                codes.split(['\n', ';', ':']).any(|item| item.trim_start().starts_with(code));
             assert!(listed, "{name} --help lists no exit code {code:?}:\n{long}");
         }
         assert!(!long.contains("docs/"), "{name} --help points at a docs/ file:\n{long}");
