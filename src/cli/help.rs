@@ -293,7 +293,8 @@ Examples:
 pub const ANNOTATE: &str = "\
 Changes the metadata of a stored entry: token id, description, expiry. The token, its cluster
 binding and its origin stay as they are; the token is never asked for. --lookup-id finds the id
-with `influxctl management list` (the one live token whose token_prefix matches).
+with `influxctl management list` (the one live token whose token_prefix matches), authenticated
+with the stored token; on a terminal, with your OAuth login when the stored token cannot list.
 
 Exit codes:
   0  updated
