@@ -110,9 +110,9 @@ pub enum Command {
     /// Print a shell function that runs every `influxctl` through `exec`
     #[command(after_long_help = help::SHELL_INIT)]
     ShellInit {
-        /// bash, zsh or fish
+        /// bash, zsh or fish (default: the name of $SHELL)
         #[arg(value_enum)]
-        shell: InitShell,
+        shell: Option<InitShell>,
     },
     /// Speak the JSON Lines helper protocol on stdin/stdout
     #[command(after_long_help = help::HELPER)]
@@ -334,59 +334,4 @@ pub enum ListFormat {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn every_command_has_examples_in_its_long_help() {
-        for mut sub in Cli::command().get_subcommands().cloned() {
-            if sub.get_name() == "help" {
-                continue;
-            }
-            let long = sub.render_long_help().to_string();
-            // A heading, then at least one indented command line that runs us.
-            let examples = long.split_once("\nExamples:\n").map(|(_, e)| e).unwrap_or("");
-            assert!(
-                examples.starts_with("  ") && examples.contains("influxctl-cred "),
-                "{} has no examples:\n{long}",
-                sub.get_name()
-            );
-        }
-    }
-
-    #[test]
-    fn exec_and_get_help_list_their_exit_codes() {
-        let mut cmd = Cli::command();
-        let exec = cmd.find_subcommand_mut("exec").unwrap().render_long_help().to_string();
-        for code in [
-            "128+N",
-            "125",
-            "126",
-            "127",
-            "the program's own code",
-            "memfd",
-            "fifo",
-            "INFLUXCTL_CRED_CONFIG",
-            "shim",
-        ] {
-            assert!(exec.contains(code), "exec --help lacks {code}");
-        }
-        let get = cmd.find_subcommand_mut("get").unwrap().render_long_help().to_string();
-        for code in [
-            "0  ",
-            "3  not-found",
-            "4  expired",
-            "5  store-unavailable",
-            "6  interaction-required",
-            "7  cluster-mismatch",
-        ] {
-            assert!(get.contains(code), "get --help lacks {code}");
-        }
-    }
-}
+mod tests;

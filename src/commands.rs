@@ -7,11 +7,9 @@ use clap::CommandFactory;
 use zeroize::Zeroizing;
 
 use crate::app::{Options, Vault};
-use crate::cli::{Cli, Command, GetArgs, GetFormat, ListFormat, StoreArgs};
-use crate::entry::{Entry, Origin};
+use crate::cli::{Cli, Command, GetArgs, GetFormat, ListFormat};
 use crate::error::{Error, Result};
 use crate::paths::Paths;
-use crate::secret::Token;
 use crate::settings::StoreKind;
 use crate::ui;
 
@@ -21,6 +19,7 @@ mod import;
 mod list;
 mod lock;
 mod setup;
+mod store;
 pub use list::table;
 
 /// Runs one parsed command line; the `Ok` value is the exit code.
@@ -62,12 +61,12 @@ pub fn run(cli: Cli) -> Result<i32> {
     let vault = Vault::open(Paths::from_env()?, opts)?.reading_only_from(g.store);
     let profile = profile_name(g.profile.as_deref());
     match &cli.command {
-        Command::Store(args) => store(&vault, &profile, g.store, args, interactive),
+        Command::Store(args) => store::store(&vault, &profile, g.store, args, interactive),
         Command::Get(args) => get(&vault, &profile, args),
         Command::Erase(args) if args.revoke => {
             crate::lifecycle::erase_revoke(&vault, &profile, g.store, args.answer)
         }
-        Command::Erase(args) => erase(&vault, &profile, g.store, args.answer),
+        Command::Erase(args) => store::erase(&vault, &profile, g.store, args.answer),
         Command::List(args) => list::list(&vault, args),
         Command::Rekey => vault.rekey(),
         Command::Doctor(args) => {
@@ -117,77 +116,6 @@ pub fn profile_name(flag: Option<&str>) -> String {
     flag.map(str::to_owned)
         .or_else(|| std::env::var("INFLUXCTL_PROFILE").ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "default".to_owned())
-}
-
-fn store(
-    vault: &Vault,
-    profile: &str,
-    target: Option<StoreKind>,
-    args: &StoreArgs,
-    interactive: bool,
-) -> Result<i32> {
-    if !args.stray.is_empty() {
-        return Err(Error::Usage(
-            "`store` never takes a token as an argument (argv is visible to every process and kept in shell history); pipe it on stdin: `influxctl-cred store -p PROFILE < token.txt`".into(),
-        ));
-    }
-    if let Some(id) = &args.token_id {
-        crate::entry::validate_token_id(id)?;
-    }
-    if let Some(d) = &args.description {
-        crate::entry::check_description(d)?;
-    }
-    let token = read_token(interactive)?;
-    let mut entry = Entry::new(profile, token, Origin::Stored);
-    entry.expires_at = args.expires_at;
-    entry.token_id = args.token_id.clone();
-    entry.description = args.description.clone();
-    let meta = entry.meta();
-    let w = vault.put(entry, target)?;
-    ui::note(format!(
-        "{} the token of profile {profile:?} in the {} store",
-        if w.replaced { "replaced" } else { "stored" },
-        w.store
-    ));
-    if args.answer.json() {
-        ui::answer(&serde_json::json!({
-            "profile": profile,
-            "store": w.store,
-            "replaced": w.replaced,
-            "token_id": meta.token_id,
-            "description": meta.description,
-            "expires_at": meta.expires_at,
-        }))?;
-    }
-    Ok(0)
-}
-
-/// The token from stdin (one line, trimmed), or typed without echo when stdin is a terminal.
-fn read_token(interactive: bool) -> Result<Token> {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        if !interactive {
-            return Err(Error::InteractionRequired { what: "typing the token".into() });
-        }
-        let typed = Zeroizing::new(
-            rpassword::prompt_password("management token (input hidden): ").map_err(|e| {
-                Error::Other(format!("cannot read the token from the terminal: {e}"))
-            })?,
-        );
-        return Token::from_input(&typed);
-    }
-    let mut buf = Zeroizing::new(Vec::with_capacity(256));
-    stdin
-        .lock()
-        .take(crate::secret::MAX_TOKEN_LEN as u64 + 2)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::Other(format!("cannot read the token from stdin: {e}")))?;
-    if buf.len() > crate::secret::MAX_TOKEN_LEN + 1 {
-        return Err(Error::InvalidToken { reason: "the input is longer than 4096 bytes" });
-    }
-    let text = std::str::from_utf8(&buf)
-        .map_err(|_| Error::InvalidToken { reason: "the input is not UTF-8" })?;
-    Token::from_input(text)
 }
 
 fn get(vault: &Vault, profile: &str, args: &GetArgs) -> Result<i32> {
@@ -314,28 +242,6 @@ fn zeroize_json_string(v: &mut serde_json::Value) {
     if let serde_json::Value::String(s) = v {
         zeroize::Zeroize::zeroize(s);
     }
-}
-
-fn erase(
-    vault: &Vault,
-    profile: &str,
-    target: Option<StoreKind>,
-    answer: crate::cli::AnswerArgs,
-) -> Result<i32> {
-    let stores = vault.erase_from(profile, target)?;
-    if stores.is_empty() {
-        ui::note(format!("no token was stored for profile {profile:?} (existed: false)"));
-    } else {
-        let names: Vec<&str> = stores.iter().map(|k| k.as_str()).collect();
-        ui::note(format!(
-            "erased the token of profile {profile:?} from the {} store",
-            names.join(" and ")
-        ));
-    }
-    if answer.json() {
-        ui::answer(&crate::lifecycle::erased_answer(profile, &stores, None))?;
-    }
-    Ok(0)
 }
 
 /// Prints a clap error (usage, `--help`, `--version`) and gives its exit code. Anything in the

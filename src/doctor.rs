@@ -12,7 +12,20 @@ pub fn checks(vault: &Vault) -> Vec<Check> {
         if kind == crate::settings::StoreKind::Vault {
             continue;
         }
-        out.push(crate::store::probe_check(kind, store));
+        let mut check = crate::store::probe_check(kind, store);
+        if let Some(pinned) = vault.settings.store.filter(|p| *p != kind)
+            && kind == crate::settings::StoreKind::Keyring
+            && check.status == Status::Warn
+        {
+            // The settings pin another store: a keyring that does not answer is the user's
+            // choice, not a problem (`setup` says why once).
+            check = Check::new(
+                format!("store {kind}"),
+                Status::Ok,
+                format!("not in use (`store = \"{pinned}\"` in the settings)"),
+            );
+        }
+        out.push(check);
     }
     out.extend(crate::store::vault::doctor_check(
         &vault.paths,

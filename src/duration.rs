@@ -38,18 +38,20 @@ pub fn parse_time_arg(text: &str) -> std::result::Result<jiff::Timestamp, String
     text.parse().map_err(|e| format!("{text:?} is not an RFC 3339 time: {e}"))
 }
 
-/// The largest whole unit: `3d`, `5h`, `12m`, `40s`.
+/// In the largest unit that fits, rounded to the nearest one: `3d`, `5h`, `12m`, `40s`. A token
+/// created a moment ago with a 30-day lifetime "expires in 30d", not 29d; a value that rounds
+/// up to a whole larger unit is shown in it (59m40s is `1h`).
 pub fn humanize(d: SignedDuration) -> String {
-    let s = d.as_secs().abs();
-    if s >= 86_400 {
-        format!("{}d", s / 86_400)
-    } else if s >= 3600 {
-        format!("{}h", s / 3600)
-    } else if s >= 60 {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
+    const UNITS: [(i64, &str); 4] = [(86_400, "d"), (3600, "h"), (60, "m"), (1, "s")];
+    let s = d.as_secs().saturating_abs();
+    let nearest = |per: i64| s / per + i64::from(s % per >= per - per / 2);
+    let at = UNITS.iter().position(|(per, _)| s >= *per).unwrap_or(UNITS.len() - 1);
+    let (per, unit) = match at {
+        0 => UNITS[0],
+        _ if nearest(UNITS[at].0) * UNITS[at].0 >= UNITS[at - 1].0 => UNITS[at - 1],
+        _ => UNITS[at],
+    };
+    format!("{}{unit}", nearest(per))
 }
 
 #[cfg(test)]
@@ -75,5 +77,22 @@ mod tests {
     fn humanize_picks_largest_unit() {
         assert_eq!(humanize(SignedDuration::from_secs(3 * 86_400 + 5)), "3d");
         assert_eq!(humanize(SignedDuration::from_secs(59)), "59s");
+    }
+
+    #[test]
+    fn humanize_rounds_to_the_nearest_unit() {
+        let at = |secs: i64| humanize(SignedDuration::from_secs(secs));
+        // A 30-day token seconds after it was made.
+        assert_eq!(at(30 * 86_400 - 5), "30d");
+        assert_eq!(at(29 * 86_400 + 12 * 3600), "30d");
+        assert_eq!(at(29 * 86_400 + 12 * 3600 - 1), "29d");
+        assert_eq!(at(90 * 60 - 1), "1h");
+        assert_eq!(at(90 * 60), "2h");
+        // Rounding up into the next unit shows that unit.
+        assert_eq!(at(3600 - 20), "1h");
+        assert_eq!(at(86_400 - 1800), "1d");
+        assert_eq!(at(60 * 60 - 31), "59m");
+        assert_eq!(at(0), "0s");
+        assert_eq!(at(-(7 * 86_400 - 3)), "7d");
     }
 }

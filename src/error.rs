@@ -243,14 +243,12 @@ impl Error {
             Error::Locked { .. } | Error::Conflict(_) => {
                 Some("try again when the other run has finished".to_owned())
             }
-            Error::InteractionRequired { what } if what.contains("passphrase") => Some(
+            Error::InteractionRequired { what } if what.contains("passphrase") => Some(format!(
                 "run `influxctl-cred unlock` once in a terminal (the agent then opens entries \
-                 without asking), or run it in a terminal, or drop --non-interactive"
-                    .to_owned(),
-            ),
-            Error::InteractionRequired { .. } => {
-                Some("run it in a terminal, or drop --non-interactive".to_owned())
-            }
+                 without asking), or {}",
+                interaction_off_fix()
+            )),
+            Error::InteractionRequired { .. } => Some(interaction_off_fix().to_owned()),
             Error::ApiRejected { profile, status: 403, .. } => Some(format!(
                 "check account_id/cluster_id of profile {profile:?} in influxctl's config, or store a token with more rights: `influxctl-cred store -p {profile}`"
             )),
@@ -370,6 +368,19 @@ pub fn shield_or<T, E>(
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
     };
     caught.unwrap_or_else(|_| Err(on_panic()))
+}
+
+/// What turns asking back on, for the reason it is off: `--non-interactive` given (before
+/// any `--`), `CI` set, or no terminal. Only the reason that applies is named.
+fn interaction_off_fix() -> &'static str {
+    let flag = std::env::args_os().take_while(|a| a != "--").any(|a| a == "--non-interactive");
+    if flag {
+        "drop --non-interactive"
+    } else if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        "run it in a terminal with CI unset (CI turns questions off)"
+    } else {
+        "run it in a terminal"
+    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ struct Move {
 pub struct Outcome {
     pub profile: String,
     /// `moved`, `already-stored` (the store held this very token), `would-move` (`--dry-run`),
-    /// or `skipped` (see `reason`).
+    /// `refused` (`--dry-run`: the real run would stop here; see `reason`), or `skipped`.
     pub action: &'static str,
     /// Where the token went (or would go).
     pub store: Option<StoreKind>,
@@ -58,6 +58,10 @@ pub struct Report {
     pub profiles: Vec<Outcome>,
     /// Whether `mgmt_token` lines were removed from the config.
     pub config_rewritten: bool,
+    /// A dry run that refused a profile: the exit code of the first refusal (the real run
+    /// would have stopped with it).
+    #[serde(skip)]
+    pub refused_exit: Option<i32>,
 }
 
 impl Report {
@@ -90,6 +94,7 @@ pub fn import(
         dry_run: args.dry_run,
         profiles: Vec::new(),
         config_rewritten: false,
+        refused_exit: None,
     };
     let considered: Vec<String> =
         if args.all { config.profile_names() } else { vec![profile.to_owned()] };
@@ -107,7 +112,10 @@ pub fn import(
         ui::note(format!("no profile in {} holds a plaintext mgmt_token", path.display()));
         return Ok(report);
     }
-    let moves = plan(vault, &config, &names, target)?;
+    let (moves, mut refused) = plan(vault, &config, &names, target);
+    if !args.dry_run && !refused.is_empty() {
+        return Err(refused.swap_remove(0).1);
+    }
     let rewrite = !args.keep_plaintext;
     let outcome = |m: &Move, action| Outcome {
         profile: m.profile.clone(),
@@ -119,6 +127,21 @@ pub fn import(
         token_id_hint: None,
     };
     if args.dry_run {
+        // Every profile is reported, a refused one too: the dry run says all that the real
+        // run would stop at, not just the first.
+        report.refused_exit = refused.first().map(|(_, e)| e.exit_code());
+        for (name, e) in &refused {
+            ui::warn(format!("profile {name:?}: {e}"));
+            report.profiles.push(Outcome {
+                profile: name.clone(),
+                action: "refused",
+                store: None,
+                reason: Some(e.to_string()),
+                token_id: None,
+                token_id_lookup: None,
+                token_id_hint: None,
+            });
+        }
         for m in &moves {
             let how = if m.already_stored { "is already in" } else { "would move to" };
             ui::note(format!(
@@ -249,34 +272,48 @@ fn select(config: &InfluxConfig, profile: &str, all: bool) -> Result<Vec<String>
     Ok(if config.has_plaintext_token(profile) { vec![profile.to_owned()] } else { Vec::new() })
 }
 
-/// Reads each token and where it goes; refuses a profile whose store holds another token.
+/// Reads each token and where it goes. A profile whose store holds another token, or whose
+/// token is not valid, is refused: the second list, with why, in the order of `names`.
 fn plan(
     vault: &Vault,
     config: &InfluxConfig,
     names: &[String],
     target: Option<StoreKind>,
-) -> Result<Vec<Move>> {
+) -> (Vec<Move>, Vec<(String, Error)>) {
     let mut moves = Vec::with_capacity(names.len());
+    let mut refused = Vec::new();
     for name in names {
-        let raw = config.profile(name).and_then(|t| t.get("mgmt_token")).and_then(Item::as_str);
-        let token = Token::from_input(raw.unwrap_or_default()).map_err(|e| {
-            e.context(format!("the mgmt_token of profile {name:?} in {}", config.path.display()))
-        })?;
-        let store = vault.write_target(name, target)?;
-        let already_stored = match store.get(name)? {
-            None => false,
-            Some(e) if e.token == token => true,
-            Some(_) => {
-                return Err(Error::Usage(format!(
-                    "profile {name:?} already has a different token in the {} store; nothing was changed. Erase it first (`influxctl-cred erase -p {name} --store {}`) if the one in config.toml is the one to keep",
-                    store.kind(),
-                    store.kind()
-                )));
-            }
-        };
-        moves.push(Move { profile: name.clone(), token, store: store.kind(), already_stored });
+        match plan_one(vault, config, name, target) {
+            Ok(m) => moves.push(m),
+            Err(e) => refused.push((name.clone(), e)),
+        }
     }
-    Ok(moves)
+    (moves, refused)
+}
+
+fn plan_one(
+    vault: &Vault,
+    config: &InfluxConfig,
+    name: &str,
+    target: Option<StoreKind>,
+) -> Result<Move> {
+    let raw = config.profile(name).and_then(|t| t.get("mgmt_token")).and_then(Item::as_str);
+    let token = Token::from_input(raw.unwrap_or_default()).map_err(|e| {
+        e.context(format!("the mgmt_token of profile {name:?} in {}", config.path.display()))
+    })?;
+    let store = vault.write_target(name, target)?;
+    let already_stored = match store.get(name)? {
+        None => false,
+        Some(e) if e.token == token => true,
+        Some(_) => {
+            return Err(Error::Usage(format!(
+                "profile {name:?} already has a different token in the {} store; nothing was changed. Erase it first (`influxctl-cred erase -p {name} --store {}`) if the one in config.toml is the one to keep",
+                store.kind(),
+                store.kind()
+            )));
+        }
+    };
+    Ok(Move { profile: name.to_owned(), token, store: store.kind(), already_stored })
 }
 
 /// Stores one token (bound to its profile's cluster) and reads it back.

@@ -4,7 +4,7 @@
 //! working. `command influxctl …` bypasses the function.
 
 use crate::cli::InitShell;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The text for `shell`.
 pub fn script(shell: InitShell) -> String {
@@ -27,10 +27,35 @@ pub fn script(shell: InitShell) -> String {
     }
 }
 
-/// Prints the function.
-pub fn run(shell: InitShell) -> Result<i32> {
+/// Prints the function for `shell`, or for the shell `$SHELL` names (as `setup` picks it).
+pub fn run(shell: Option<InitShell>) -> Result<i32> {
+    let shell = match shell {
+        Some(shell) => shell,
+        None => from_env(std::env::var_os("SHELL").as_deref())?,
+    };
     crate::ui::stdout(script(shell).as_bytes())?;
     Ok(0)
+}
+
+/// The shell `$SHELL` names (its file name: `/usr/bin/zsh` is zsh); a usage error when it is
+/// unset or not one of the three.
+fn from_env(var: Option<&std::ffi::OsStr>) -> Result<InitShell> {
+    let name = var
+        .and_then(|v| std::path::Path::new(v).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    match name {
+        "bash" => Ok(InitShell::Bash),
+        "zsh" => Ok(InitShell::Zsh),
+        "fish" => Ok(InitShell::Fish),
+        "" => Err(Error::Usage(
+            "no shell named and $SHELL is not set: run `influxctl-cred shell-init bash` (or zsh, fish)"
+                .into(),
+        )),
+        other => Err(Error::Usage(format!(
+            "$SHELL is {other:?}, which shell-init does not know: name one of bash, zsh, fish (`influxctl-cred shell-init bash`)"
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -47,5 +72,15 @@ mod tests {
         }
         assert!(script(InitShell::Bash).contains("\"$@\""));
         assert!(script(InitShell::Fish).contains("$argv"));
+    }
+
+    #[test]
+    fn shell_comes_from_the_file_name_of_shell_env() {
+        let of = |v: &str| from_env(Some(std::ffi::OsStr::new(v)));
+        assert_eq!(of("/usr/bin/zsh").unwrap(), InitShell::Zsh);
+        assert_eq!(of("/bin/bash").unwrap(), InitShell::Bash);
+        assert_eq!(of("fish").unwrap(), InitShell::Fish);
+        assert_eq!(of("/bin/tcsh").unwrap_err().exit_code(), 2);
+        assert_eq!(from_env(None).unwrap_err().exit_code(), 2);
     }
 }

@@ -15,6 +15,14 @@ impl ListRow {
         self.store == StoreKind::Env
     }
 
+    /// Whether the expiry is unknown: an env entry, or a row whose metadata could not be read
+    /// (a file-store entry no identity opens, a vault secret written by hand): such a row
+    /// has no expiry only because none could be read, so it shows "unknown", never "never".
+    pub fn expiry_unknown(&self) -> bool {
+        self.times_unknown()
+            || (self.meta.origin == crate::entry::Origin::Unknown && self.meta.expires_at.is_none())
+    }
+
     /// Whether the creation time is unknown: an env entry, or a row whose store had none to
     /// give (a secret written by hand into the vault store whose creation time the server did
     /// not say). Stores keep such a time as the Unix epoch; no entry was made in 1970.
@@ -36,7 +44,8 @@ impl Serialize for ListRow {
         map.serialize_entry("expires_at", &m.expires_at.filter(|_| times))?;
         map.serialize_entry("origin", &m.origin)?;
         map.serialize_entry("cluster", &m.cluster)?;
-        map.serialize_entry("expiry", if times { self.expiry.as_str() } else { "unknown" })?;
+        let expiry = if self.expiry_unknown() { "unknown" } else { self.expiry.as_str() };
+        map.serialize_entry("expiry", expiry)?;
         map.serialize_entry("active", &self.active)?;
         map.end()
     }

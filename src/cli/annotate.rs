@@ -14,11 +14,12 @@ pub struct AnnotateArgs {
     pub token_id: Option<String>,
 
     /// Look the id up in `influxctl management list` (the one live token whose prefix the
-    /// stored token starts with), with your OAuth login
+    /// stored token starts with), authenticated with the stored token; on a terminal, with
+    /// your OAuth login when the stored token cannot list
     #[arg(long, group = "change")]
     pub lookup_id: bool,
 
-    /// Look the id up with the stored token itself instead of your OAuth login (the default
+    /// Look the id up with the stored token only, never trying your OAuth login (the default
     /// without a terminal)
     #[arg(long, requires = "lookup_id")]
     pub with_current_token: bool,

@@ -59,8 +59,8 @@ pub fn run(vault: &Vault, profile: &str, args: &AnnotateArgs, interactive: bool)
     if args.lookup_id {
         let snap = vault.snapshot()?;
         let at = Target { profile, store: Some(found.store) };
-        let with_token = args.with_current_token || !interactive;
-        let lookup = ids::fill_token_id(vault, &snap, at, true, with_token)?;
+        let oauth_fallback = interactive && !args.with_current_token;
+        let lookup = ids::fill_token_id(vault, &snap, at, true, oauth_fallback)?;
         if let Some(hint) = lookup.hint {
             let msg = format!("the token id of profile {profile:?} was not found: {hint}");
             return Err(match lookup.outcome {

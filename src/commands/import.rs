@@ -24,7 +24,7 @@ pub fn run(
             serde_json::to_value(&report).map_err(|e| crate::error::Error::Other(e.to_string()))?;
         ui::answer(&value)?;
     }
-    Ok(0)
+    Ok(report.refused_exit.unwrap_or(0))
 }
 
 /// Looks up the id of every stored token of `report` that has none; a failure is a warning
@@ -42,12 +42,12 @@ pub fn fill_ids(vault: &Vault, report: &mut Report, interactive: bool) {
             continue;
         }
         let at = crate::lifecycle::ids::Target { profile: &o.profile, store: o.store };
-        let lookup = crate::lifecycle::ids::fill_token_id(vault, &snap, at, false, !interactive)
+        let lookup = crate::lifecycle::ids::fill_token_id(vault, &snap, at, false, interactive)
             .unwrap_or_else(|e| crate::lifecycle::ids::Lookup {
                 outcome: "failed",
                 token_id: None,
                 hint: Some(format!(
-                    "{e}; run `influxctl-cred annotate -p {} --lookup-id` later",
+                    "{e}; run `influxctl-cred annotate -p {} --lookup-id` once the store answers",
                     o.profile
                 )),
             });

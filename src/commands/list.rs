@@ -14,6 +14,14 @@ pub fn list(vault: &Vault, args: &FormatArgs) -> Result<i32> {
     for (store, e) in &failed {
         ui::warn(format!("could not list the {store} store: {e}"));
     }
+    for r in rows.iter().filter(|r| r.expiry_unknown() && !r.times_unknown()) {
+        ui::note(format!(
+            "profile {:?} ({} store): its metadata could not be read, so its expiry is unknown: {}",
+            r.meta.profile,
+            r.store,
+            r.meta.description.as_deref().unwrap_or("`influxctl-cred doctor` says why")
+        ));
+    }
     let text = match args.format {
         ListFormat::Json => {
             // A row's JSON leaves out made-up times (app/row.rs).
@@ -37,6 +45,7 @@ pub fn table(rows: &[ListRow]) -> String {
             };
             let expires = match r.meta.expires_at {
                 _ if r.times_unknown() => "-".to_owned(),
+                None if r.expiry_unknown() => "unknown".to_owned(),
                 Some(t) => format!("{} ({})", short_time(t), r.expiry),
                 None => "never".to_owned(),
             };

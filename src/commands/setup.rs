@@ -66,9 +66,10 @@ fn influxctl_config(vault: &Vault) -> Result<(Value, Vec<String>)> {
         return Ok((json!({"path": path, "exists": false, "profiles": []}), Vec::new()));
     };
     ui::note(format!(
-        "setup: influxctl's config is {} ({} profile(s))",
+        "setup: influxctl's config is {} ({} profile{})",
         path.display(),
-        config.profile_names().len()
+        config.profile_names().len(),
+        if config.profile_names().len() == 1 { "" } else { "s" }
     ));
     let (rows, _) = vault.list();
     let mut profiles = Vec::new();
@@ -89,11 +90,6 @@ fn influxctl_config(vault: &Vault) -> Result<(Value, Vec<String>)> {
         }
         profiles.push(json!({"name": name, "plaintext_token": plain, "stored": stored}));
     }
-    ui::note(format!(
-        "setup: influxctl's config is {} ({} profile(s))",
-        path.display(),
-        profiles.len()
-    ));
     Ok((json!({"path": path, "exists": true, "profiles": profiles}), plaintext))
 }
 
@@ -117,11 +113,30 @@ fn pick_store(vault: &Vault, target: Option<StoreKind>) -> (StoreKind, String, V
         Err(e) => (
             StoreKind::File,
             format!(
-                "the OS keyring does not answer ({e}); the file store (age-encrypted files) works without it. Pin the choice with `store = \"file\"` in {}",
+                "the OS keyring does not answer: {}. The file store, of age-encrypted files, works without it; pin the choice with `store = \"file\"` in {}",
+                why_unavailable(&e),
                 vault.paths.settings().display()
             ),
             keyring,
         ),
+    }
+}
+
+/// Why a store cannot be used, as one plain clause: the reason of a store-unavailable error
+/// without the "the keyring store is unavailable:" lead-in the sentence already says, and
+/// without the raw error of the layer below (a D-Bus error in parentheses), which `-v` shows
+/// and the JSON answer keeps in `store.keyring.reason`.
+fn why_unavailable(e: &Error) -> String {
+    let reason = match e {
+        Error::StoreUnavailable { reason, .. } => reason.clone(),
+        e => e.to_string(),
+    };
+    match reason.split_once(" (") {
+        Some((plain, _)) => {
+            ui::verbose(format!("setup: the keyring's answer: {reason}"));
+            plain.trim_end_matches('.').to_owned()
+        }
+        None => reason.trim_end_matches('.').to_owned(),
     }
 }
 

@@ -44,7 +44,8 @@ fn config_checks(vault: &Vault, out: &mut Vec<Check>) -> Option<InfluxConfig> {
         }
     };
     let names = config.profile_names();
-    let detail = format!("{} ({} profiles)", path.display(), names.len());
+    let plural = if names.len() == 1 { "" } else { "s" };
+    let detail = format!("{} ({} profile{plural})", path.display(), names.len());
     out.push(Check::new("influxctl config", Status::Ok, detail));
     let plain: Vec<&String> = names.iter().filter(|n| config.has_plaintext_token(n)).collect();
     if plain.is_empty() {

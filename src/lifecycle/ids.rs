@@ -7,9 +7,11 @@
 //! validated before it is stored, and written under the store lock into the entry as it is
 //! then, provided it still holds the same token.
 //!
-//! Who asks (docs/commands.md): the user's OAuth login, as `create` does, when a person is at
-//! the terminal; without one, the stored token itself (as `erase --revoke`), so that a script
-//! never waits on a device login.
+//! Who asks (docs/commands.md): the stored token itself first (as `erase --revoke` does): a
+//! management token can list the account's tokens, and whoever imported a plaintext token
+//! often has no OAuth login. Only when it cannot, and a person is at the terminal, the user's
+//! OAuth login (as `create` does); a script never waits on a device login. When neither
+//! works, the hint says what does: setting the id by hand.
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -40,11 +42,16 @@ impl Lookup {
         Lookup {
             outcome: "failed",
             token_id: None,
-            hint: Some(format!(
-                "{e}; once influxctl works for profile {profile:?}, run `influxctl-cred annotate -p {profile} --lookup-id`, or set the id from `influxctl management list` with `influxctl-cred annotate -p {profile} --token-id ID`"
-            )),
+            hint: Some(format!("{e}; {}", by_hand(profile))),
         }
     }
+}
+
+/// What works when influxctl cannot list the tokens: the id set by hand.
+fn by_hand(profile: &str) -> String {
+    format!(
+        "set the id by hand: find the token in `influxctl management list` (run with any login that can list the account's tokens) or in the admin console, then run `influxctl-cred annotate -p {profile} --token-id ID`"
+    )
 }
 
 /// The live records of `listed` whose `token_prefix` begins `token`: exactly one is the id.
@@ -63,21 +70,22 @@ pub fn matching<'a>(token: &Token, listed: &'a [Listed], now: Timestamp) -> Vec<
 
 /// Looks up the id of the token stored for `profile` and records it (with the listed expiry
 /// when the entry has none). `replace`: also when the entry already has another id (asked for
-/// by `annotate --lookup-id`); otherwise an entry with an id is left as it is. `with_token`:
-/// ask with the stored token instead of the OAuth login. Never fails for influxctl's sake: a
-/// failed run is an outcome (`failed`) with a hint; errors are for the store.
+/// by `annotate --lookup-id`); otherwise an entry with an id is left as it is. The stored token
+/// asks first; `oauth_fallback` (a person at the terminal): when it cannot list, the OAuth
+/// login asks next. Never fails for influxctl's sake: a failed run is an outcome (`failed`)
+/// with a hint; errors are for the store.
 pub fn fill_token_id(
     vault: &Vault,
     snap: &Snapshot,
     at: Target<'_>,
     replace: bool,
-    with_token: bool,
+    oauth_fallback: bool,
 ) -> Result<Lookup> {
-    let runner = match Runner::new(vault, snap, !with_token) {
+    let runner = match Runner::new(vault, snap, oauth_fallback) {
         Ok(r) => r,
         Err(e) => return Ok(Lookup::failed(at.profile, &e)),
     };
-    fill_with(vault, snap, &runner, at, replace, with_token)
+    fill_with(vault, snap, &runner, at, replace, oauth_fallback)
 }
 
 /// Whose id is looked up: a profile, in the store that holds it (the read order of `get`), or
@@ -95,7 +103,7 @@ pub fn fill_with(
     runner: &dyn Influxctl,
     at: Target<'_>,
     replace: bool,
-    with_token: bool,
+    oauth_fallback: bool,
 ) -> Result<Lookup> {
     let profile = at.profile;
     let found = match at.store {
@@ -116,14 +124,33 @@ pub fn fill_with(
     // The token may be handed to influxctl: only for the cluster it is bound to (SPEC §4).
     vault.check_binding_in(snap, &found.entry)?;
     let cluster = snap.cluster(profile)?.unwrap_or_else(|| found.entry.cluster.clone());
-    let auth = if with_token { Auth::Token(&found.entry.token) } else { Auth::OAuth };
     ui::note(format!(
-        "looking up the token id of profile {profile:?} in `influxctl management list` ({})",
-        auth.describe()
+        "looking up the token id of profile {profile:?} in `influxctl management list`, authenticated with its stored token (no OAuth login needed)"
     ));
-    let listed = match runner.list(profile, &cluster, auth) {
+    let listed = match runner.list(profile, &cluster, Auth::Token(&found.entry.token)) {
         Ok(l) => l,
-        Err(e) => return Ok(Lookup::failed(profile, &e)),
+        Err(e) if !oauth_fallback => {
+            let hint = format!(
+                "the stored token could not list the account's tokens ({e}); on a terminal, `influxctl-cred annotate -p {profile} --lookup-id` also tries your OAuth login; or {}",
+                by_hand(profile)
+            );
+            return Ok(Lookup { outcome: "failed", token_id: None, hint: Some(hint) });
+        }
+        Err(by_token) => {
+            ui::note(format!(
+                "the stored token could not list the account's tokens ({by_token}); trying your OAuth login"
+            ));
+            match runner.list(profile, &cluster, Auth::OAuth) {
+                Ok(l) => l,
+                Err(by_login) => {
+                    let hint = format!(
+                        "neither the stored token ({by_token}) nor your OAuth login ({by_login}) could list the account's tokens; {}",
+                        by_hand(profile)
+                    );
+                    return Ok(Lookup { outcome: "failed", token_id: None, hint: Some(hint) });
+                }
+            }
+        }
     };
     let set_by_hand = format!(
         "find the token in `influxctl management list` and run `influxctl-cred annotate -p {profile} --token-id ID`"

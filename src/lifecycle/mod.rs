@@ -75,6 +75,14 @@ pub trait Influxctl {
     fn list(&self, profile: &str, cluster: &Cluster, auth: Auth<'_>) -> Result<Vec<Listed>>;
 }
 
+/// What replaces influxctl's "this is the only time you will see the token" (its token line
+/// is withheld from what we pass on): where the token went, and how it is used from there.
+pub fn kept_not_shown(profile: &str, store: StoreKind) -> String {
+    format!(
+        "the token is not shown (influxctl's \"only time you will see the token\" does not apply): it is kept in the {store} store, `influxctl-cred exec -p {profile} -- influxctl …` hands it to influxctl, and `influxctl-cred get -p {profile}` prints it"
+    )
+}
+
 /// `create`: a new management token made with the user's OAuth login, stored; prints its id
 /// and expiry on stdout, never the token.
 pub fn create_command(
@@ -124,6 +132,7 @@ pub fn create_command(
     crate::audit::record(&audit);
     drop(lock);
     ui::note(format!("stored the new token of profile {profile:?} in the {} store", written.store));
+    ui::note(kept_not_shown(profile, written.store));
     if id.is_none() {
         ui::warn(
             "influxctl did not print the token's id, so `rotate` and `erase --revoke` cannot revoke it; find it with `influxctl management list`",

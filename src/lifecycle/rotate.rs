@@ -127,7 +127,7 @@ pub fn rotate_locked(
     let description = plan
         .description
         .clone()
-        .or_else(|| old.entry.description.clone())
+        .or_else(|| old.entry.description.clone().filter(|_| !local_description(&old.entry)))
         .unwrap_or_else(|| default_description(Timestamp::now()));
 
     // A store that machines share: claim the entry first, or use another machine's rotation.
@@ -190,6 +190,7 @@ pub fn rotate_locked(
     }
     .map_err(|e| unstored(e, new_id.as_deref()))?;
     ui::note(format!("rotate: 3/5 stored it in the {} store", written.store));
+    ui::note(super::kept_not_shown(&profile, written.store));
 
     // 4. read back
     let not_back = |why: String| {
@@ -358,4 +359,12 @@ fn due(vault: &Vault, meta: &EntryMeta, min_ttl: Option<SignedDuration>, now: Ti
     let Some(left) = meta.ttl(now) else { return false };
     left < vault.settings.renew_before
         || min_ttl.is_some_and(|min| left < min && min < vault.settings.ttl)
+}
+
+/// Whether the entry's description is one `import` made ("imported from <path of
+/// config.toml>"): it says where a token came from on this machine, and stays here. `rotate`
+/// does not send it to the server as the new token's description.
+fn local_description(entry: &crate::entry::Entry) -> bool {
+    entry.origin == crate::entry::Origin::Imported
+        && entry.description.as_deref().is_some_and(|d| d.starts_with("imported from "))
 }

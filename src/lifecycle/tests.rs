@@ -26,6 +26,8 @@ struct Script {
     fail_create: Cell<bool>,
     fail_revoke: Cell<bool>,
     fail_list: Cell<bool>,
+    /// `list` authenticated with a token fails (the OAuth login still lists).
+    fail_token_list: Cell<bool>,
     /// Tokens this script created fail `test` (never become active).
     dead_new: Cell<bool>,
     /// Print no id, as influxctl before 2.11.
@@ -101,7 +103,7 @@ impl Influxctl for Script {
 
     fn list(&self, _profile: &str, _cluster: &Cluster, auth: Auth<'_>) -> Result<Vec<Listed>> {
         self.calls.borrow_mut().push(format!("list {}", self.auth(auth)));
-        if self.fail_list.get() {
+        if self.fail_list.get() || (self.fail_token_list.get() && matches!(auth, Auth::Token(_))) {
             return Err(Error::InfluxctlFailed("list exited with status 1".into()));
         }
         let revoked_at = Some(Timestamp::UNIX_EPOCH + SignedDuration::from_hours(1));
@@ -434,9 +436,9 @@ fn setup_unidentified() -> (tempfile::TempDir, Vault, Script) {
     (dir, vault, script)
 }
 
-fn fill(vault: &Vault, script: &Script, with_token: bool) -> ids::Lookup {
+fn fill(vault: &Vault, script: &Script, oauth_fallback: bool) -> ids::Lookup {
     let at = ids::Target { profile: "prod", store: None };
-    ids::fill_with(vault, &vault.snapshot().unwrap(), script, at, false, with_token).unwrap()
+    ids::fill_with(vault, &vault.snapshot().unwrap(), script, at, false, oauth_fallback).unwrap()
 }
 
 #[test]
@@ -464,7 +466,8 @@ fn fill_token_id_with_several_or_no_match_leaves_the_id_empty() {
     let several = fill(&vault, &script, false);
     assert_eq!((several.outcome, several.token_id), ("ambiguous", None));
     assert!(several.hint.unwrap().contains("annotate -p prod --token-id"));
-    assert_eq!(script.calls().last().map(String::as_str), Some("list oauth"));
+    // The stored token could list: no OAuth login was tried, even with a person at hand.
+    assert_eq!(script.calls().last().map(String::as_str), Some("list token:id-old"));
     assert_eq!(stored(&vault).token_id, None);
 
     script.tokens.borrow_mut().clear();
@@ -477,10 +480,38 @@ fn fill_token_id_with_several_or_no_match_leaves_the_id_empty() {
 fn fill_token_id_failing_influxctl_is_an_outcome_not_an_error() {
     let (_d, vault, script) = setup_unidentified();
     script.fail_list.set(true);
-    let failed = fill(&vault, &script, true);
+    let failed = fill(&vault, &script, false);
     assert_eq!(failed.outcome, "failed");
     assert!(failed.hint.unwrap().contains("--lookup-id"));
     assert_eq!(stored(&vault).token.expose(), "M.V1.test-old");
+}
+
+#[test]
+fn fill_token_id_tries_the_oauth_login_only_when_the_stored_token_cannot_list() {
+    let (_d, vault, script) = setup_unidentified();
+    script.fail_token_list.set(true);
+    // Without a person at hand: no OAuth login; the hint names what works.
+    let failed = fill(&vault, &script, false);
+    assert_eq!(failed.outcome, "failed");
+    let hint = failed.hint.unwrap();
+    assert!(
+        hint.contains("stored token could not list") && hint.contains("--token-id ID"),
+        "{hint}"
+    );
+    assert!(!script.calls().iter().any(|c| c == "list oauth"), "{:?}", script.calls());
+    // With one: the login lists after the token could not.
+    let found = fill(&vault, &script, true);
+    assert_eq!((found.outcome, found.token_id.as_deref()), ("found", Some("id-old")));
+    let calls = script.calls();
+    assert_eq!(calls[calls.len() - 2..], ["list token:id-old", "list oauth"]);
+    // Neither works: the hint says to set the id by hand, not to run the same command again.
+    script.fail_list.set(true);
+    let at = ids::Target { profile: "prod", store: None };
+    let snap = vault.snapshot().unwrap();
+    let neither = ids::fill_with(&vault, &snap, &script, at, true, true).unwrap();
+    let hint = neither.hint.unwrap();
+    assert!(hint.contains("nor your OAuth login") && hint.contains("--token-id ID"), "{hint}");
+    assert!(!hint.contains("--lookup-id"), "{hint}");
 }
 
 #[test]

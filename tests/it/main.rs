@@ -37,6 +37,7 @@ mod keyring_macos;
 mod keyring_windows;
 mod lifecycle;
 mod properties;
+mod second_day;
 mod setup;
 mod token_ids;
 mod trust;

@@ -213,3 +213,80 @@ fn import_all_dry_run_answers_every_profile_and_changes_nothing() {
     assert!(s.server()["calls"].as_array().is_none_or(Vec::is_empty), "influxctl ran");
     assert!(!r.stdout.contains(IMPORTED));
 }
+
+/// Runs `influxctl-cred ARGS` on a fresh pseudo-terminal (as a person at a terminal would),
+/// with the environment of [`Setup::cmd`] but no `CI`; answers the exit code and what the
+/// terminal showed.
+pub fn on_a_terminal(s: &Setup, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let home = s.env.path();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/pty-type.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg("no-passphrase-is-asked")
+        .arg(env!("CARGO_BIN_EXE_influxctl-cred"))
+        .args(args)
+        .env_clear()
+        .env("PATH", s.path_var())
+        .env("HOME", home.join("home"))
+        .env("XDG_CONFIG_HOME", home.join("xdg-config"))
+        .env("XDG_DATA_HOME", home.join("xdg-data"))
+        .env("XDG_CACHE_HOME", home.join("xdg-cache"))
+        .env("INFLUXCTL_CRED_HOME", s.env.cred_home())
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/influxctl-cred-test-bus")
+        .env("INFLUXCTL_CRED_SCRYPT_LOG_N", "10")
+        .env("XDG_RUNTIME_DIR", s.run_dir())
+        .env("FAKE_INFLUXCTL_STATE", s.state_path())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let shown = crate::util::text(&out.stderr);
+    s.assert_no_token_in(&shown);
+    (out.status.code().unwrap_or(-1), shown)
+}
+
+/// Issue #27 item 1: on a terminal, `annotate --lookup-id` (and `setup`, through `import`)
+/// asked with the OAuth login, which someone who kept a plaintext token usually lacks, and the
+/// hint said to run the same command again. Now the stored token asks first (and it is said);
+/// the OAuth login only when the token cannot list; when neither can, the hint says what works.
+#[test]
+fn lookup_id_on_a_terminal_uses_the_stored_token_then_the_login_then_says_what_works() {
+    let s = Setup::new();
+    seed(&s, &[]);
+    import_json(&s, &[]);
+    // No OAuth login (the stand-in's default), a person at the terminal.
+    let (code, shown) = on_a_terminal(&s, &["annotate", "-p", "prod", "--lookup-id"], &[]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("authenticated with its stored token"), "{shown}");
+    assert_eq!(s.calls("list").last().unwrap()["auth"], format!("token:{IMPORTED_ID}"));
+    assert!(!s.calls("list").iter().any(|c| c["auth"].is_null()), "a login was tried");
+    assert_eq!(s.stored_id("prod").as_deref(), Some(IMPORTED_ID));
+
+    // A token the server does not accept: the OAuth login lists instead, and it is said.
+    s.store("stage", "M.V1.zzzz-unknown0123456789abcdef", &[]);
+    let args = ["annotate", "-p", "stage", "--lookup-id"];
+    let (code, shown) = on_a_terminal(&s, &args, &[OAUTH]);
+    assert_eq!(code, 1, "no live token matches, but the login listed: {shown}");
+    assert!(shown.contains("trying your OAuth login"), "{shown}");
+    assert_eq!(s.calls("list").last().unwrap()["auth"], "oauth:fake-user");
+
+    // Neither: exit 8, and the hint names what works rather than the same command again.
+    let (code, shown) = on_a_terminal(&s, &args, &[]);
+    assert_eq!(code, 8, "{shown}");
+    assert!(shown.contains("nor your OAuth login"), "{shown}");
+    assert!(shown.contains("annotate -p stage --token-id ID"), "{shown}");
+    assert!(!shown.contains("--lookup-id`"), "{shown}");
+}
+
+/// Issue #27 item 1, through `setup`: on a terminal, `setup --import` finds the moved token's
+/// id with the token itself, with no OAuth login at hand.
+#[test]
+fn setup_on_a_terminal_finds_the_imported_id_without_a_login() {
+    let s = Setup::new();
+    seed(&s, &[]);
+    let (code, shown) = on_a_terminal(&s, &["setup", "--import"], &[("SHELL", "/bin/bash")]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains(&format!("its token id is {IMPORTED_ID}")), "{shown}");
+    assert!(!shown.contains("not logged in"), "{shown}");
+    assert_eq!(s.calls("list")[0]["auth"], format!("token:{IMPORTED_ID}"));
+    assert_eq!(s.stored_id("prod").as_deref(), Some(IMPORTED_ID));
+}

@@ -189,11 +189,19 @@ impl Setup {
         }
     }
 
-    /// Stores `token` for `profile` with `store` (token on stdin) and extra flags.
+    /// Stores `token` for `profile` with `store` (token on stdin) and extra flags. An
+    /// `--expires-at` is recorded with `annotate` afterwards: `store` refuses a past one, and
+    /// tests of expiry need expired entries.
     pub fn store(&self, profile: &str, token: &str, flags: &[&str]) {
+        let at = flags.iter().position(|f| *f == "--expires-at");
+        let mut rest = flags.to_vec();
+        let expires = at.map(|i| rest.drain(i..i + 2).nth(1).unwrap());
         let mut c = self.cmd(&[]);
-        c.args(["store", "-p", profile]).args(flags).write_stdin(format!("{token}\n"));
+        c.args(["store", "-p", profile]).args(&rest).write_stdin(format!("{token}\n"));
         c.assert().success();
+        if let Some(t) = expires {
+            self.cmd(&[]).args(["annotate", "-p", profile, "--expires-at", t]).assert().success();
+        }
     }
 }
 
