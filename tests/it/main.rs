@@ -43,3 +43,4 @@ mod trust;
 mod vault;
 mod vault_lock;
 mod vault_offline;
+mod vault_redirect;

@@ -79,16 +79,13 @@ fn is_upgrading(message: &str) -> bool {
     m.contains("from non-versioned to versioned data")
 }
 
-/// Whether a redirect to `next` may be followed: it goes to one of `addrs`, or to the same
-/// scheme and host as one of them (a standby naming the active node's port), and keeps to
-/// the API path.
+/// Whether a redirect to `next` may be followed: it goes to one of `addrs` (the same scheme,
+/// host **and port**; a port left out is the scheme's default), and keeps to the API path.
+/// Another port of the same host is another server, perhaps not even ours to trust: a
+/// redirect there is not followed (it would hand it our token and what we write).
 pub fn redirect_allowed(next: &Url, addrs: &[Url]) -> bool {
     next.path().starts_with("/v1/")
         && next.username().is_empty()
         && next.password().is_none()
-        && addrs.iter().any(|a| {
-            a.scheme() == next.scheme()
-                && a.host_str().map(str::to_ascii_lowercase)
-                    == next.host_str().map(str::to_ascii_lowercase)
-        })
+        && addrs.iter().any(|a| a.origin() == next.origin())
 }
