@@ -41,6 +41,7 @@ mod token_ids;
 mod trust;
 #[cfg(unix)]
 mod vault;
+mod vault_failover;
 mod vault_lock;
 mod vault_offline;
 mod vault_redirect;

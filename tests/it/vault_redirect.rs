@@ -12,14 +12,14 @@ use crate::util::{TOKEN, TestEnv, text};
 const VAULT_TOKEN: &str = "s.redirect-test-vault-token";
 
 /// A server on 127.0.0.1 that records every request (head and body) and answers it with
-/// `answer(method)`: (status, extra header lines, body).
-struct Recording {
-    addr: String,
-    port: u16,
+/// `answer(request line)`: (status, extra header lines, body).
+pub struct Recording {
+    pub addr: String,
+    pub port: u16,
     seen: Arc<Mutex<Vec<String>>>,
 }
 
-fn recording(answer: impl Fn(&str) -> (u16, String, String) + Send + 'static) -> Recording {
+pub fn recording(answer: impl Fn(&str) -> (u16, String, String) + Send + 'static) -> Recording {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = l.local_addr().expect("addr").port();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -41,9 +41,9 @@ fn recording(answer: impl Fn(&str) -> (u16, String, String) + Send + 'static) ->
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
-            let method = head.split(' ').next().unwrap_or("").to_owned();
+            let line = head.lines().next().unwrap_or("").to_owned();
             log.lock().unwrap().push(format!("{head}\n{}", text(&body)));
-            let (status, headers, body) = answer(&method);
+            let (status, headers, body) = answer(&line);
             let _ = write!(
                 conn,
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
@@ -55,7 +55,7 @@ fn recording(answer: impl Fn(&str) -> (u16, String, String) + Send + 'static) ->
 }
 
 impl Recording {
-    fn seen(&self) -> String {
+    pub fn seen(&self) -> String {
         self.seen.lock().unwrap().join("\n---\n")
     }
 }
@@ -64,7 +64,7 @@ impl Recording {
 fn a_redirect_to_another_port_of_the_same_host_is_never_followed() {
     // What a server that wants our secrets answers: "nothing stored yet" to a read, "written"
     // to a write, so that a client that follows it hands over the token being stored.
-    let hostile = recording(|method| match method {
+    let hostile = recording(|line| match line.split(' ').next().unwrap_or("") {
         "GET" => (404, String::new(), r#"{"errors":[]}"#.into()),
         _ => (
             200,

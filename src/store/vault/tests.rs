@@ -38,6 +38,14 @@ fn the_upgrading_answer_is_retried_but_other_400s_are_not() {
     assert!(matches!(transient(400, upgrading, None, &url(), &addrs()), Verdict::Retry(_)));
     let waiting = br#"{"errors":["Waiting for the primary to upgrade from non-versioned to versioned data. This backend will be unavailable for a brief period and will resume service when the primary is finished."]}"#;
     assert!(matches!(transient(400, waiting, None, &url(), &addrs()), Verdict::Retry(_)));
+    let leaderless = br#"{"errors":["local node not active but active cluster node not found"]}"#;
+    assert!(
+        matches!(transient(500, leaderless, None, &url(), &addrs()), Verdict::Retry(w) if w.contains("election"))
+    );
+    assert_eq!(
+        transient(500, br#"{"errors":["internal error"]}"#, None, &url(), &addrs()),
+        Verdict::Answer
+    );
     let cas = br#"{"errors":["check-and-set parameter did not match the current version"]}"#;
     assert_eq!(transient(400, cas, None, &url(), &addrs()), Verdict::Answer);
 }

@@ -50,6 +50,11 @@ pub fn transient(
         400 if errors_of(body, None).iter().any(|e| is_upgrading(e)) => {
             Verdict::Retry("400 (the KV mount is being upgraded)".into())
         }
+        // A standby during an election: the active node is gone and no new one is known yet.
+        500 if errors_of(body, None).iter().any(|e| is_leaderless(e)) => Verdict::Retry(format!(
+            "500 ({}: a standby during an election)",
+            first_error(body).unwrap_or_default()
+        )),
         _ => Verdict::Answer,
     }
 }
@@ -77,6 +82,12 @@ fn is_upgrading(message: &str) -> bool {
     // "Upgrading from non-versioned to versioned data. …" on the node doing it, "Waiting for
     // the primary to upgrade from non-versioned to versioned data. …" on the others.
     m.contains("from non-versioned to versioned data")
+}
+
+/// The 500 of a standby that knows of no active node ("local node not active but active
+/// cluster node not found"), which a new election ends within seconds.
+fn is_leaderless(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("active cluster node not found")
 }
 
 /// Whether a redirect to `next` may be followed: it goes to one of `addrs` (the same scheme,
