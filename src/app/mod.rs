@@ -162,6 +162,11 @@ impl Vault {
         self
     }
 
+    /// The one store reads use (`--store`), if one was named.
+    pub fn reading_only(&self) -> Option<StoreKind> {
+        self.read_only_from
+    }
+
     /// influxctl's config, read once ([`Snapshot`]). A session (the helper) keeps the last
     /// snapshot and answers it again while the file is still the same file with the same
     /// device, inode, size, mode, owner, mtime and ctime, and is still trusted (one `statx` of

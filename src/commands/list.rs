@@ -10,7 +10,14 @@ use crate::ui;
 pub fn list(vault: &Vault, args: &FormatArgs) -> Result<i32> {
     // One command reads every entry's files from the same folders: each folder's strict-modes
     // check is done once for the whole listing (as one helper request does), not once a file.
-    let (rows, failed) = crate::fsutil::one_request(|| vault.list());
+    let (rows, mut failed) = crate::fsutil::one_request(|| vault.list());
+    // The store the user named (`--store`) that cannot be listed is the answer: its error,
+    // not a warning above an empty table.
+    if let Some(only) = vault.reading_only()
+        && let Some(i) = failed.iter().position(|(kind, _)| *kind == only)
+    {
+        return Err(failed.swap_remove(i).1);
+    }
     for (store, e) in &failed {
         ui::warn(format!("could not list the {store} store: {e}"));
     }

@@ -212,8 +212,8 @@ impl VaultSettings {
             None if self.addrs.is_empty() => {
                 return Err(Error::StoreUnavailable {
                     store: "vault",
-                    reason: "no server address: [vault] addr is not set, nor BAO_ADDR or VAULT_ADDR".into(),
-                    hint: Some("set `addr = \"https://…:8200\"` under [vault] in influxctl-cred's config.toml, or export BAO_ADDR".into()),
+                    reason: "it is not configured: no server address ([vault] addr or addrs in influxctl-cred's config.toml, BAO_ADDR or VAULT_ADDR)".into(),
+                    hint: Some("add `[vault]` with `addr = \"https://bao.example.com:8200\"` to influxctl-cred's config.toml (docs/vault.md), or export BAO_ADDR".into()),
                 });
             }
             None => ("[vault] addr", self.addrs.clone()),
@@ -278,10 +278,10 @@ pub fn parse_addr(text: &str) -> std::result::Result<reqwest::Url, String> {
     Ok(url)
 }
 
-/// `localhost`, `127.0.0.0/8`, `::1`.
+/// Exactly `localhost`, or a literal `127.0.0.0/8` or `::1`. Nothing that goes to DNS:
+/// `localhost.` (a fully qualified name) or `localhost.example` may resolve anywhere.
 pub fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let bare = bare.strip_suffix('.').unwrap_or(bare);
     bare.eq_ignore_ascii_case("localhost")
         || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }

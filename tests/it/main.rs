@@ -43,5 +43,7 @@ mod token_ids;
 mod trust;
 #[cfg(unix)]
 mod vault;
+mod vault_failover;
 mod vault_lock;
 mod vault_offline;
+mod vault_redirect;

@@ -167,3 +167,34 @@ fn a_plain_http_vault_needs_no_system_ca_bundle() {
     let err = text(&out.get_output().stderr);
     assert!(err.contains("not-found"), "{err}");
 }
+
+#[test]
+fn list_of_an_unconfigured_vault_store_is_one_error_saying_how_to_configure_it() {
+    let env = TestEnv::new();
+    for args in
+        [&["--store", "vault", "list"][..], &["list", "--store", "vault", "--format", "json"]]
+    {
+        let out = env.cmd().args(args).env("BAO_TOKEN", "s.offline-test-token").assert().code(5);
+        let (stdout, err) = (text(&out.get_output().stdout), text(&out.get_output().stderr));
+        assert_eq!(stdout, "", "{args:?}: a table of nothing: {stdout}");
+        assert!(!err.contains("warning"), "{args:?}: {err}");
+        assert!(err.contains("not configured") && err.contains("store-unavailable"), "{err}");
+        assert!(err.contains("[vault]") && err.contains("addr = "), "says how: {err}");
+    }
+}
+
+#[test]
+fn a_lone_vault_address_that_refuses_is_an_answer_not_a_wait() {
+    let env = TestEnv::new();
+    let addr = dead_addr();
+    write_settings(&env, &format!("[vault]\naddr = \"{addr}\"\nvault_timeout = \"60s\"\n"));
+    for args in [&["get", "-p", "prod", "--store", "vault"][..], &["list", "--store", "vault"]] {
+        let start = std::time::Instant::now();
+        let out = env.cmd().args(args).env("BAO_TOKEN", "s.offline-test-token").assert().code(5);
+        let took = start.elapsed();
+        let err = text(&out.get_output().stderr);
+        // A bound for correctness (it did not wait out the 60 s), not a benchmark.
+        assert!(took < std::time::Duration::from_secs(20), "{args:?} waited {took:?}: {err}");
+        assert!(err.contains(&addr) && err.contains("refused the connection"), "{err}");
+    }
+}

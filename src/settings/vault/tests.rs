@@ -123,4 +123,11 @@ fn no_address_anywhere_is_store_unavailable_and_a_remote_plain_http_env_is_refus
     for ok in ["http://localhost:8200", "http://[::1]:8200", "https://bao.example.com"] {
         assert!(v.resolve(&env(&[("BAO_ADDR", ok)])).is_ok(), "{ok}");
     }
+    // A name that goes to DNS is not loopback, however it looks.
+    for remote in
+        ["http://localhost.:8200", "http://localhost.example:8200", "http://127.0.0.1.nip.io"]
+    {
+        let err = v.resolve(&env(&[("BAO_ADDR", remote)])).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{remote}: {err}");
+    }
 }

@@ -7,9 +7,14 @@
 //! healthy cluster answers briefly while it changes its mind is retried, across the addresses
 //! and with backoff, until `vault_timeout` is spent ([`transient`]): 503 (sealed, no active
 //! node), a refused or failed connection, 502/504, 429, 412, the 400 "upgrading" answer of a KV
-//! mount being upgraded, and a 307/308 redirect from a standby to an address that is not ours. A
-//! redirect is followed only to an address of `addrs`, or to the scheme and host of one
-//! ([`redirect_allowed`]): a redirect elsewhere would hand our token to a stranger.
+//! mount being upgraded, and a 307/308 redirect from a standby to an address that is not ours.
+//! One exception: a lone address (no `addrs` to fail over to) that refuses the connection is
+//! an answer, given at once: nothing listens there. A failure after a followed redirect is
+//! reported as such (`307 redirect to <active>, which gave no answer: …`) under the address
+//! that redirected. A
+//! redirect is followed only to an address of `addrs`: the same scheme, host and port
+//! ([`redirect_allowed`]); a redirect elsewhere (another port of the same host included) would
+//! hand our token to a stranger.
 
 use std::io::Read;
 use std::sync::OnceLock;
@@ -18,15 +23,17 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use reqwest::Url;
 use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION};
-use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::secret::{SecretBytes, Token};
 use crate::settings::VaultTarget;
 
 mod classify;
+mod text;
 mod tls;
 pub use classify::{SEALED, Verdict, redirect_allowed, transient};
+pub use text::clean;
+use text::{chain, errors_of, first_error};
 
 /// Largest answer we read.
 pub const MAX_BODY: u64 = 1 << 20;
@@ -34,8 +41,6 @@ pub const MAX_BODY: u64 = 1 << 20;
 const MAX_HOPS: usize = 3;
 /// Why an address gave no answer when the time was up.
 const OUT_OF_TIME: &str = "no answer in time";
-/// Longest server message we repeat.
-const MAX_MESSAGE: usize = 300;
 
 /// One answer of the server that is not retried: its status and body (zeroized: a KV read
 /// holds the stored token, a login the new vault token).
@@ -153,15 +158,20 @@ impl Client {
                 let url = api_url(addr, path)?;
                 match self.attempt(&method, url, body, token, deadline)? {
                     Ok(reply) => return Ok(reply),
-                    Err(why) => {
+                    Err(miss) => {
                         let at = origin(addr);
-                        crate::ui::verbose(format!("vault {at}: {why}"));
+                        crate::ui::verbose(format!("vault {at}: {}", miss.why));
+                        // A lone address where nothing listens is an answer: no cluster is
+                        // there to take over, so waiting out the timeout tells nothing more.
+                        if miss.refused && self.target.addrs.len() == 1 {
+                            return Err(self.refused(&at, &miss.why));
+                        }
                         // The first real reason per address is kept: a later "no answer in
                         // time" says less than "connection refused" or "sealed".
                         match tried.iter_mut().find(|(a, _)| *a == at) {
-                            Some((_, old)) if why != OUT_OF_TIME => *old = why,
+                            Some((_, old)) if miss.why != OUT_OF_TIME => *old = miss.why,
                             Some(_) => {}
-                            None => tried.push((at, why)),
+                            None => tried.push((at, miss.why)),
                         }
                     }
                 }
@@ -176,8 +186,9 @@ impl Client {
     }
 
     /// One request to `url`, following allowed redirects. The inner `Err` is a transient
-    /// failure, said in words for the final message; the outer one is not worth a retry (a bad
-    /// header value, an answer over the cap).
+    /// failure ([`Miss`]); the outer one is not worth a retry (a bad header value, an answer
+    /// over the cap). A failure after a redirect says where the redirect pointed: a standby
+    /// naming a dead active node is not the standby refusing.
     fn attempt(
         &self,
         method: &Method,
@@ -185,11 +196,17 @@ impl Client {
         body: Option<&[u8]>,
         token: Option<&Token>,
         deadline: Instant,
-    ) -> Result<std::result::Result<Reply, String>> {
+    ) -> Result<std::result::Result<Reply, Miss>> {
+        // "307 redirect to <origin>" once a redirect was followed.
+        let mut via: Option<String> = None;
+        let miss = |via: &Option<String>, why: String| match via {
+            None => Miss { why, refused: false },
+            Some(v) => Miss { why: format!("{v}, which gave no answer: {why}"), refused: false },
+        };
         for _ in 0..=MAX_HOPS {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Ok(Err(OUT_OF_TIME.into()));
+                return Ok(Err(miss(&None, OUT_OF_TIME.into())));
             }
             let mut req = self.http.request(method.clone(), url.clone()).timeout(left);
             req = req.header("X-Vault-Request", "true");
@@ -212,15 +229,19 @@ impl Client {
             }
             let resp = match req.send() {
                 Ok(r) => r,
-                Err(e) if e.is_timeout() => return Ok(Err("timed out".into())),
-                Err(e) => return Ok(Err(chain(&e.without_url()))),
+                Err(e) if e.is_timeout() => return Ok(Err(miss(&via, "timed out".into()))),
+                Err(e) => {
+                    let refused = via.is_none() && is_refused(&e);
+                    let why = chain(&e.without_url());
+                    return Ok(Err(Miss { refused, ..miss(&via, why) }));
+                }
             };
             let status = resp.status().as_u16();
             let location =
                 resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
             let body = match read_capped(resp) {
                 Ok(b) => b,
-                Err(Capped::Io(why)) => return Ok(Err(why)),
+                Err(Capped::Io(why)) => return Ok(Err(miss(&via, why))),
                 Err(Capped::TooLarge) => {
                     return Err(Error::StoreUnavailable {
                         store: "vault",
@@ -235,14 +256,29 @@ impl Client {
             };
             match transient(status, &body, location.as_deref(), &url, &self.target.addrs) {
                 Verdict::Answer => return Ok(Ok(Reply { status, body })),
-                Verdict::Retry(why) => return Ok(Err(why)),
+                Verdict::Retry(why) => return Ok(Err(miss(&via, why))),
                 Verdict::Follow(next) => {
                     crate::ui::verbose(format!("vault: {status} redirect to {}", origin(&next)));
+                    via = Some(format!("{status} redirect to {}", origin(&next)));
                     url = next;
                 }
             }
         }
-        Ok(Err(format!("more than {MAX_HOPS} redirects")))
+        Ok(Err(miss(&None, format!("more than {MAX_HOPS} redirects"))))
+    }
+
+    /// The error of a lone address that refused the connection.
+    fn refused(&self, at: &str, why: &str) -> Error {
+        Error::StoreUnavailable {
+            store: "vault",
+            reason: format!(
+                "the vault server {at} ({}) refused the connection: nothing listens there ({why})",
+                self.target.addrs_from
+            ),
+            hint: Some(
+                "start the server, or check the address (BAO_ADDR, [vault] addr/addrs); with several addresses ([vault] addrs) a refusal is retried until vault_timeout".into(),
+            ),
+        }
     }
 
     fn gave_up(&self, tried: &[(String, String)]) -> Error {
@@ -298,6 +334,28 @@ pub fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
+/// Why one try of one address gave no answer (transient).
+struct Miss {
+    /// In words, for the final message.
+    why: String,
+    /// The address itself (not a redirect's target) refused the connection.
+    refused: bool,
+}
+
+/// Whether a transport error is a refused connection (nothing listens at that port).
+fn is_refused(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 enum Capped {
     /// The connection broke while reading: transient.
     Io(String),
@@ -315,56 +373,6 @@ fn read_capped(resp: reqwest::blocking::Response) -> std::result::Result<SecretB
         return Err(Capped::TooLarge);
     }
     Ok(buf)
-}
-
-#[derive(Deserialize)]
-struct ErrorsBody {
-    #[serde(default)]
-    errors: Vec<String>,
-}
-
-fn errors_of(body: &[u8], token: Option<&Token>) -> Vec<String> {
-    let parsed: Option<ErrorsBody> = serde_json::from_slice(body).ok();
-    parsed.map(|b| b.errors).unwrap_or_default().iter().map(|e| clean(e, token)).collect()
-}
-
-fn first_error(body: &[u8]) -> Option<String> {
-    errors_of(body, None).into_iter().find(|e| !e.is_empty())
-}
-
-/// A server message made safe to print: our token masked, management tokens redacted, no
-/// control characters, at most [`MAX_MESSAGE`] characters.
-pub fn clean(text: &str, token: Option<&Token>) -> String {
-    // Invisible characters go first, so that none can hide a token from the masks below.
-    let visible: String = text
-        .chars()
-        .filter(|c| !crate::error::is_invisible(*c))
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let masked = match token.filter(|t| !t.expose().is_empty()) {
-        Some(t) => visible.replace(t.expose(), "<redacted vault token>"),
-        None => visible,
-    };
-    let s = crate::error::redact(&masked);
-    let mut out: String = s.chars().take(MAX_MESSAGE).collect();
-    if s.chars().count() > MAX_MESSAGE {
-        out.push('…');
-    }
-    out.trim().to_owned()
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -109,7 +109,9 @@ fn report(store: &VaultStore) -> (Status, String) {
     }
     let layout = store.layout();
     let data = layout.data_path("default");
-    let list = layout.list_path();
+    // A LIST is a request on the folder, `<mount>/metadata/<prefix>/` with its slash: a
+    // policy's `…/<prefix>/*` grants `list` there and nothing on the path without it.
+    let list = format!("{}/", layout.list_path());
     let body = serde_json::json!({ "paths": [data, list] }).to_string();
     let caps = match client.post_raw("sys/capabilities-self", body.as_bytes(), Some(&token)) {
         Ok(r) if r.ok() => serde_json::from_slice::<serde_json::Value>(&r.body).ok(),

@@ -13,12 +13,13 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::entry::{Entry, Origin};
 use crate::error::{Error, Result};
-use crate::secret::{SecretBytes, Token};
+use crate::secret::SecretBytes;
 use crate::settings::VaultSettings;
 
+mod hand;
 mod meta;
+pub use hand::entry_from_data;
 pub use meta::{from_custom, metadata_body, to_custom, unlisted};
 
 /// Where the entries of one `[vault]` setting live.
@@ -125,52 +126,6 @@ pub fn parse_read(status: u16, body: &[u8]) -> Result<Read> {
         }
         _ => Ok(Read::Absent(version)),
     }
-}
-
-/// A secret written by hand (`bao kv put <mount>/<prefix>/P token=M.V1.… [token_id=…]
-/// [description=…] [expires_at=…]`): no `profile`, at least a `token`.
-#[derive(Deserialize)]
-struct HandWritten {
-    profile: Option<serde::de::IgnoredAny>,
-    token: Option<Token>,
-    token_id: Option<String>,
-    description: Option<String>,
-    expires_at: Option<jiff::Timestamp>,
-}
-
-/// The entry of `profile` from a secret's `data`: our entry JSON (SPEC §4), or a secret written
-/// by hand with at least a `token` (created = when the version was written, origin `stored`,
-/// unbound: bound on first use). Anything else is corrupt, named but never quoted.
-pub fn entry_from_data(
-    bytes: &[u8],
-    profile: &str,
-    created: Option<jiff::Timestamp>,
-) -> Result<Entry> {
-    let ours = Entry::from_secret_json(bytes, "vault", profile);
-    let Err(err) = ours else { return ours };
-    let hand: HandWritten = match serde_json::from_slice(bytes) {
-        Ok(h) => h,
-        Err(_) => return Err(err),
-    };
-    let (None, Some(token)) = (hand.profile, hand.token) else { return Err(err) };
-    if let Some(id) = &hand.token_id {
-        crate::entry::validate_token_id(id).map_err(|e| corrupt(profile, &e.to_string()))?;
-    }
-    if let Some(d) = &hand.description {
-        crate::entry::check_description(d).map_err(|e| corrupt(profile, &e.to_string()))?;
-    }
-    let mut entry = Entry::new(profile, token, Origin::Stored);
-    entry.token_id = hand.token_id;
-    entry.description = hand.description;
-    entry.expires_at = hand.expires_at;
-    if let Some(t) = created {
-        entry.created_at = t;
-    }
-    Ok(entry)
-}
-
-fn corrupt(profile: &str, reason: &str) -> Error {
-    Error::Corrupt { store: "vault", profile: profile.to_owned(), reason: reason.to_owned() }
 }
 
 /// The body of `POST <mount>/data/…`: `{"options":{"cas":N},"data":<data>}`. `data` must be

@@ -177,6 +177,23 @@ impl VaultStore {
         }
     }
 
+    /// After a lost check-and-set: whether no version newer than `cas` exists as far as the
+    /// cluster now says. Another writer's version would be newer; none means the node that
+    /// judged the write had older data than the one we read (a standby that serves requests
+    /// itself and has not caught up, right after a failover), so the same write (the same
+    /// `cas`: never anything we did not see) is tried again until `vault_timeout`.
+    fn judged_on_older_data(&self, profile: &str, cas: u64) -> bool {
+        match self.current_version(profile) {
+            Ok((now, _)) if now <= cas => {
+                crate::ui::verbose(format!(
+                    "vault: check-and-set {cas} refused, but the newest version is {now}: a node behind the others judged it; trying again"
+                ));
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Writes `meta` as the secret's `custom_metadata`. A failure leaves the entry written: it
     /// is a warning (`list` shows the older metadata until the next write).
     fn write_metadata(&self, meta: &EntryMeta) {
@@ -324,10 +341,22 @@ impl Versioned for VaultStore {
         crate::store::check_writable_name(profile)?;
         let path = self.layout.data_path(profile);
         let body = kv::write_body(data, cas)?;
-        let (reply, token) = self.call(|c, t| c.post_raw(&kv::url_path(&path), &body, Some(t)))?;
-        if !reply.ok() {
-            return Err(self.refused(&reply, &token, Op::Write { new: cas == 0 }, &path));
-        }
+        let deadline = std::time::Instant::now() + self.client()?.timeout();
+        let reply = loop {
+            let (reply, token) =
+                self.call(|c, t| c.post_raw(&kv::url_path(&path), &body, Some(t)))?;
+            if reply.ok() {
+                break reply;
+            }
+            let err = self.refused(&reply, &token, Op::Write { new: cas == 0 }, &path);
+            if err.kind() != crate::error::ErrorKind::Locked
+                || std::time::Instant::now() >= deadline
+                || !self.judged_on_older_data(profile, cas)
+            {
+                return Err(err);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        };
         if reply.status == 204 {
             // KV version 1 stores any path and answers nothing: the entry now sits there.
             return Err(Error::StoreUnavailable {

@@ -38,19 +38,31 @@ fn the_upgrading_answer_is_retried_but_other_400s_are_not() {
     assert!(matches!(transient(400, upgrading, None, &url(), &addrs()), Verdict::Retry(_)));
     let waiting = br#"{"errors":["Waiting for the primary to upgrade from non-versioned to versioned data. This backend will be unavailable for a brief period and will resume service when the primary is finished."]}"#;
     assert!(matches!(transient(400, waiting, None, &url(), &addrs()), Verdict::Retry(_)));
+    let leaderless = br#"{"errors":["local node not active but active cluster node not found"]}"#;
+    assert!(
+        matches!(transient(500, leaderless, None, &url(), &addrs()), Verdict::Retry(w) if w.contains("election"))
+    );
+    assert_eq!(
+        transient(500, br#"{"errors":["internal error"]}"#, None, &url(), &addrs()),
+        Verdict::Answer
+    );
     let cas = br#"{"errors":["check-and-set parameter did not match the current version"]}"#;
     assert_eq!(transient(400, cas, None, &url(), &addrs()), Verdict::Answer);
 }
 
 #[test]
-fn redirects_are_followed_only_to_configured_hosts() {
+fn redirects_are_followed_only_to_configured_addresses_port_included() {
     let to = |loc: &str| transient(307, b"", Some(loc), &url(), &addrs());
     let same = "https://bao-b.example:8200/v1/secret/data/influxctl-cred/prod";
     assert_eq!(to(same), Verdict::Follow(Url::parse(same).unwrap()));
-    let other_port = "https://bao-a.example:8300/v1/secret/data/influxctl-cred/prod";
-    assert!(matches!(to(other_port), Verdict::Follow(_)), "same scheme and host as configured");
     assert!(matches!(to("/v1/secret/data/influxctl-cred/prod"), Verdict::Follow(_)), "relative");
+    let default_port = [Url::parse("https://bao-c.example/").unwrap()];
+    let explicit = Url::parse("https://BAO-C.example:443/v1/x").unwrap();
+    assert!(redirect_allowed(&explicit, &default_port), "443 is https's own port");
     for evil in [
+        // Another port of a configured host is another server.
+        "https://bao-a.example:8300/v1/secret/data/influxctl-cred/prod",
+        "https://bao-b.example/v1/secret/data/influxctl-cred/prod",
         "https://evil.example:8200/v1/secret/data/influxctl-cred/prod",
         "http://bao-a.example:8200/v1/secret/data/influxctl-cred/prod",
         "https://bao-a.example:8200/steal",
@@ -61,8 +73,9 @@ fn redirects_are_followed_only_to_configured_hosts() {
     assert!(matches!(transient(307, b"", None, &url(), &addrs()), Verdict::Retry(_)));
     // Only 307/308 keep the method and body; a 302 to a good host is not followed.
     assert!(matches!(transient(302, b"", Some(same), &url(), &addrs()), Verdict::Retry(_)));
-    assert!(!redirect_allowed(&Url::parse("https://BAO-B.example:1/v2/x").unwrap(), &addrs()));
-    assert!(redirect_allowed(&Url::parse("https://BAO-B.example:1/v1/x").unwrap(), &addrs()));
+    assert!(!redirect_allowed(&Url::parse("https://BAO-B.example:8200/v2/x").unwrap(), &addrs()));
+    assert!(redirect_allowed(&Url::parse("https://BAO-B.example:8200/v1/x").unwrap(), &addrs()));
+    assert!(!redirect_allowed(&Url::parse("https://BAO-B.example:1/v1/x").unwrap(), &addrs()));
 }
 
 #[test]

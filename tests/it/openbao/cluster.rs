@@ -142,6 +142,21 @@ cluster_addr = "https://127.0.0.1:{cluster}"
         self.nodes[i].server.kill();
     }
 
+    /// Starts node `i` again after [`Cluster::kill`] (same config and raft data), unseals it,
+    /// and waits until it is a standby again.
+    pub fn restart(&mut self, i: usize) {
+        let home = self.dir.path().join(format!("n{i}"));
+        let config_arg = format!("-config={}", home.join("config.hcl").display());
+        let log = home.join(format!("log.{}", super::random_hex()));
+        self.nodes[i].server = Server::spawn(&["server", &config_arg], &home, &[], log);
+        let addr = self.nodes[i].addr.clone();
+        wait("a restarted node answering", Duration::from_secs(30), || health(&addr).is_some());
+        self.unseal(i);
+        wait("the restarted node a standby", Duration::from_secs(30), || {
+            health(&addr) == Some(429)
+        });
+    }
+
     /// Every node's API address, for `addrs = [...]`.
     pub fn addrs(&self) -> Vec<String> {
         self.nodes.iter().map(|n| n.addr.clone()).collect()

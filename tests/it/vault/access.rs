@@ -69,6 +69,27 @@ fn reader_token_reads_but_is_refused_a_write_and_the_entry_stays() {
     assert_eq!(stored_entry(&bao, "prod").expect("kept")["token"], TOKEN);
 }
 
+#[test]
+#[ignore = "needs OpenBao (bao)"]
+fn doctor_sees_the_list_the_docs_policies_grant() {
+    let bao = server_with_prod();
+    for (policy, access) in [("reader", "read only"), ("list-only", "neither read nor write")] {
+        // As `bao token create -policy=…` makes it: with the `default` policy (lookup-self).
+        let flag = format!("-policy={policy}");
+        let token = bao.ok(&["token", "create", "-field=token", "-ttl=1h", &flag]);
+        let m = Machine::new(&bao.addr, token.trim());
+        assert_eq!(m.run(&["list"]).code, 0, "{policy}: list works");
+        let r = m.run(&["doctor"]);
+        let line = r.stdout.lines().find(|l| l.contains("store vault")).unwrap_or_default();
+        assert!(
+            line.contains(&format!("policy on secret/data/influxctl-cred/default: {access}")),
+            "{policy}: {}",
+            r.stdout
+        );
+        assert!(line.contains("list on secret/metadata/influxctl-cred/: yes"), "{policy}: {line}");
+    }
+}
+
 /// A machine logging in with `vault` (the login lines of `[vault]`), whose secret is `secret`.
 fn login_machine(bao: &Bao, vault: &str, secret: &str) -> Machine {
     let mut m = Machine::with(std::slice::from_ref(&bao.addr), None, "", vault);

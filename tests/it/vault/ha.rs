@@ -105,3 +105,53 @@ fn sealed_server_and_dead_address_are_store_unavailable_within_the_timeout() {
     bao.ok(&["operator", "unseal", &bao.unseal_key()]);
     assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(TOKEN.to_owned()));
 }
+
+/// A `store` issued right after the leader dies, several times on one cluster (the killed
+/// node is restarted between rounds, so each round also meets a node that is still catching
+/// up). What it meets: the dead leader refusing, standbys redirecting to it (307 to a dead
+/// address, said as such), standbys answering 500 "active cluster node not found" during the
+/// election, and a standby judging the check-and-set on older data than the read. All of it is
+/// retried until `vault_timeout`; none of it is "another writer".
+#[test]
+#[ignore = "needs OpenBao (bao)"]
+fn a_store_right_after_the_leader_is_killed_waits_for_the_new_leader() {
+    let mut cluster = Cluster::start();
+    let m = Machine::with(&cluster.addrs(), Some(&cluster.root), "", "vault_timeout = \"30s\"");
+    // Settled first: every node has the new mount and the entry (a standby that has not yet
+    // loaded a mount enabled a moment ago answers 404 "no handler for route").
+    assert_eq!(m.store("prod", TOKEN, &[]).code, 0);
+    for addr in cluster.addrs() {
+        let one = Machine::with(std::slice::from_ref(&addr), Some(&cluster.root), "", "");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while one.get("prod").is_err() {
+            assert!(std::time::Instant::now() < deadline, "{addr} never served the entry");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let mut last = String::new();
+    for round in 0..3 {
+        let leader = cluster.leader().expect("an active node");
+        // The standbys first: the first request meets a standby while the election runs.
+        let mut addrs = cluster.addrs();
+        addrs.rotate_left(leader + 1);
+        let m = Machine::with(&addrs, Some(&cluster.root), "", "vault_timeout = \"30s\"");
+        cluster.kill(leader);
+        last = format!("M.V1.test-failover-{round:02}-0123456789abcdef");
+        let r = m.run_in(&["-v", "store", "-p", "prod"], Some(&format!("{last}\n")), &[]);
+        assert_eq!(r.code, 0, "round {round}, n{leader} killed, after {:?}: {}", r.took, r.stderr);
+        assert!(r.took < Duration::from_secs(30), "round {round}: {:?}", r.took);
+        cluster.restart(leader);
+        // Until the restarted node has caught up it serves reads of older data (OpenBao's
+        // standbys answer reads themselves: eventual consistency, docs/vault.md), and a write
+        // checked against an old version is a real check-and-set conflict: wait for it.
+        let back =
+            Machine::with(&[cluster.nodes[leader].addr.clone()], Some(&cluster.root), "", "");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while back.get("prod").ok().as_ref() != Some(&last) {
+            assert!(std::time::Instant::now() < deadline, "n{leader} never caught up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    cluster.wait_new_leader(usize::MAX, Duration::from_secs(30));
+    assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(last));
+}

@@ -108,6 +108,39 @@ fn secret_put_by_bao_kv_put_in_the_documented_shape_is_read() {
 
 #[test]
 #[ignore = "needs OpenBao (bao)"]
+fn the_hand_made_entry_recipe_of_the_docs_reads_and_a_bad_token_file_is_named() {
+    let bao = Bao::dev();
+    let m = Machine::new(&bao.addr, &bao.root);
+    // docs/vault.md's recipe, with a token file as an editor or `echo` writes it.
+    let put = |token_file: &str| {
+        let file = bao.file("token.txt", token_file);
+        let at = format!("token=@{}", file.display());
+        bao.ok(&[
+            "kv",
+            "put",
+            "secret/influxctl-cred/prod",
+            "profile=prod",
+            &at,
+            "origin=stored",
+            "created_at=2026-12-01T00:00:00Z",
+        ]);
+        std::fs::remove_file(file).unwrap();
+    };
+    put(&format!("{TOKEN}\n"));
+    assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(TOKEN.to_owned()));
+    // A token with a space inside (a paste of two lines, say) is a typed error naming the
+    // field and the fix, not a JSON position; the secret stays as it was.
+    put("M.V1.test-two words-0123456789\n");
+    let r = m.get("prod").expect_err("a token with a space inside was served");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("field `token`") && r.stderr.contains("whitespace"), "{}", r.stderr);
+    assert!(r.stderr.contains("bao kv patch"), "says how to fix it: {}", r.stderr);
+    assert!(!r.stderr.contains("column"), "{}", r.stderr);
+    assert!(!r.stderr.contains("test-two"), "{}", r.stderr);
+}
+
+#[test]
+#[ignore = "needs OpenBao (bao)"]
 fn writers_on_eight_machines_at_once_never_overwrite_each_other_silently() {
     let bao = Bao::dev();
     let machines: Vec<Machine> = (0..8).map(|_| Machine::new(&bao.addr, &bao.root)).collect();

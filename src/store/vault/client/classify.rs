@@ -50,6 +50,11 @@ pub fn transient(
         400 if errors_of(body, None).iter().any(|e| is_upgrading(e)) => {
             Verdict::Retry("400 (the KV mount is being upgraded)".into())
         }
+        // A standby during an election: the active node is gone and no new one is known yet.
+        500 if errors_of(body, None).iter().any(|e| is_leaderless(e)) => Verdict::Retry(format!(
+            "500 ({}: a standby during an election)",
+            first_error(body).unwrap_or_default()
+        )),
         _ => Verdict::Answer,
     }
 }
@@ -79,16 +84,19 @@ fn is_upgrading(message: &str) -> bool {
     m.contains("from non-versioned to versioned data")
 }
 
-/// Whether a redirect to `next` may be followed: it goes to one of `addrs`, or to the same
-/// scheme and host as one of them (a standby naming the active node's port), and keeps to
-/// the API path.
+/// The 500 of a standby that knows of no active node ("local node not active but active
+/// cluster node not found"), which a new election ends within seconds.
+fn is_leaderless(message: &str) -> bool {
+    message.to_ascii_lowercase().contains("active cluster node not found")
+}
+
+/// Whether a redirect to `next` may be followed: it goes to one of `addrs` (the same scheme,
+/// host **and port**; a port left out is the scheme's default), and keeps to the API path.
+/// Another port of the same host is another server, perhaps not even ours to trust: a
+/// redirect there is not followed (it would hand it our token and what we write).
 pub fn redirect_allowed(next: &Url, addrs: &[Url]) -> bool {
     next.path().starts_with("/v1/")
         && next.username().is_empty()
         && next.password().is_none()
-        && addrs.iter().any(|a| {
-            a.scheme() == next.scheme()
-                && a.host_str().map(str::to_ascii_lowercase)
-                    == next.host_str().map(str::to_ascii_lowercase)
-        })
+        && addrs.iter().any(|a| a.origin() == next.origin())
 }

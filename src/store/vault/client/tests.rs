@@ -84,11 +84,11 @@ fn a_sealed_address_is_passed_over_for_the_next_one() {
 }
 
 #[test]
-fn a_standby_redirect_is_followed_to_a_configured_host_with_method_and_body() {
+fn a_standby_redirect_is_followed_to_a_configured_address_with_method_and_body() {
     let active = serve(vec![Answer(200, String::new(), br#"{"data":{"version":1}}"#.to_vec())]);
     let loc = format!("Location: {}v1/secret/data/x\r\n", active.url);
     let standby = serve(vec![Answer(307, loc, Vec::new())]);
-    let c = client(&[&standby.url], Duration::from_secs(5));
+    let c = client(&[&standby.url, &active.url], Duration::from_secs(5));
     let reply = c.post_raw("secret/data/x", br#"{"data":{}}"#, Some(&token())).unwrap();
     assert_eq!(reply.status, 200);
     let head = active.seen.lock().unwrap().join("");
@@ -193,4 +193,38 @@ fn one_sealed_and_one_dead_address_is_not_called_sealed() {
     let text = c.get_raw("secret/data/x", Some(&token())).unwrap_err().to_string();
     assert!(text.contains("no vault server answered"), "{text}");
     assert!(text.contains(&format!("{}: sealed", origin(&sealed.url))), "{text}");
+}
+
+#[test]
+fn a_lone_address_that_refuses_is_an_answer_at_once() {
+    let dead = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        Url::parse(&format!("http://{}/", l.local_addr().unwrap())).unwrap()
+    };
+    let c = client(&[&dead], Duration::from_secs(60));
+    let start = std::time::Instant::now();
+    let err = c.get_raw("secret/data/x", Some(&token())).unwrap_err();
+    assert!(start.elapsed() < Duration::from_secs(20), "waited {:?}", start.elapsed());
+    assert_eq!(err.exit_code(), 5);
+    assert!(err.to_string().contains("refused the connection"), "{err}");
+    assert!(err.to_string().contains(&origin(&dead)), "{err}");
+}
+
+#[test]
+fn a_redirect_to_a_dead_address_is_reported_as_such_under_the_one_that_redirected() {
+    let dead = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        Url::parse(&format!("http://{}/", l.local_addr().unwrap())).unwrap()
+    };
+    let loc = format!("Location: {}v1/secret/data/x\r\n", dead);
+    let standby = serve(vec![Answer(307, loc, Vec::new())]);
+    let c = client(&[&dead, &standby.url], Duration::from_millis(500));
+    let text = c.get_raw("secret/data/x", Some(&token())).unwrap_err().to_string();
+    let expected = format!(
+        "{}: 307 redirect to {}, which gave no answer:",
+        origin(&standby.url),
+        origin(&dead)
+    );
+    assert!(text.contains(&expected), "{text}");
+    assert!(standby.seen.lock().unwrap().len() > 1, "retried until the timeout");
 }

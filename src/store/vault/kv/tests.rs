@@ -190,6 +190,40 @@ fn a_secret_written_by_hand_with_a_token_reads_as_an_entry() {
     }
 }
 
+#[test]
+fn the_documented_bao_kv_put_recipe_reads_and_a_bad_field_is_named_with_the_fix() {
+    // What `bao kv put … profile=prod token=@token.txt origin=stored created_at=…` writes when
+    // token.txt ends in a newline: every value a string.
+    let recipe = br#"{"created_at":"2026-12-01T00:00:00Z","origin":"stored","profile":"prod","token":"M.V1.test-recipe-0123456789\n"}"#;
+    let e = entry_from_data(recipe, "prod", None).unwrap();
+    assert_eq!(e.token.expose(), "M.V1.test-recipe-0123456789");
+    assert_eq!(e.created_at, "2026-12-01T00:00:00Z".parse().unwrap());
+    assert_eq!((e.origin, e.expires_at), (Origin::Stored, None));
+    let strings = br#"{"token":"M.V1.test-x","token_id":"","expires_at":"2030-01-01T00:00:00Z","cluster":"{\"product\":\"dedicated\",\"cluster_id\":\"c1\"}"}"#;
+    let e = entry_from_data(strings, "prod", None).unwrap();
+    assert_eq!((e.token_id, e.expires_at), (None, Some("2030-01-01T00:00:00Z".parse().unwrap())));
+    assert_eq!(e.cluster.cluster_id.as_deref(), Some("c1"));
+    for (bad, field, what) in [
+        (&br#"{"profile":"prod","token":"M.V1.test-x yz\n"}"#[..], "token", "whitespace"),
+        (br#"{"token":"M.V1.test-x\u001b[2J"}"#, "token", "control"),
+        (br#"{"token":7}"#, "token", "not a string"),
+        (br#"{"profile":"prod"}"#, "token", "missing"),
+        (br#"{"token":"M.V1.test-x","expires_at":"tomorrow"}"#, "expires_at", "RFC 3339"),
+        (br#"{"token":"M.V1.test-x","created_at":"2026-13-01"}"#, "created_at", "RFC 3339"),
+        (br#"{"token":"M.V1.test-x","cluster":"dedicated"}"#, "cluster", "JSON object"),
+        (br#"{"token":"M.V1.test-x","expires":"2030-01-01T00:00:00Z"}"#, "expires", "not a field"),
+        (br#"{"token":"M.V1.test-x","description":"two\nlines"}"#, "description", "one line"),
+    ] {
+        let err = entry_from_data(bad, "prod", None).unwrap_err();
+        let text = err.to_string();
+        assert_eq!(err.exit_code(), 1, "{text}");
+        assert!(text.contains(&format!("field `{field}`: ")) && text.contains(what), "{text}");
+        assert!(text.contains("bao kv patch"), "says how to fix it: {text}");
+        assert!(!text.contains("line 1") && !text.contains("column"), "{text}");
+        assert!(!text.contains("M.V1.test-x"), "{text}");
+    }
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
 
