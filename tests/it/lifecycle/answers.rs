@@ -1,5 +1,5 @@
 //! `--format json` answers (issue #14 item 5): each command that changes something prints one
-//! JSON object on stdout with the documented fields (docs/answers.md) and never a token; the
+//! JSON object on stdout with the documented fields (docs/commands.md) and never a token; the
 //! messages for people stay on stderr. `list` marks the row `get` would use.
 
 use serde_json::{Value, json};
