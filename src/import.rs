@@ -87,7 +87,6 @@ pub fn import(
         message: format!("not UTF-8 (at byte {})", e.valid_up_to()),
     })?;
     let config = InfluxConfig::parse(text, &path)?;
-    refuse_duplicates(text, &path)?;
     let names = select(&config, profile, args.all)?;
     let mut report = Report {
         config: path.clone(),
@@ -187,41 +186,6 @@ pub fn import(
     ui::note(format!("removed {} mgmt_token line(s) from {}", names.len(), path.display()));
     report.config_rewritten = true;
     Ok(report)
-}
-
-/// Refuses a config in which two `[[profile]]` tables have the same name, naming both lines:
-/// which one influxctl uses is not documented, so moving "the" token of that profile could
-/// store one and leave the other in plaintext. Nothing is changed.
-fn refuse_duplicates(text: &str, path: &Path) -> Result<()> {
-    // Parsed again with spans (the editable document has none); it parsed a moment ago.
-    let doc = crate::error::shield(path, || {
-        toml_edit::Document::parse(text).map_err(|_| Error::ParseConfig {
-            path: path.to_owned(),
-            message: "invalid TOML".into(),
-        })
-    })?;
-    let line_of = |at: Option<std::ops::Range<usize>>| {
-        at.map(|r| text[..r.start.min(text.len())].matches('\n').count() + 1)
-    };
-    let tables = doc.get("profile").and_then(Item::as_array_of_tables).into_iter().flatten();
-    let mut seen: Vec<(&str, Option<usize>)> = Vec::new();
-    for table in tables {
-        let Some(name) = table.get("name").and_then(Item::as_str) else { continue };
-        let line = line_of(table.span()).or_else(|| line_of(table.get("name")?.span()));
-        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-            let show = |l: Option<usize>| l.map_or_else(|| "?".to_owned(), |l| l.to_string());
-            return Err(Error::ParseConfig {
-                path: path.to_owned(),
-                message: format!(
-                    "profile {name:?} is defined twice (lines {} and {}); which one influxctl uses is not defined, so nothing was imported or changed. Rename or remove one of them",
-                    show(*first),
-                    show(line)
-                ),
-            });
-        }
-        seen.push((name, line));
-    }
-    Ok(())
 }
 
 /// `new` (as toml_edit writes it: no byte-order mark, `\n` line ends) in the conventions of
