@@ -328,7 +328,9 @@ fn read_profile(g: &Globals, report: &mut serde_json::Value) -> Result<Profile, 
 
 /// Go's `os.UserConfigDir()` + `influxctl/config.toml`.
 fn default_config() -> Option<PathBuf> {
-    let base = if cfg!(target_os = "macos") {
+    let base = if cfg!(windows) {
+        PathBuf::from(std::env::var_os("APPDATA").filter(|v| !v.is_empty())?)
+    } else if cfg!(target_os = "macos") {
         PathBuf::from(std::env::var_os("HOME")?).join("Library/Application Support")
     } else {
         match std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {

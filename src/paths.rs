@@ -78,5 +78,10 @@ fn go_user_config_dir() -> Option<PathBuf> {
             .filter(|v| !v.is_empty())
             .map(|h| PathBuf::from(h).join(".config"));
     }
+    if cfg!(windows) {
+        // Go reads the variable %AppData% (no known-folder lookup, and an error when it is
+        // unset): read the same, so that a moved %AppData% leads both to the same config.
+        return std::env::var_os("APPDATA").filter(|v| !v.is_empty()).map(PathBuf::from);
+    }
     dirs::config_dir()
 }

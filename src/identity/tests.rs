@@ -26,6 +26,14 @@ fn new_key() -> String {
 /// A throwaway OpenSSH ed25519 key pair made with `ssh-keygen -N ""` for this test run:
 /// (private key file text, public key line).
 fn ssh_pair() -> (String, String) {
+    // Under Wine no ssh-keygen can run: scripts/test-windows makes the pair on the host and
+    // names its private key file here.
+    if let Some(given) = std::env::var_os("INFLUXCTL_CRED_TEST_SSH_KEY") {
+        let path = std::path::PathBuf::from(given);
+        let private = std::fs::read_to_string(&path).unwrap();
+        let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+        return (private, public.trim().to_owned());
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("id_ed25519");
     let st = std::process::Command::new("ssh-keygen")

@@ -102,8 +102,16 @@ impl Root {
             ));
             return Ok(());
         }
+        // Only the ways out this OS has: memfd is Linux's, a FIFO Unix's.
+        let instead = if cfg!(target_os = "linux") {
+            "there is no private tmpfs ($XDG_RUNTIME_DIR, /dev/shm); use --inject memfd or --inject fifo, or"
+        } else if cfg!(unix) {
+            "there is no private tmpfs; use --inject fifo, or"
+        } else {
+            "this OS has no RAM-only folder for it;"
+        };
         Err(Error::Usage(format!(
-            "--inject file would write the token to a disk file system ({}): there is no private tmpfs ($XDG_RUNTIME_DIR, /dev/shm); use --inject memfd or --inject fifo, or set `allow_disk = true` in influxctl-cred's config.toml",
+            "--inject file would write the token to a disk file system ({}): {instead} set `allow_disk = true` in influxctl-cred's config.toml",
             self.dir.display()
         )))
     }

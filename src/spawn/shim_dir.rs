@@ -1,6 +1,6 @@
 //! The private folder put at the front of a script's `PATH` by `exec` (SPEC §7.4): it holds one
 //! entry, `influxctl`, a symlink to our own binary (copied off Unix, where a symlink needs a
-//! privilege). Started under that name with the markers of exec's shim in its
+//! privilege and a hard link of a running binary cannot be removed). Started under that name with the markers of exec's shim in its
 //! environment, our binary runs the real influxctl with the derived config. The folder is a
 //! per-run folder (0700, named after this process) of [`Root::private_root`], a folder only we
 //! can write, so it is removed on drop and, after a SIGKILL, by the next script run's sweep;
@@ -67,9 +67,12 @@ fn link(exe: &Path, shim: &Path) -> std::io::Result<()> {
     std::os::unix::fs::symlink(exe, shim)
 }
 
+/// A copy, never a hard link: Windows refuses to delete any name of a running program's file
+/// (Access denied), so a hard link of our own running binary could not be removed on drop and
+/// every script run would leave its folder in %TEMP% (found under Wine, docs/platforms.md).
 #[cfg(not(unix))]
 fn link(exe: &Path, shim: &Path) -> std::io::Result<()> {
-    std::fs::hard_link(exe, shim).or_else(|_| std::fs::copy(exe, shim).map(|_| ()))
+    std::fs::copy(exe, shim).map(|_| ())
 }
 
 impl Drop for ShimDir {

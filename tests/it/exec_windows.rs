@@ -60,8 +60,22 @@ impl Setup {
             .unwrap()
     }
 
+    /// What a run left in %TEMP%: anything but the folder `influxctl-cred` (ours, kept for the
+    /// per-run folders of a script's shim, as `$XDG_RUNTIME_DIR/influxctl-cred` is on Linux),
+    /// and anything inside that folder.
     fn leftovers(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(&self.temp).unwrap().flatten().map(|e| e.path()).collect()
+        let list = |dir: &std::path::Path| -> Vec<PathBuf> {
+            std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect()
+        };
+        let mut left = Vec::new();
+        for p in list(&self.temp) {
+            if p.file_name().is_some_and(|n| n == "influxctl-cred") && p.is_dir() {
+                left.extend(list(&p));
+            } else {
+                left.push(p);
+            }
+        }
+        left
     }
 }
 
@@ -94,6 +108,10 @@ fn exec_refuses_a_disk_token_file_without_allow_disk_and_runs_nothing() {
     let out = s.exec(&[]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("allow_disk"), "{}", text(&out.stderr));
+    // Never a way out that Windows does not have.
+    for unix_only in ["memfd", "fifo", "XDG_RUNTIME_DIR", "/dev/shm"] {
+        assert!(!text(&out.stderr).contains(unix_only), "{}", text(&out.stderr));
+    }
     assert!(report(&s.report_path()).is_none(), "the stand-in ran");
     assert!(s.leftovers().is_empty(), "left in %TEMP%: {:?}", s.leftovers());
 }
@@ -127,4 +145,29 @@ fn exec_missing_program_is_127_and_fifo_is_not_supported() {
     assert_ne!(out.status.code(), Some(0), "--inject fifo ran on Windows");
     assert!(text(&out.stderr).contains("fifo"), "{}", text(&out.stderr));
     assert!(s.leftovers().is_empty(), "left in %TEMP%: {:?}", s.leftovers());
+}
+
+#[test]
+#[ignore = "Windows exec (the Windows CI job runs it)"]
+fn exec_finds_influxctl_config_in_appdata_as_influxctl_does() {
+    // No --config: influxctl (Go's os.UserConfigDir) reads %APPDATA%\influxctl\config.toml,
+    // where the variable points, so must we (TestEnv points APPDATA into this test's home).
+    let s = Setup::new(true);
+    let out = s
+        .env
+        .cmd()
+        .env("TMP", &s.temp)
+        .env("TEMP", &s.temp)
+        .env("FAKE_INFLUXCTL_REPORT", s.report_path())
+        .env("INFLUXCTL_CRED_TOKEN_DEFAULT", TOKEN)
+        .args(["exec", "--"])
+        .arg(binary())
+        .args(["database", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rep = report(&s.report_path()).expect("the stand-in ran and reported");
+    assert!(rep.to_string().contains(&sha256(TOKEN)), "the stand-in got no token: {rep}");
+    assert!(s.leftovers().is_empty(), "left in %TEMP%: {:?}", s.leftovers());
+    assert_eq!(std::fs::read_to_string(&s.config).unwrap(), CONFIG, "the user's config changed");
 }

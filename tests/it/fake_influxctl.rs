@@ -34,11 +34,21 @@ pub fn binary() -> PathBuf {
 }
 
 /// The stand-in's binary as cargo built it (`fake-influxctl`), with the same profile as this
-/// test binary.
+/// test binary; or the one `INFLUXCTL_CRED_TEST_FAKE_INFLUXCTL` names, already built (a test
+/// binary run under Wine cannot run cargo: scripts/test-windows builds the stand-in first).
 pub fn built() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
+            if let Some(given) = std::env::var_os("INFLUXCTL_CRED_TEST_FAKE_INFLUXCTL") {
+                let bin = PathBuf::from(given);
+                assert!(
+                    bin.is_file(),
+                    "INFLUXCTL_CRED_TEST_FAKE_INFLUXCTL: {} missing",
+                    bin.display()
+                );
+                return bin;
+            }
             // target/<profile>/deps/it-… → target/<profile>
             let exe = std::env::current_exe().expect("test binary path");
             let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
@@ -87,20 +97,23 @@ pub fn forget_target_env(build: &mut std::process::Command) {
 }
 
 /// A folder inside `root` holding `influxctl` (the stand-in) and `influxctl-cred` (the binary
-/// under test), to put first on `PATH`.
-#[cfg(unix)]
+/// under test), to put first on `PATH` (links on Unix; copies named `….exe` elsewhere).
 pub fn path_dir(root: &Path) -> PathBuf {
     let dir = root.join("bin");
     std::fs::create_dir_all(&dir).expect("mkdir bin");
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_influxctl-cred"));
     for (name, target) in [("influxctl", binary()), ("influxctl-cred", ours)] {
-        let link = dir.join(name);
+        let link = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
         // Tests that share a root (threads of one test) may race here: the link another
         // thread made first is the same link.
-        match std::os::unix::fs::symlink(target, &link) {
+        #[cfg(unix)]
+        let made = std::os::unix::fs::symlink(target, &link);
+        #[cfg(not(unix))]
+        let made = std::fs::copy(target, &link).map(drop);
+        match made {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => panic!("symlink {}: {e}", link.display()),
+            Err(e) => panic!("link {}: {e}", link.display()),
         }
     }
     dir

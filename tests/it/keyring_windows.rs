@@ -5,7 +5,7 @@
 
 #![cfg(target_os = "windows")]
 
-use std::process::Command;
+use std::collections::HashMap;
 
 use crate::util::{TOKEN, TestEnv, text};
 
@@ -15,11 +15,19 @@ fn unique(env: &TestEnv, name: &str) -> String {
     format!("{name}-{tag}")
 }
 
-/// Whether `cmdkey` lists the generic credential `<profile>.influxctl-cred`.
+/// Whether the Credential Manager holds the generic credential `<profile>.influxctl-cred`
+/// (read with CredReadW through the same crate, not through our binary; Wine has no `cmdkey`).
 fn credential_listed(profile: &str) -> bool {
+    use keyring_core::api::CredentialStoreApi;
     let target = format!("{profile}.influxctl-cred");
-    let out = Command::new("cmdkey").arg(format!("/list:{target}")).output().expect("run cmdkey");
-    text(&out.stdout).contains(&target)
+    let store = windows_native_keyring_store::Store::new().expect("open the Credential Manager");
+    let modifiers = HashMap::from([("target", target.as_str())]);
+    let entry = store.build("influxctl-cred", profile, Some(&modifiers)).expect("an entry");
+    match entry.get_secret() {
+        Ok(_) => true,
+        Err(keyring_core::Error::NoEntry) => false,
+        Err(e) => panic!("cannot read the credential {target}: {e}"),
+    }
 }
 
 #[test]

@@ -18,7 +18,7 @@ pub struct TestEnv {
 impl TestEnv {
     pub fn new() -> TestEnv {
         let dir = tempfile::Builder::new().prefix("icred-test-").tempdir().expect("temp dir");
-        for sub in ["home", "cred", "xdg-config", "xdg-data", "xdg-cache"] {
+        for sub in ["home", "cred", "xdg-config", "xdg-data", "xdg-cache", "appdata"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
         }
         TestEnv { dir }
@@ -38,9 +38,11 @@ impl TestEnv {
         self.cred_home().join("store")
     }
 
-    /// influxctl's default config path inside this home (`$XDG_CONFIG_HOME/influxctl/config.toml`).
+    /// influxctl's default config path inside this home (`$XDG_CONFIG_HOME/influxctl/config.toml`;
+    /// `%APPDATA%\influxctl\config.toml` on Windows).
     pub fn influxctl_config(&self) -> PathBuf {
-        self.path().join("xdg-config").join("influxctl").join("config.toml")
+        let base = if cfg!(windows) { "appdata" } else { "xdg-config" };
+        self.path().join(base).join("influxctl").join("config.toml")
     }
 
     /// Writes influxctl's default config.
@@ -55,12 +57,32 @@ impl TestEnv {
     /// made unreachable (no D-Bus session) unless a test puts `DBUS_SESSION_BUS_ADDRESS` back.
     pub fn cmd(&self) -> Command {
         let mut c = Command::cargo_bin("influxctl-cred").expect("binary built");
-        c.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        c.env_clear();
+        // Windows cannot start or run a process without its system variables (the system
+        // folder, the user's profile and temp folders); none of them is ours to isolate. Under
+        // Wine (scripts/test-windows) a child's Unix process also takes its WINEPREFIX and
+        // WINEDEBUG from this environment: without them it would start in another prefix.
+        #[cfg(windows)]
+        for (key, value) in std::env::vars_os() {
+            let system = key.to_str().is_some_and(|k| {
+                let k = k.to_ascii_uppercase();
+                k.starts_with("WINE")
+                    || ["SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP"]
+                        .iter()
+                        .chain(&["USERPROFILE", "APPDATA", "LOCALAPPDATA", "PROGRAMDATA"])
+                        .any(|s| k == *s)
+            });
+            if system {
+                c.env(key, value);
+            }
+        }
+        c.env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.path().join("home"))
             .env("XDG_CONFIG_HOME", self.path().join("xdg-config"))
             .env("XDG_DATA_HOME", self.path().join("xdg-data"))
             .env("XDG_CACHE_HOME", self.path().join("xdg-cache"))
+            // Where Go's os.UserConfigDir (so influxctl, and we for its config) looks on Windows.
+            .env("APPDATA", self.path().join("appdata"))
             .env("INFLUXCTL_CRED_HOME", self.cred_home())
             // Never prompt on the developer's terminal (children inherit it): tests that need
             // a terminal give one explicitly.
