@@ -6,11 +6,14 @@
 //! the name `influxctl` with [`REAL_VAR`] set, it is the shim: [`run_if_shim`] (called by `main`
 //! before anything else, so the cost of each influxctl call of the script is one `execve`)
 //! replaces itself with the real influxctl, `--config` pointing at the derived config the way
-//! `exec` rewrites it. The markers name paths and a profile; the token is in none of them.
+//! `exec` rewrites it. Under `--inject memfd` the derived config is a socket of the running
+//! `exec` ([`crate::spawn::served`]): the shim receives its own descriptor of the memfd there
+//! and passes `--config /dev/fd/N`, the descriptor inherited by influxctl only. The markers
+//! name paths and a profile; the token is in none of them.
 //!
 //! The call's own arguments decide:
-//! - `--config X` naming the very config the derived one was made from: replaced, as `exec`
-//!   does. Naming another file: the user chose X; the call runs unchanged (no token), with a
+//! - `--config X` naming the very config the derived one was made from, or the derived one
+//!   (`$INFLUXCTL_CRED_CONFIG`): replaced, as `exec` does. Naming another file: the user chose X; the call runs unchanged (no token), with a
 //!   warning.
 //! - A profile (`--profile`, else `$INFLUXCTL_PROFILE`, else `default`) other than the one the
 //!   token is for: a warning (the derived config holds no token for it); the call runs.
@@ -244,7 +247,9 @@ fn wants_config(outer: &Outer, args: &[OsString]) -> Option<InfluxArgs> {
         ));
         return None;
     }
-    if let Some(own) = parsed.config().filter(|c| !same_config(c, &outer.source)) {
+    // `--config "$INFLUXCTL_CRED_CONFIG"` is the derived config itself: served as any call's.
+    let ours = |c: &PathBuf| same_config(c, &outer.source) || same_config(c, &outer.config);
+    if let Some(own) = parsed.config().filter(|c| !ours(c)) {
         ui::warn(format!(
             "this influxctl call names its own --config {}; running it unchanged, without the stored token",
             own.display()

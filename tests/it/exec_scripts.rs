@@ -82,6 +82,7 @@ env > "$OUT/env"
 command -v influxctl > "$OUT/which"
 FAKE_INFLUXCTL_REPORT="$OUT/r1.json" influxctl database list || exit 11
 FAKE_INFLUXCTL_REPORT="$OUT/r2.json" influxctl database list || exit 12
+FAKE_INFLUXCTL_REPORT="$OUT/r3.json" influxctl --config "$INFLUXCTL_CRED_CONFIG" database list || exit 13
 "#;
 
 #[test]
@@ -103,7 +104,7 @@ fn script_argv_is_untouched_and_every_influxctl_call_gets_the_token() {
             "my-script\n--config\nfirst arg\n-p\n",
             "{inject}: the script's $0 and $@ are its own"
         );
-        for r in ["r1.json", "r2.json"] {
+        for r in ["r1.json", "r2.json", "r3.json"] {
             let got = report(&out.join(r)).unwrap_or_else(|| panic!("{inject}: {r} missing"));
             assert_eq!(got["mgmt_token_sha256"], sha256(TOKEN), "{inject} {r}: {got}");
             assert_eq!(got["profile"], "default");
@@ -134,6 +135,7 @@ fn script_argv_is_untouched_and_every_influxctl_call_gets_the_token() {
         assert!(!shim.exists(), "{inject}: the shim outlived the run");
         assert!(s.leftovers().is_empty(), "{inject}: {:?}", s.leftovers());
         let stderr = text(&result.stderr);
+        assert!(!stderr.contains("names its own --config"), "{inject}: {stderr}");
         assert!(!stderr.contains(TOKEN) && !text(&result.stdout).contains(TOKEN));
         assert!(s.env.files_containing(TOKEN).is_empty(), "{:?}", s.env.files_containing(TOKEN));
     }
