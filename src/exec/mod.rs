@@ -287,7 +287,7 @@ impl Plan {
             &keys,
         )?;
         // A script's processes inherit nothing that outlives this run: no memfd (a background
-        // process would keep it), but a FIFO served by this process (script::place).
+        // process would keep it), but a socket served by this process (script::place).
         let derived = match &self.script {
             Some(_) => script::place(inject, text)?,
             None => place::Derived::place(inject, text)?,

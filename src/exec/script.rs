@@ -42,17 +42,23 @@ pub fn env(
     Ok(vars)
 }
 
-/// The derived config of a script: as `inject` says, except that a memfd (inherited by every
-/// process the script starts, background ones included, and readable for as long as one of
-/// them lives) becomes a FIFO served by this `exec` in a private folder of ours
-/// ([`Root::for_scripts`]): nothing a script's process holds reads the token once `exec` has
-/// returned. `--inject file` and `fifo` already name a path that is gone by then.
+/// The derived config of a script: as `inject` says, except that a memfd is never inherited
+/// (every process the script starts, background ones included, would keep it readable for as
+/// long as one of them lives): this `exec` keeps it and hands each `influxctl` shim its own
+/// descriptor over a Unix socket in a private folder of ours ([`Root::for_scripts`];
+/// [`crate::spawn::served`]), named by `INFLUXCTL_CRED_CONFIG`. Off Linux the same folder
+/// holds a FIFO served by this `exec`. Either way nothing a script's process holds reads the
+/// token once `exec` has returned. `--inject file` and `fifo` already name a path that is gone
+/// by then.
 pub fn place(inject: Inject, text: Zeroizing<String>) -> Result<Derived> {
     if inject != Inject::Memfd {
         return Derived::place(inject, text);
     }
     let root = Root::for_scripts()?;
     root.sweep();
+    #[cfg(target_os = "linux")]
+    return Derived::served(&root, text);
+    #[cfg(not(target_os = "linux"))]
     Derived::create(&root, Inject::Fifo, text)
 }
 

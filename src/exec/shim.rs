@@ -6,11 +6,14 @@
 //! the name `influxctl` with [`REAL_VAR`] set, it is the shim: [`run_if_shim`] (called by `main`
 //! before anything else, so the cost of each influxctl call of the script is one `execve`)
 //! replaces itself with the real influxctl, `--config` pointing at the derived config the way
-//! `exec` rewrites it. The markers name paths and a profile; the token is in none of them.
+//! `exec` rewrites it. Under `--inject memfd` the derived config is a socket of the running
+//! `exec` ([`crate::spawn::served`]): the shim receives its own descriptor of the memfd there
+//! and passes `--config /dev/fd/N`, the descriptor inherited by influxctl only. The markers
+//! name paths and a profile; the token is in none of them.
 //!
 //! The call's own arguments decide:
-//! - `--config X` naming the very config the derived one was made from: replaced, as `exec`
-//!   does. Naming another file: the user chose X; the call runs unchanged (no token), with a
+//! - `--config X` naming the very config the derived one was made from, or the derived one
+//!   (`$INFLUXCTL_CRED_CONFIG`): replaced, as `exec` does. Naming another file: the user chose X; the call runs unchanged (no token), with a
 //!   warning.
 //! - A profile (`--profile`, else `$INFLUXCTL_PROFILE`, else `default`) other than the one the
 //!   token is for: a warning (the derived config holds no token for it); the call runs.
@@ -156,7 +159,8 @@ fn run_real(outer: &Outer, args: &[OsString]) -> i32 {
         ));
         return child::EXIT_NOT_FOUND;
     }
-    let args = shim_args(outer, args);
+    // Held until `execve`: the config received from a memfd script's socket.
+    let (args, _served) = real_args(outer, args);
     let mut cmd = std::process::Command::new(real);
     cmd.args(&args);
     for (name, _) in std::env::vars_os() {
@@ -189,23 +193,68 @@ fn failed(real: &Path, e: std::io::Error) -> i32 {
 /// The real influxctl's arguments: the call's own, with `--config` set to the derived config
 /// unless the call needs no token or chose another config (module docs).
 pub fn shim_args(outer: &Outer, args: &[OsString]) -> Vec<OsString> {
-    let Ok(parsed) = InfluxArgs::parse(args) else { return args.to_vec() };
+    match wants_config(outer, args) {
+        Some(parsed) => parsed.rewrite(Some(&outer.config), None),
+        None => args.to_vec(),
+    }
+}
+
+/// [`shim_args`], where the derived config may be a memfd script's socket: then the config is
+/// the descriptor received on it, `/dev/fd/N` (returned, and inherited by the real influxctl
+/// only). When the socket cannot be reached (its `exec` has ended), the call runs unchanged.
+#[cfg(target_os = "linux")]
+fn real_args(outer: &Outer, args: &[OsString]) -> (Vec<OsString>, Option<std::os::fd::OwnedFd>) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::FileTypeExt;
+    let Some(parsed) = wants_config(outer, args) else { return (args.to_vec(), None) };
+    let is_socket = std::fs::metadata(&outer.config).is_ok_and(|m| m.file_type().is_socket());
+    if !is_socket {
+        return (parsed.rewrite(Some(&outer.config), None), None);
+    }
+    let served = crate::spawn::served::receive(&outer.config)
+        .and_then(|fd| crate::spawn::served::inheritable(&fd).map(|()| fd));
+    match served {
+        Ok(fd) => {
+            let path = PathBuf::from(format!("/dev/fd/{}", fd.as_raw_fd()));
+            (parsed.rewrite(Some(&path), None), Some(fd))
+        }
+        Err(e) => {
+            ui::warn(format!(
+                "cannot get the derived config from the exec around this script ({}: {e}); running influxctl without it",
+                outer.config.display()
+            ));
+            (args.to_vec(), None)
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn real_args(outer: &Outer, args: &[OsString]) -> (Vec<OsString>, Option<()>) {
+    (shim_args(outer, args), None)
+}
+
+/// The parsed call when it gets the derived config; `None` when it runs unchanged (with the
+/// warnings of the module docs).
+fn wants_config(outer: &Outer, args: &[OsString]) -> Option<InfluxArgs> {
+    let parsed = InfluxArgs::parse(args).ok()?;
     if parsed.needs_no_token() {
-        return args.to_vec();
+        return None;
     }
     if !outer.alive() {
         ui::warn(format!(
             "the derived config {} of the exec around this script is gone; running influxctl without it",
             outer.config.display()
         ));
-        return args.to_vec();
+        return None;
     }
-    if let Some(own) = parsed.config().filter(|c| !same_config(c, &outer.source)) {
+    // `--config "$INFLUXCTL_CRED_CONFIG"` is the derived config itself: served as any call's.
+    let ours = |c: &PathBuf| same_config(c, &outer.source) || same_config(c, &outer.config);
+    if let Some(own) = parsed.config().filter(|c| !ours(c)) {
         ui::warn(format!(
             "this influxctl call names its own --config {}; running it unchanged, without the stored token",
             own.display()
         ));
-        return args.to_vec();
+        return None;
     }
     let env = std::env::var("INFLUXCTL_PROFILE").ok().filter(|p| !p.is_empty());
     let profile = parsed.profile().map(str::to_owned).or(env).unwrap_or_else(|| "default".into());
@@ -215,7 +264,7 @@ pub fn shim_args(outer: &Outer, args: &[OsString]) -> Vec<OsString> {
             outer.profile
         ));
     }
-    parsed.rewrite(Some(&outer.config), None)
+    Some(parsed)
 }
 
 pub fn same_config(a: &Path, b: &Path) -> bool {

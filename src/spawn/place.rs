@@ -29,6 +29,9 @@ use crate::ui;
 
 /// The file name influxctl is pointed at.
 const FILE_NAME: &str = "config.toml";
+/// The file name of a script's config socket.
+#[cfg(target_os = "linux")]
+const SOCKET_NAME: &str = "config.sock";
 
 /// The folder that holds the per-run folders, and the prefix of their names.
 #[derive(Debug, Clone)]
@@ -208,6 +211,9 @@ pub struct Derived {
     /// The memfd; the child inherits it (it is not close-on-exec) and reads `/dev/fd/N`.
     #[cfg(target_os = "linux")]
     memfd: Option<std::os::fd::OwnedFd>,
+    /// A script's memfd, kept here and handed out on a socket ([`Derived::served`]).
+    #[cfg(target_os = "linux")]
+    served: Option<super::served::Server>,
 }
 
 impl Derived {
@@ -232,6 +238,8 @@ impl Derived {
             fifo: None,
             #[cfg(target_os = "linux")]
             memfd: None,
+            #[cfg(target_os = "linux")]
+            served: None,
         }
     }
 
@@ -240,7 +248,7 @@ impl Derived {
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
-            let fd = memfd::sealed(text.as_bytes())?;
+            let fd = memfd::sealed(text.as_bytes(), false)?;
             let mut derived = Derived::empty();
             derived.path = PathBuf::from(format!("/dev/fd/{}", fd.as_raw_fd()));
             derived.memfd = Some(fd);
@@ -251,6 +259,22 @@ impl Derived {
             drop(text);
             Err(Error::OperationNotSupported("--inject memfd off Linux".into()))
         }
+    }
+
+    /// A script's derived config under `--inject memfd`: a sealed memfd that only this process
+    /// holds (close-on-exec), handed to each `influxctl` shim that asks on a Unix socket in a
+    /// fresh private folder of `root`, while this value lives ([`super::served`]). The path is
+    /// the socket's.
+    #[cfg(target_os = "linux")]
+    pub fn served(root: &Root, text: Zeroizing<String>) -> Result<Derived> {
+        let fd = memfd::sealed(text.as_bytes(), true)?;
+        drop(text);
+        let mut derived = Derived::empty();
+        let dir = root.private_folder()?;
+        derived.path = dir.path().join(SOCKET_NAME);
+        derived.dir = Some(dir);
+        derived.served = Some(super::served::Server::start(&derived.path, fd)?);
+        Ok(derived)
     }
 
     /// Creates the memfd, or the folder and the file or FIFO in `root`, holding `text`; `text`
@@ -296,6 +320,12 @@ mod memfd;
 use folders::{check_ours, home_run_dir, is_tmpfs, private_tmpfs};
 use leftover::{parse_run_name, pid_namespace, process_alive};
 
+/// A sealed memfd holding `bytes`, close-on-exec.
+#[cfg(all(test, target_os = "linux"))]
+pub(super) fn sealed_memfd(bytes: &[u8]) -> Result<std::os::fd::OwnedFd> {
+    memfd::sealed(bytes, true)
+}
+
 /// Creates `path` as a new 0600 file holding `bytes`; the file stays open for the overwrite.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<fs::File> {
     let mut opts = fs::OpenOptions::new();
@@ -314,6 +344,8 @@ impl Drop for Derived {
     fn drop(&mut self) {
         #[cfg(target_os = "linux")]
         drop(self.memfd.take());
+        #[cfg(target_os = "linux")]
+        drop(self.served.take());
         #[cfg(unix)]
         drop(self.fifo.take());
         if let Some((mut file, len)) = self.file.take() {

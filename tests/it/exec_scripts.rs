@@ -82,6 +82,7 @@ env > "$OUT/env"
 command -v influxctl > "$OUT/which"
 FAKE_INFLUXCTL_REPORT="$OUT/r1.json" influxctl database list || exit 11
 FAKE_INFLUXCTL_REPORT="$OUT/r2.json" influxctl database list || exit 12
+FAKE_INFLUXCTL_REPORT="$OUT/r3.json" influxctl --config "$INFLUXCTL_CRED_CONFIG" database list || exit 13
 "#;
 
 #[test]
@@ -103,7 +104,7 @@ fn script_argv_is_untouched_and_every_influxctl_call_gets_the_token() {
             "my-script\n--config\nfirst arg\n-p\n",
             "{inject}: the script's $0 and $@ are its own"
         );
-        for r in ["r1.json", "r2.json"] {
+        for r in ["r1.json", "r2.json", "r3.json"] {
             let got = report(&out.join(r)).unwrap_or_else(|| panic!("{inject}: {r} missing"));
             assert_eq!(got["mgmt_token_sha256"], sha256(TOKEN), "{inject} {r}: {got}");
             assert_eq!(got["profile"], "default");
@@ -118,7 +119,15 @@ fn script_argv_is_untouched_and_every_influxctl_call_gets_the_token() {
             .find_map(|l| l.strip_prefix("INFLUXCTL_CRED_CONFIG="))
             .unwrap_or_else(|| panic!("{inject}: INFLUXCTL_CRED_CONFIG unset: {env}"));
         let r1 = report(&out.join("r1.json")).unwrap();
-        assert_eq!(r1["config_path"], config, "{inject}: the shim used INFLUXCTL_CRED_CONFIG");
+        if inject == "memfd" {
+            // A socket that hands each shim the sealed memfd, read as /dev/fd/N.
+            assert!(config.ends_with("/config.sock"), "{config}");
+            assert!(Path::new(config).starts_with(s.run.path()), "{config}");
+            assert!(r1["config_path"].as_str().unwrap().starts_with("/dev/fd/"), "{r1}");
+            assert!(r1["config_link"].as_str().unwrap().starts_with("/memfd:"), "{r1}");
+        } else {
+            assert_eq!(r1["config_path"], config, "{inject}: the shim used INFLUXCTL_CRED_CONFIG");
+        }
         let argv: Vec<String> = serde_json::from_value(r1["argv"].clone()).unwrap();
         assert_eq!(argv.iter().filter(|a| a.starts_with("--config")).count(), 1, "{argv:?}");
         let shim = PathBuf::from(read(&out.join("which")).trim());
@@ -126,6 +135,7 @@ fn script_argv_is_untouched_and_every_influxctl_call_gets_the_token() {
         assert!(!shim.exists(), "{inject}: the shim outlived the run");
         assert!(s.leftovers().is_empty(), "{inject}: {:?}", s.leftovers());
         let stderr = text(&result.stderr);
+        assert!(!stderr.contains("names its own --config"), "{inject}: {stderr}");
         assert!(!stderr.contains(TOKEN) && !text(&result.stdout).contains(TOKEN));
         assert!(s.env.files_containing(TOKEN).is_empty(), "{:?}", s.env.files_containing(TOKEN));
     }
@@ -361,6 +371,84 @@ while [ ! -e "$OUT/pid" ]; do sleep 0.05; done
             "{inject}: the background process can still read the token"
         );
     }
+}
+
+/// Eight influxctl calls a script runs at once, under the default injection, each get the
+/// whole derived config and the token (each its own descriptor of the memfd: not a share of
+/// one stream, as readers of one FIFO that open it at the same instant get). A few rounds, so
+/// that calls do meet.
+#[test]
+fn script_parallel_influxctl_calls_each_get_the_whole_config() {
+    let script = r#"
+for i in 1 2 3 4 5 6 7 8; do
+  ( FAKE_INFLUXCTL_REPORT="$OUT/r$i.json" influxctl database list; echo $? > "$OUT/code$i" ) &
+done
+wait
+"#;
+    for round in 0..3 {
+        let s = Setup::new();
+        let out = s.out();
+        let result =
+            s.cmd().env("OUT", &out).args(["exec", "--", "sh", "-c", script]).output().unwrap();
+        assert_eq!(result.status.code(), Some(0), "{round}: {}", text(&result.stderr));
+        for i in 1..=8 {
+            let got = report(&out.join(format!("r{i}.json")))
+                .unwrap_or_else(|| panic!("{round}: call {i} wrote no report"));
+            assert_eq!(got["mgmt_token_sha256"], sha256(TOKEN), "round {round} call {i}: {got}");
+            assert_eq!(got["profile"], "default", "round {round} call {i}: {got}");
+            assert!(got["error"].is_null(), "round {round} call {i}: {got}");
+            assert_eq!(read(&out.join(format!("code{i}"))).trim(), "0", "round {round} call {i}");
+        }
+        assert!(s.leftovers().is_empty(), "{:?}", s.leftovers());
+        assert!(!text(&result.stderr).contains(TOKEN));
+    }
+}
+
+/// A process of another uid that the script starts (`setpriv`, as root runs these tests)
+/// gets nothing from the config socket: the 0700 folder around it already keeps it out (and
+/// the socket would refuse its uid). It runs our shim under the script's markers; the shim
+/// runs influxctl without the derived config, with a warning. The script's own call, after
+/// it, gets the token.
+#[test]
+fn script_process_of_another_uid_cannot_get_the_config() {
+    if !nix::unistd::getuid().is_root() {
+        eprintln!("skipped: setpriv to another uid needs root");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let s = Setup::new();
+    let out = s.out();
+    // Our binary as `influxctl`, in a folder uid 65534 can reach.
+    let open = tempfile::Builder::new().prefix("icred-other-").tempdir_in("/dev/shm").unwrap();
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let shim = open.path().join("influxctl");
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin("influxctl-cred"), &shim).unwrap();
+    // Its report and stderr go to a folder of its own.
+    let theirs_dir = open.path().join("theirs");
+    std::fs::create_dir(&theirs_dir).unwrap();
+    std::os::unix::fs::chown(&theirs_dir, Some(65534), Some(65534)).unwrap();
+    let script = r#"
+FAKE_INFLUXCTL_REPORT="$THEIRS/r.json" setpriv --reuid 65534 --regid 65534 --clear-groups "$SHIM" database list 2>"$THEIRS/err"
+FAKE_INFLUXCTL_REPORT="$OUT/mine.json" influxctl database list
+"#;
+    let result = s
+        .cmd()
+        .env("OUT", &out)
+        .env("SHIM", &shim)
+        .env("THEIRS", &theirs_dir)
+        .args(["exec", "--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(0), "{}", text(&result.stderr));
+    let err = read(&theirs_dir.join("err"));
+    assert!(err.contains("running influxctl without it"), "{err}");
+    let theirs = report(&theirs_dir.join("r.json")).unwrap_or_else(|| panic!("no report: {err}"));
+    assert!(theirs["mgmt_token_sha256"].is_null(), "{theirs}");
+    let argv: Vec<String> = serde_json::from_value(theirs["argv"].clone()).unwrap();
+    assert!(!argv.iter().any(|a| a.starts_with("--config")), "{argv:?}");
+    assert!(!read(&theirs_dir.join("r.json")).contains(TOKEN) && !err.contains(TOKEN));
+    let mine = report(&out.join("mine.json")).unwrap();
+    assert_eq!(mine["mgmt_token_sha256"], sha256(TOKEN), "{mine}");
 }
 
 #[test]
