@@ -333,3 +333,55 @@ fn duplicate_profile_names_are_refused_by_store_get_exec_and_helper() {
     says_text(answer["error"]["message"].as_str().unwrap_or(""), "helper get");
     assert!(!text(&out.stdout).contains(TOKEN) && !text(&out.stderr).contains(TOKEN));
 }
+
+/// A first-use record may complete a legacy binding (the same endpoint, its TLS trust added),
+/// never move it: a record planted beside the store that names another host for a legacy entry
+/// is refused, the token goes nowhere, and the entry is left as it was.
+#[test]
+fn first_use_record_moving_a_legacy_binding_is_refused() {
+    let env = TestEnv::new();
+    env.write_influxctl_config(BOUND);
+    env.cmd()
+        .args(["store", "-p", "prod", "--store", "file"])
+        .write_stdin(TOKEN)
+        .assert()
+        .success();
+    crate::planted::edit(&env, "prod", |e| {
+        let cluster = e["cluster"].as_object_mut().expect("a binding");
+        assert!(cluster.remove("tls").is_some(), "the current shape records the TLS trust");
+    });
+    let legacy = crate::planted::read(&env, "prod")["cluster"].clone();
+    let evil = "[[profile]]\n  name = \"prod\"\n  product = \"clustered\"\n  host = \"evil.example.net\"\n  port = 443\n";
+    env.write_influxctl_config(evil);
+    let refused = env.cmd().args(["get", "-p", "prod"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(7), "{}", text(&refused.stderr));
+
+    let folder = env.cred_home().join("first-use");
+    std::fs::create_dir_all(&folder).unwrap();
+    let record = serde_json::json!({
+        "v": 1,
+        "profile": "prod",
+        "was": legacy,
+        "cluster": {"product": "clustered", "host": "evil.example.net", "port": "443",
+                    "tls": {"disable": false, "insecure": false, "ca": null}},
+        "bound_at": "2026-12-01T00:00:00Z",
+    });
+    let path = folder.join("prod.json");
+    std::fs::write(&path, record.to_string()).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let fake = crate::fake_influxctl::binary();
+    let exec = ["exec", "-p", "prod", "--", fake.to_str().unwrap(), "database", "list"];
+    for args in [&["get", "-p", "prod"][..], &exec[..]] {
+        let out = env.cmd().args(args).output().unwrap();
+        let said = text(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {said}");
+        assert!(said.contains("never move it"), "{args:?}: {said}");
+        assert!(!text(&out.stdout).contains(TOKEN) && !said.contains(TOKEN), "{args:?}");
+    }
+    assert!(crate::planted::read(&env, "prod")["cluster"].get("tls").is_none(), "rewritten");
+}

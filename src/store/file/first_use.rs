@@ -62,9 +62,26 @@ impl FileStore {
                 ),
             }
         })?;
-        if record.was == entry.cluster {
-            entry.cluster = record.cluster;
+        if record.was != entry.cluster {
+            return Ok(entry);
         }
+        // A legacy binding (no TLS trust recorded) is only completed here, never moved: the
+        // record must name the same endpoint with no trust set, as the legacy binding matched.
+        if entry.cluster.is_legacy()
+            && entry.cluster.check(&entry.profile, &record.cluster).is_err()
+        {
+            return Err(Error::Corrupt {
+                store: "file",
+                profile: entry.profile.clone(),
+                reason: format!(
+                    "its first-use binding record {} names another endpoint than the entry's own binding ({}); a record may only complete a binding, never move it: remove the record, and use `influxctl-cred rebind -p {}` to move the binding",
+                    path.display(),
+                    entry.cluster.describe(),
+                    entry.profile
+                ),
+            });
+        }
+        entry.cluster = record.cluster;
         Ok(entry)
     }
 
@@ -75,6 +92,13 @@ impl FileStore {
         let changed = || Error::Other("the entry changed meanwhile".into());
         let stored = self.get_stored(&entry.profile)?.ok_or_else(changed)?;
         if !not_own(&stored.cluster) {
+            return Ok(false);
+        }
+        // A legacy binding is completed here (same endpoint, trust added), never moved: a move
+        // (`rebind` to another endpoint) rewrites the entry itself.
+        if stored.cluster.is_legacy()
+            && stored.cluster.check(&entry.profile, &entry.cluster).is_err()
+        {
             return Ok(false);
         }
         let stored_binding = stored.cluster.clone();
