@@ -19,6 +19,8 @@
 //! - `FAKE_INFLUXCTL_CRASH=abort`  die by SIGABRT instead of exiting
 //! - `FAKE_INFLUXCTL_EXIT=N`       exit with N
 //!
+//! The report also lists the descriptors it was started with (`fds`: number → link target).
+//!
 //! With `$FAKE_INFLUXCTL_STATE` (see `fake-influxctl/management.rs`), these commands are also
 //! recorded in the state's `calls`, and a token issued there as never active is refused.
 //!
@@ -196,7 +198,7 @@ fn version() -> i32 {
 /// Reads the config, selects the profile, takes its management token, reports, and then does
 /// what the knobs say.
 fn authenticated(g: &Globals, argv: &[String]) -> i32 {
-    let mut report = json!({ "argv": argv, "pid": std::process::id() });
+    let mut report = json!({ "argv": argv, "pid": std::process::id(), "fds": open_fds() });
     let outcome = read_profile(g, &mut report);
     // `query` and `write` are data-plane commands: they use the profile's database `token`.
     let data_plane = matches!(g.command.first().map(String::as_str), Some("query" | "write"));
@@ -260,6 +262,20 @@ fn authenticated(g: &Globals, argv: &[String]) -> i32 {
         report[key] = json!(mask);
     }
     finish(&report, code)
+}
+
+/// The descriptors this process was started with (Linux; empty elsewhere): number → what
+/// `/proc/self/fd/N` links to, without the listing's own descriptor.
+fn open_fds() -> BTreeMap<String, String> {
+    let Ok(read) = std::fs::read_dir("/proc/self/fd") else { return BTreeMap::new() };
+    read.flatten()
+        .filter_map(|e| {
+            let target = std::fs::read_link(e.path()).ok()?.to_string_lossy().into_owned();
+            let name = e.file_name().to_string_lossy().into_owned();
+            Some((name, target))
+        })
+        .filter(|(_, target)| !target.starts_with("/proc/") || !target.ends_with("/fd"))
+        .collect()
 }
 
 fn profile_token<E>(outcome: &Result<Profile, E>) -> Option<&str> {

@@ -16,6 +16,8 @@ pub mod database;
 pub mod doctor;
 pub mod nested;
 mod options;
+#[cfg(target_os = "linux")]
+mod in_place;
 pub mod script;
 pub mod shim;
 pub mod target;
@@ -261,6 +263,11 @@ impl Plan {
         secrets: Secrets,
         inject: Inject,
     ) -> Result<i32> {
+        // Nothing to clean up after influxctl: this process becomes influxctl (in_place.rs).
+        #[cfg(target_os = "linux")]
+        if self.may_exec_in_place(inject, &secrets) {
+            return self.exec_in_place(snap, cluster, secrets);
+        }
         // Signals are caught from here on, so none can kill us while the derived config exists.
         let forwarder = child::Forwarder::install()?;
         self.run_caught(snap, cluster, secrets, inject, &forwarder)

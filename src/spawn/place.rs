@@ -311,6 +311,13 @@ impl Derived {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The sealed memfd, when the derived config is one: the descriptor the child inherits.
+    #[cfg(target_os = "linux")]
+    pub fn memfd_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        self.memfd.as_ref().map(AsFd::as_fd)
+    }
 }
 
 mod folders;

@@ -199,7 +199,8 @@ fn exec_passes_exit_codes_and_cleans_up_after_a_crash() {
         let out = s
             .cmd()
             .env(knob, value)
-            .args(["exec", "--", &fake(), "database", "list"])
+            // The child model (exec_in_place.rs has the memfd run, which becomes influxctl).
+            .args(["exec", "--inject", "file", "--", &fake(), "database", "list"])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(code), "{knob}: {}", text(&out.stderr));

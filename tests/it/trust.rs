@@ -321,7 +321,8 @@ fn exec_is_undumpable_with_core_limit_0_while_its_child_runs() {
     let mut c = Command::new("/usr/bin/setpriv");
     c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(env!("CARGO_BIN_EXE_influxctl-cred"))
-        .args(["exec", "--"])
+        // The child model: a memfd run becomes influxctl itself (exec_in_place.rs).
+        .args(["exec", "--inject", "file", "--"])
         .arg(binary())
         .args(["database", "list"])
         .env_clear()
