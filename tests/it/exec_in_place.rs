@@ -157,8 +157,15 @@ fn exec_in_place_leaves_with_influxctls_own_status() {
 #[test]
 fn exec_in_place_of_a_program_that_cannot_start_is_127_and_logged_not_started() {
     let env = setup();
-    let missing = env.path().join("no-such-folder").join("influxctl");
-    let missing = missing.to_str().unwrap();
+    // It exists (a missing program is refused before any token is read), but its interpreter
+    // does not: only the execve can tell.
+    let dir = env.path().join("broken");
+    std::fs::create_dir_all(&dir).unwrap();
+    let program = dir.join("influxctl");
+    std::fs::write(&program, "#!/nonexistent/interpreter\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let missing = program.to_str().unwrap();
     let out = env
         .cmd()
         .env("INFLUXCTL_CRED_TOKEN_DEFAULT", TOKEN)

@@ -104,7 +104,14 @@ fn audit_says_not_started_when_the_program_could_not_start() {
     std::fs::write(&program, "#!/nonexistent/interpreter\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = s.cmd().arg("exec").arg("--").arg(&program).args(["database", "list"]).output();
+    // A child run (`--inject file`): the record is written once the outcome is known. (Exec in
+    // place, the memfd default, writes `released` before its execve: tests/it/exec_in_place.rs.)
+    let out = s
+        .cmd()
+        .args(["exec", "--inject", "file", "--"])
+        .arg(&program)
+        .args(["database", "list"])
+        .output();
     let out = out.unwrap();
     assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
     let raw = std::fs::read_to_string(s.audit()).unwrap();
