@@ -22,7 +22,12 @@ pub fn checks(vault: &Vault) -> Vec<Check> {
     if let Some(config) = &config {
         binding_checks(vault, config, &mut out);
     }
-    out.push(binary_check(std::env::var_os("PATH").as_deref()));
+    out.push(
+        match std::env::var_os(crate::lifecycle::run::PROGRAM_ENV).filter(|v| !v.is_empty()) {
+            Some(set) => set_binary_check(&set),
+            None => binary_check(std::env::var_os("PATH").as_deref()),
+        },
+    );
     out
 }
 
@@ -90,6 +95,25 @@ pub fn binary_check(path_var: Option<&OsStr>) -> Check {
     };
     match version(&bin, VERSION_TIMEOUT) {
         Ok(v) => Check::new("influxctl", Status::Ok, format!("{} ({v})", bin.display())),
+        Err(why) => Check::new("influxctl", Status::Warn, format!("{}: {why}", bin.display())),
+    }
+}
+
+/// The influxctl that `$INFLUXCTL_CRED_INFLUXCTL` names (a path, or a name on `PATH`), and
+/// what its `version` says.
+fn set_binary_check(set: &OsStr) -> Check {
+    let env = crate::lifecycle::run::PROGRAM_ENV;
+    let Some(bin) = super::target::resolve(set) else {
+        return Check::new(
+            "influxctl",
+            Status::Warn,
+            format!("${env} is {}, which is not an executable file", Path::new(set).display()),
+        );
+    };
+    match version(&bin, VERSION_TIMEOUT) {
+        Ok(v) => {
+            Check::new("influxctl", Status::Ok, format!("{} ({v}; from ${env})", bin.display()))
+        }
         Err(why) => Check::new("influxctl", Status::Warn, format!("{}: {why}", bin.display())),
     }
 }

@@ -14,10 +14,10 @@
 
 pub mod database;
 pub mod doctor;
-pub mod nested;
-mod options;
 #[cfg(target_os = "linux")]
 mod in_place;
+pub mod nested;
+mod options;
 pub mod script;
 pub mod shim;
 pub mod target;
@@ -96,14 +96,18 @@ fn run(opts: &ExecOptions) -> Result<i32> {
     }
     let inject = opts.inject.unwrap_or(Inject::DEFAULT);
     let mut plan = Plan::resolve(opts)?;
-    // influxctl itself must exist before a token is read for it.
-    if plan.script.is_none() && target::resolve(&plan.program).is_none() {
-        ui::report(&Error::Other(format!(
-            "cannot run {}: not found",
-            Path::new(&plan.program).display()
-        )));
-        ui::stderr_line(child::NOT_FOUND_HINT);
-        return Ok(child::EXIT_NOT_FOUND);
+    // influxctl itself must exist before a token is read for it ($INFLUXCTL_CRED_INFLUXCTL
+    // names it for a bare `influxctl`).
+    if plan.script.is_none() {
+        let Some(program) = target::direct(&plan.program) else {
+            ui::report(&Error::Other(format!(
+                "cannot run {}: not found",
+                Path::new(&plan.program).display()
+            )));
+            ui::stderr_line(child::NOT_FOUND_HINT);
+            return Ok(child::EXIT_NOT_FOUND);
+        };
+        plan.program = program;
     }
     // A database token was asked for explicitly, whatever the program's arguments look like;
     // a script is never `influxctl help`.

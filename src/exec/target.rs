@@ -55,6 +55,18 @@ pub fn real_influxctl() -> Option<PathBuf> {
     known().into_iter().next()
 }
 
+/// The program a direct run (not a script) starts for `program`: for a bare `influxctl`
+/// (`influxctl.exe`), `$INFLUXCTL_CRED_INFLUXCTL` when it is set and found (it names the real
+/// influxctl everywhere: here, in the shim, for the lifecycle commands), else `program` as
+/// given when it can be found. `None`: nothing to run (exit 127, before any token is read).
+pub fn direct(program: &OsStr) -> Option<std::ffi::OsString> {
+    let bare = Path::new(program).components().count() == 1 && named_influxctl(program);
+    if bare && let Some(set) = std::env::var_os(PROGRAM_ENV).filter(|v| !v.is_empty()) {
+        return resolve(&set).map(PathBuf::into_os_string);
+    }
+    resolve(program).map(|_| program.to_owned())
+}
+
 /// `$INFLUXCTL_CRED_INFLUXCTL`, then `influxctl` on `PATH`, as found, without our own binary.
 fn known() -> Vec<PathBuf> {
     let ours = std::env::current_exe().ok();

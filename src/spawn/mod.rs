@@ -9,9 +9,9 @@ pub mod child;
 mod fifo;
 pub mod place;
 #[cfg(target_os = "linux")]
-pub mod served;
-#[cfg(target_os = "linux")]
 pub mod replace;
+#[cfg(target_os = "linux")]
+pub mod served;
 pub mod shim_dir;
 #[cfg(unix)]
 mod signals;

@@ -144,3 +144,33 @@ fn influxctl_missing_from_path_is_127_with_a_hint_and_no_token_read() {
     assert!(!stderr.contains(TOKEN));
     assert!(!s.audit().exists(), "a token was read for a program that does not exist");
 }
+
+/// `$INFLUXCTL_CRED_INFLUXCTL` names the real influxctl for a direct `exec -- influxctl` too,
+/// as the not-found hint says (not only for a script's shim): with no influxctl on PATH, the
+/// run starts the program it names and hands it the token; `doctor` reports that influxctl.
+#[test]
+fn influxctl_named_by_the_variable_runs_when_none_is_on_path() {
+    let s = Setup::new();
+    let empty = s.env.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = s
+        .cmd()
+        .env("PATH", &empty)
+        .env("INFLUXCTL_CRED_INFLUXCTL", binary())
+        .args(["exec", "--", "influxctl", "database", "list"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report = crate::fake_influxctl::report(&s.report_path()).expect("the stand-in ran");
+    assert_eq!(report["mgmt_token_sha256"], crate::fake_influxctl::sha256(TOKEN), "{report}");
+    let doctor = s
+        .cmd()
+        .env("PATH", &empty)
+        .env("INFLUXCTL_CRED_INFLUXCTL", binary())
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let said = text(&doctor.stdout) + &text(&doctor.stderr);
+    assert!(said.contains("from $INFLUXCTL_CRED_INFLUXCTL"), "{said}");
+}
