@@ -156,7 +156,9 @@ fn checkout(from: &Path, to: &Path, file_mode: u32, dir_mode: u32) {
     assert_eq!(copied, 2, "one age file and its sidecar");
     std::fs::set_permissions(to.join("config.toml"), std::fs::Permissions::from_mode(file_mode))
         .expect("chmod");
-    for dir in [to.join("store"), to.to_owned()] {
+    // The checkout folder itself too: under umask 0000 it is 0777 as well.
+    let checkout = to.parent().expect("the store home is inside the checkout").to_owned();
+    for dir in [to.join("store"), to.to_owned(), checkout] {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(dir_mode)).expect("chmod");
     }
 }
