@@ -19,7 +19,7 @@ use crate::settings::VaultSettings;
 
 mod hand;
 mod meta;
-pub use hand::entry_from_data;
+pub use hand::{HAND_PLACEHOLDER, entry_from_data};
 pub use meta::{from_custom, metadata_body, to_custom, unlisted};
 
 /// Where the entries of one `[vault]` setting live.
@@ -42,6 +42,11 @@ impl Layout {
     /// `<mount>/data/<prefix>/<name>` as people and policies write it.
     pub fn data_path(&self, profile: &str) -> String {
         format!("{}/data/{}/{}", self.mount, self.prefix, Layout::name(profile))
+    }
+
+    /// `<mount>/<prefix>/<name>`, as the `bao kv` commands name the secret.
+    pub fn kv_name(&self, profile: &str) -> String {
+        format!("{}/{}/{}", self.mount, self.prefix, Layout::name(profile))
     }
 
     /// `<mount>/metadata/<prefix>/<name>`.

@@ -134,7 +134,11 @@ fn the_hand_made_entry_recipe_of_the_docs_reads_and_a_bad_token_file_is_named() 
     let r = m.get("prod").expect_err("a token with a space inside was served");
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("field `token`") && r.stderr.contains("whitespace"), "{}", r.stderr);
-    assert!(r.stderr.contains("bao kv patch"), "says how to fix it: {}", r.stderr);
+    assert!(
+        r.stderr.contains("bao kv patch secret/influxctl-cred/prod "),
+        "says how to fix it, naming the secret: {}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("column"), "{}", r.stderr);
     assert!(!r.stderr.contains("test-two"), "{}", r.stderr);
 }

@@ -32,6 +32,9 @@ const FIELDS: [&str; 9] = [
 /// How the fix of a hand-made secret is said.
 const HOW: &str = "fix it with `bao kv patch <mount>/<prefix>/<profile> FIELD=VALUE`, or write the entry again as docs/vault.md shows";
 
+/// The secret's name in [`HOW`], which the store replaces with the real one.
+pub const HAND_PLACEHOLDER: &str = "<mount>/<prefix>/<profile>";
+
 /// The entry of `profile` from a secret's `data`; `created` is when the version was written
 /// (the creation time of an entry that does not say it).
 pub fn entry_from_data(
