@@ -258,6 +258,9 @@ impl Error {
             Error::ApiUnreachable { .. } => Some(
                 "check the network, the profile's host and port, [profile.tls] (ca, insecure), and INFLUXCTL_CRED_API_URL / api_url".to_owned(),
             ),
+            Error::ProfileNotFound { name, .. } => Some(format!(
+                "add a [[profile]] named {name:?} to influxctl's config, or point at a config that has it (influxctl's own `--config FILE`, or `--influxctl-config FILE`)"
+            )),
             Error::Context { source, .. } => source.hint(),
             Error::Untrusted { fix, .. } => Some(fix.clone()),
             _ => None,

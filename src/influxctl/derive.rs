@@ -59,7 +59,9 @@ pub fn derive(
                     path: path.to_owned(),
                     available: base.map(InfluxConfig::profile_names).unwrap_or_default(),
                 };
-                return Err(missing.context("the stored token has no cluster to build it from"));
+                return Err(missing.context(
+                    "the token names no cluster to build the profile from (it was stored without one, or comes from the environment)",
+                ));
             }
             append_profile(&mut doc, profile, cluster)
         }

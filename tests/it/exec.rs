@@ -338,6 +338,8 @@ fn exec_reads_the_config_named_by_config_flag() {
     // The default config has no such profile and the env entry no cluster to build it from.
     let (code, _, stderr) = used(&s, &[], &["--profile", "elsewhere"], env);
     assert_eq!(code, 125, "{stderr}");
+    assert!(stderr.contains("comes from the environment"), "says why: {stderr}");
+    assert!(stderr.contains("hint:") && stderr.contains("--config FILE"), "a way out: {stderr}");
 }
 
 #[test]
