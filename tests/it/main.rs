@@ -20,6 +20,7 @@ mod ci_flows;
 mod cli;
 mod exec;
 mod exec_dbtoken;
+mod exec_nested;
 mod exec_scripts;
 mod exec_usage;
 mod exec_windows;
