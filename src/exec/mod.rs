@@ -135,6 +135,13 @@ fn run(opts: &ExecOptions) -> Result<i32> {
         expires: found.entry.expires_at.map(|t| t.as_second()),
         inject: nested::inject_name(inject).to_owned(),
         database_token: nested::database_token_mark(opts),
+        // Checked only for a stored binding, as `lookup` checks `--account`/`--cluster`.
+        binding: (found.store != StoreKind::Env && !found.entry.cluster.is_empty()).then(|| {
+            shim::Bound {
+                account_id: found.entry.cluster.account_id.clone(),
+                cluster_id: found.entry.cluster.cluster_id.clone(),
+            }
+        }),
     };
     if let Some(spec) = &opts.database_token {
         // The management token leaves the store for the Management API call, child or not.
@@ -189,7 +196,8 @@ impl Plan {
         crate::store::validate_profile(&profile)?;
         // `exec --database-token -- influxctl …` inside a script: the real influxctl, not the
         // shim first on PATH (which would see a --config it did not expect).
-        let program = match shim::Outer::from_env().and_then(|o| o.real) {
+        let program = match shim::Outer::from_env().filter(shim::Outer::alive).and_then(|o| o.real)
+        {
             Some(real) if script.is_none() && opts.program == "influxctl" => real.into_os_string(),
             _ => opts.program.clone(),
         };

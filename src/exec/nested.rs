@@ -11,6 +11,7 @@ use super::ExecOptions;
 use super::shim::{Derivation, Outer, same_config};
 use crate::cli::Inject;
 use crate::error::{Error, Result};
+use crate::influxctl::args::InfluxArgs;
 
 /// The name `--inject` takes for `inject`.
 pub fn inject_name(inject: Inject) -> &'static str {
@@ -45,6 +46,9 @@ fn check_at(outer: &Outer, opts: &ExecOptions, now: Timestamp) -> Result<()> {
     if let Some(p) = opts.profile_flag.as_deref().filter(|p| *p != outer.profile) {
         return refuse(format!("-p {p:?} asks for another profile"));
     }
+    if let Some(p) = env_profile().filter(|p| *p != outer.profile) {
+        return refuse(format!("$INFLUXCTL_PROFILE {p:?} asks for another profile"));
+    }
     if let Some(s) = opts.store.filter(|s| s.as_str() != d.store) {
         return refuse(format!("--store {s} asks for another store than {:?}", d.store));
     }
@@ -76,6 +80,53 @@ fn check_at(outer: &Outer, opts: &ExecOptions, now: Timestamp) -> Result<()> {
         return refuse(format!("--database-token {db} differs from the outer one ({theirs})"));
     }
     Ok(())
+}
+
+fn env_profile() -> Option<String> {
+    std::env::var("INFLUXCTL_PROFILE").ok().filter(|p| !p.is_empty())
+}
+
+/// Checks an influxctl call that gets the outer derived config (through the shim or a nested
+/// `exec`): the profile it names (`--profile`, else `$INFLUXCTL_PROFILE`) must be the outer
+/// one, and its `--account`/`--cluster` those the token is bound to, as a top-level `exec`
+/// checks them. The `--profile` to add: the outer profile when the call names none.
+pub fn check_call(outer: &Outer, args: &InfluxArgs) -> Result<Option<String>> {
+    check_call_with(outer, args, env_profile())
+}
+
+fn check_call_with(
+    outer: &Outer,
+    args: &InfluxArgs,
+    env: Option<String>,
+) -> Result<Option<String>> {
+    let named = match (args.profile(), env) {
+        (Some(p), _) => Some((p.to_owned(), "--profile")),
+        (None, Some(p)) => Some((p, "$INFLUXCTL_PROFILE")),
+        (None, None) => None,
+    };
+    if let Some((p, source)) = named.as_ref().filter(|(p, _)| *p != outer.profile) {
+        return Err(Error::Usage(format!(
+            "this influxctl call runs inside an exec whose derived config holds the token of profile {:?} only, but its {source} names profile {p:?}; run it outside that exec",
+            outer.profile
+        )));
+    }
+    if let Some(bound) = &outer.derived.binding {
+        let asked = [
+            ("account_id", bound.account_id.as_deref(), args.account()),
+            ("cluster_id", bound.cluster_id.as_deref(), args.cluster()),
+        ];
+        for (field, stored, asked) in asked {
+            if let Some(a) = asked.filter(|a| Some(*a) != stored) {
+                return Err(Error::ClusterMismatch {
+                    profile: outer.profile.clone(),
+                    field,
+                    stored: stored.unwrap_or("(not set)").to_owned(),
+                    configured: a.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(named.is_none().then(|| outer.profile.clone()))
 }
 
 #[cfg(test)]

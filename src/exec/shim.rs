@@ -15,8 +15,12 @@
 //! - `--config X` naming the very config the derived one was made from, or the derived one
 //!   (`$INFLUXCTL_CRED_CONFIG`): replaced, as `exec` does. Naming another file: the user chose X; the call runs unchanged (no token), with a
 //!   warning.
-//! - A profile (`--profile`, else `$INFLUXCTL_PROFILE`, else `default`) other than the one the
-//!   token is for: a warning (the derived config holds no token for it); the call runs.
+//! - A profile (`--profile`, else `$INFLUXCTL_PROFILE`) other than the one the token is for,
+//!   or an `--account`/`--cluster` other than those the token is bound to: refused (exit 125),
+//!   influxctl never runs ([`super::nested::check_call`]). A call that names no profile gets
+//!   `--profile <the token's>`, as `exec` adds it.
+//! - Markers naming no channel of a live run of ours (a killed `exec`, a forged path): the
+//!   call runs unchanged, with a warning; nothing ever waits on a channel nobody serves.
 //! - `help`, `version`, `--help`, or arguments influxctl itself would refuse: unchanged.
 //!
 //! A nested `exec` (the script runs `influxctl-cred exec -- …`, as the `shell-init` function
@@ -27,14 +31,14 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use super::target;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::influxctl::args::InfluxArgs;
 use crate::spawn::child;
 use crate::ui;
 
 pub use crate::spawn::shim_dir::{
-    CONFIG_VAR, DATABASE_TOKEN_VAR, EXPIRES_VAR, INJECT_VAR, PROFILE_VAR, REAL_VAR, SOURCE_VAR,
-    STORE_VAR,
+    BINDING_VAR, CONFIG_VAR, DATABASE_TOKEN_VAR, EXPIRES_VAR, INJECT_VAR, PROFILE_VAR, REAL_VAR,
+    SOURCE_VAR, STORE_VAR,
 };
 
 /// What the `exec` around this process left in its environment: where the derived config is
@@ -60,6 +64,16 @@ pub struct Derivation {
     pub inject: String,
     /// `--database-token` and its lifetime (`read=db;ttl=3600s`); empty without one.
     pub database_token: String,
+    /// Where the token may go; `None` when it is bound to no cluster.
+    pub binding: Option<Bound>,
+}
+
+/// The account and cluster a token is bound to: an influxctl call of the script may name
+/// these with `--account`/`--cluster`, never others.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Bound {
+    pub account_id: Option<String>,
+    pub cluster_id: Option<String>,
 }
 
 impl Outer {
@@ -77,6 +91,11 @@ impl Outer {
                 expires: std::env::var(EXPIRES_VAR).ok().and_then(|v| v.parse().ok()),
                 inject: std::env::var(INJECT_VAR).unwrap_or_default(),
                 database_token: std::env::var(DATABASE_TOKEN_VAR).unwrap_or_default(),
+                // A marker that does not parse allows no --account/--cluster at all.
+                binding: std::env::var(BINDING_VAR)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| serde_json::from_str(&v).unwrap_or_default()),
             },
         })
     }
@@ -95,23 +114,23 @@ impl Outer {
             ),
             (INJECT_VAR.into(), self.derived.inject.clone().into()),
             (DATABASE_TOKEN_VAR.into(), self.derived.database_token.clone().into()),
+            (
+                BINDING_VAR.into(),
+                self.derived
+                    .binding
+                    .as_ref()
+                    .and_then(|b| serde_json::to_string(b).ok())
+                    .unwrap_or_default()
+                    .into(),
+            ),
         ]
     }
 
-    /// Whether the derived config still exists and is ours (markers that outlived their
-    /// `exec`, in a process the script left behind, name a config that is gone).
+    /// Whether the derived config is a channel of a run of ours that still runs: markers that
+    /// outlived their `exec` (a process the script left behind, a killed `exec`) or that were
+    /// never ours (`/dev/fd/0`) name none ([`crate::spawn::place::live_channel`]).
     pub fn alive(&self) -> bool {
-        let Ok(meta) = std::fs::symlink_metadata(&self.config) else { return false };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            meta.uid() == nix::unistd::getuid().as_raw()
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = meta;
-            true
-        }
+        crate::spawn::place::live_channel(&self.config)
     }
 }
 
@@ -160,7 +179,13 @@ fn run_real(outer: &Outer, args: &[OsString]) -> i32 {
         return child::EXIT_NOT_FOUND;
     }
     // Held until `execve`: the config received from a memfd script's socket.
-    let (args, _served) = real_args(outer, args);
+    let (args, _served) = match real_args(outer, args) {
+        Ok(got) => got,
+        Err(e) => {
+            ui::report(&e);
+            return super::EXIT_OWN_FAILURE;
+        }
+    };
     let mut cmd = std::process::Command::new(real);
     cmd.args(&args);
     for (name, _) in std::env::vars_os() {
@@ -191,32 +216,43 @@ fn failed(real: &Path, e: std::io::Error) -> i32 {
 }
 
 /// The real influxctl's arguments: the call's own, with `--config` set to the derived config
-/// unless the call needs no token or chose another config (module docs).
-pub fn shim_args(outer: &Outer, args: &[OsString]) -> Vec<OsString> {
-    match wants_config(outer, args) {
-        Some(parsed) => parsed.rewrite(Some(&outer.config), None),
+/// (and `--profile` to the outer profile when the call names none) unless the call needs no
+/// token or chose another config (module docs); an error when it asks for another profile or
+/// cluster than the token is for.
+pub fn shim_args(outer: &Outer, args: &[OsString]) -> Result<Vec<OsString>> {
+    call_args(outer, args, outer.alive())
+}
+
+fn call_args(outer: &Outer, args: &[OsString], live: bool) -> Result<Vec<OsString>> {
+    Ok(match wants_config(outer, args, live)? {
+        Some(call) => call.args(&outer.config),
         None => args.to_vec(),
-    }
+    })
 }
 
 /// [`shim_args`], where the derived config may be a memfd script's socket: then the config is
 /// the descriptor received on it, `/dev/fd/N` (returned, and inherited by the real influxctl
 /// only). When the socket cannot be reached (its `exec` has ended), the call runs unchanged.
 #[cfg(target_os = "linux")]
-fn real_args(outer: &Outer, args: &[OsString]) -> (Vec<OsString>, Option<std::os::fd::OwnedFd>) {
+fn real_args(
+    outer: &Outer,
+    args: &[OsString],
+) -> Result<(Vec<OsString>, Option<std::os::fd::OwnedFd>)> {
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::FileTypeExt;
-    let Some(parsed) = wants_config(outer, args) else { return (args.to_vec(), None) };
+    let Some(call) = wants_config(outer, args, outer.alive())? else {
+        return Ok((args.to_vec(), None));
+    };
     let is_socket = std::fs::metadata(&outer.config).is_ok_and(|m| m.file_type().is_socket());
     if !is_socket {
-        return (parsed.rewrite(Some(&outer.config), None), None);
+        return Ok((call.args(&outer.config), None));
     }
     let served = crate::spawn::served::receive(&outer.config)
         .and_then(|fd| crate::spawn::served::inheritable(&fd).map(|()| fd));
-    match served {
+    Ok(match served {
         Ok(fd) => {
             let path = PathBuf::from(format!("/dev/fd/{}", fd.as_raw_fd()));
-            (parsed.rewrite(Some(&path), None), Some(fd))
+            (call.args(&path), Some(fd))
         }
         Err(e) => {
             ui::warn(format!(
@@ -225,27 +261,41 @@ fn real_args(outer: &Outer, args: &[OsString]) -> (Vec<OsString>, Option<std::os
             ));
             (args.to_vec(), None)
         }
-    }
+    })
 }
 
 #[cfg(not(target_os = "linux"))]
-fn real_args(outer: &Outer, args: &[OsString]) -> (Vec<OsString>, Option<()>) {
-    (shim_args(outer, args), None)
+fn real_args(outer: &Outer, args: &[OsString]) -> Result<(Vec<OsString>, Option<()>)> {
+    Ok((shim_args(outer, args)?, None))
+}
+
+/// A call that gets the derived config.
+struct Call {
+    parsed: InfluxArgs,
+    /// `--profile` to add: the outer profile, when the call names none.
+    add_profile: Option<String>,
+}
+
+impl Call {
+    fn args(&self, config: &Path) -> Vec<OsString> {
+        self.parsed.rewrite(Some(config), self.add_profile.as_deref())
+    }
 }
 
 /// The parsed call when it gets the derived config; `None` when it runs unchanged (with the
-/// warnings of the module docs).
-fn wants_config(outer: &Outer, args: &[OsString]) -> Option<InfluxArgs> {
-    let parsed = InfluxArgs::parse(args).ok()?;
+/// warnings of the module docs); an error when it names another profile or cluster
+/// ([`super::nested::check_call`]). `live`: whether the derived config is still served.
+fn wants_config(outer: &Outer, args: &[OsString], live: bool) -> Result<Option<Call>> {
+    let Ok(parsed) = InfluxArgs::parse(args) else { return Ok(None) };
     if parsed.needs_no_token() {
-        return None;
+        return Ok(None);
     }
-    if !outer.alive() {
+    if !live {
         ui::warn(format!(
-            "the derived config {} of the exec around this script is gone; running influxctl without it",
+            "the derived config {} of the exec around this script is gone (or not ours); running influxctl without it",
             outer.config.display()
         ));
-        return None;
+        return Ok(None);
     }
     // `--config "$INFLUXCTL_CRED_CONFIG"` is the derived config itself: served as any call's.
     let ours = |c: &PathBuf| same_config(c, &outer.source) || same_config(c, &outer.config);
@@ -254,17 +304,10 @@ fn wants_config(outer: &Outer, args: &[OsString]) -> Option<InfluxArgs> {
             "this influxctl call names its own --config {}; running it unchanged, without the stored token",
             own.display()
         ));
-        return None;
+        return Ok(None);
     }
-    let env = std::env::var("INFLUXCTL_PROFILE").ok().filter(|p| !p.is_empty());
-    let profile = parsed.profile().map(str::to_owned).or(env).unwrap_or_else(|| "default".into());
-    if profile != outer.profile {
-        ui::warn(format!(
-            "this influxctl call uses profile {profile:?}; the derived config holds the token of profile {:?} only",
-            outer.profile
-        ));
-    }
-    Some(parsed)
+    let add_profile = super::nested::check_call(outer, &parsed)?;
+    Ok(Some(Call { parsed, add_profile }))
 }
 
 pub fn same_config(a: &Path, b: &Path) -> bool {
@@ -296,14 +339,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let o = outer(dir.path());
         let derived = o.config.to_string_lossy().into_owned();
+        let args = |a: &[&str]| call_args(&o, &os(a), true).unwrap();
         assert_eq!(
-            shim_args(&o, &os(&["database", "list"])),
-            os(&["--config", &derived, "database", "list"])
+            args(&["database", "list"]),
+            os(&["--profile", "default", "--config", &derived, "database", "list"])
         );
         let source = format!("--config={}", o.source.display());
         assert_eq!(
-            shim_args(&o, &os(&[&source, "database", "list"])),
-            os(&[&format!("--config={derived}"), "database", "list"])
+            args(&["--profile", "default", &source, "database", "list"]),
+            os(&["--profile", "default", &format!("--config={derived}"), "database", "list"])
         );
     }
 
@@ -317,9 +361,11 @@ mod tests {
             &["database", "list", "--help"],
             &["database", "--config"],
         ] {
-            assert_eq!(shim_args(&o, &os(args)), os(args), "{args:?}");
+            assert_eq!(call_args(&o, &os(args), true).unwrap(), os(args), "{args:?}");
         }
-        std::fs::remove_file(&o.config).unwrap();
-        assert_eq!(shim_args(&o, &os(&["database", "list"])), os(&["database", "list"]), "gone");
+        let gone = call_args(&o, &os(&["database", "list"]), false).unwrap();
+        assert_eq!(gone, os(&["database", "list"]), "gone");
+        // A derived config in no run folder of ours is not served.
+        assert_eq!(shim_args(&o, &os(&["database", "list"])).unwrap(), gone);
     }
 }

@@ -325,6 +325,7 @@ mod leftover;
 #[cfg(target_os = "linux")]
 mod memfd;
 use folders::{check_ours, home_run_dir, is_tmpfs, private_tmpfs};
+pub(crate) use leftover::live_channel;
 use leftover::{parse_run_name, pid_namespace, process_alive};
 
 /// A sealed memfd holding `bytes`, close-on-exec.

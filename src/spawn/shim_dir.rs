@@ -28,6 +28,10 @@ pub const INJECT_VAR: &str = "INFLUXCTL_CRED_SHIM_INJECT";
 /// The outer exec's `--database-token` spec and lifetime; empty without one.
 pub const DATABASE_TOKEN_VAR: &str = "INFLUXCTL_CRED_SHIM_DATABASE_TOKEN";
 
+/// The account and cluster the token is bound to (`{"account_id":…,"cluster_id":…}`); empty
+/// when it is bound to none (`--account`/`--cluster` of a call).
+pub const BINDING_VAR: &str = "INFLUXCTL_CRED_SHIM_BINDING";
+
 /// The shim's file name.
 #[cfg(unix)]
 pub const SHIM_NAME: &str = "influxctl";

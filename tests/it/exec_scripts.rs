@@ -452,7 +452,7 @@ FAKE_INFLUXCTL_REPORT="$OUT/mine.json" influxctl database list
 }
 
 #[test]
-fn shim_respects_a_config_the_script_chose_and_warns_about_another_profile() {
+fn shim_respects_a_config_the_script_chose_and_refuses_another_profile() {
     let s = Setup::new();
     let out = s.out();
     let other = s.env.path().join("other.toml");
@@ -463,6 +463,7 @@ fn shim_respects_a_config_the_script_chose_and_warns_about_another_profile() {
 FAKE_INFLUXCTL_REPORT="$OUT/same.json" influxctl --config "$1" database list
 FAKE_INFLUXCTL_REPORT="$OUT/other.json" influxctl --config "$2" database list
 FAKE_INFLUXCTL_REPORT="$OUT/prod.json" influxctl --profile prod database list
+echo $? > "$OUT/prod-code"
 exit 0
 "#;
     let result = s
@@ -483,9 +484,10 @@ exit 0
     assert_eq!(theirs["config_path"], other.to_str().unwrap(), "the script's choice stands");
     assert!(theirs["mgmt_token_sha256"].is_null(), "{theirs}");
     assert!(stderr.contains("names its own --config"), "{stderr}");
-    let prod = report(&out.join("prod.json")).unwrap();
-    assert!(prod["mgmt_token_sha256"].is_null(), "no token of another profile: {prod}");
-    assert!(stderr.contains("uses profile \"prod\""), "{stderr}");
+    // Another profile than the token's: a usage error, influxctl never runs.
+    assert!(report(&out.join("prod.json")).is_none(), "influxctl ran for another profile");
+    assert_eq!(read(&out.join("prod-code")).trim(), "125", "{stderr}");
+    assert!(stderr.contains("names profile \"prod\""), "{stderr}");
     assert!(!stderr.contains(TOKEN) && !stderr.contains(PROD));
 }
 

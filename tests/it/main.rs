@@ -21,6 +21,7 @@ mod cli;
 mod exec;
 mod exec_dbtoken;
 mod exec_in_place;
+mod exec_nested;
 mod exec_scripts;
 mod exec_usage;
 mod exec_windows;

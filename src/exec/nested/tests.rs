@@ -15,6 +15,10 @@ fn outer(dir: &std::path::Path) -> Outer {
             expires: Some(1_000_000 + 23 * 3600),
             inject: "memfd".into(),
             database_token: String::new(),
+            binding: Some(crate::exec::shim::Bound {
+                account_id: Some("acc-1".into()),
+                cluster_id: None,
+            }),
         },
     }
 }
@@ -96,4 +100,41 @@ fn a_token_that_never_expires_meets_any_min_ttl() {
     o.derived.expires = None;
     let asked = ExecOptions { min_ttl: Some(SignedDuration::from_hours(24 * 365)), ..opts() };
     assert_eq!(verdict(&o, &asked), Ok(()));
+}
+
+fn call(
+    o: &Outer,
+    args: &[&str],
+    env: Option<&str>,
+) -> std::result::Result<Option<String>, String> {
+    let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+    let parsed = InfluxArgs::parse(&args).unwrap();
+    check_call_with(o, &parsed, env.map(str::to_owned)).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_call_names_the_outer_profile_or_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = outer(dir.path());
+    assert_eq!(call(&o, &["database", "list"], None), Ok(Some("prod".into())));
+    assert_eq!(call(&o, &["--profile", "prod", "database", "list"], None), Ok(None));
+    assert_eq!(call(&o, &["database", "list"], Some("prod")), Ok(None));
+    let err = call(&o, &["--profile=staging", "database", "list"], Some("prod")).unwrap_err();
+    assert!(err.contains("--profile names profile \"staging\""), "{err}");
+    let err = call(&o, &["database", "list"], Some("default")).unwrap_err();
+    assert!(err.contains("$INFLUXCTL_PROFILE names profile \"default\""), "{err}");
+}
+
+#[test]
+fn a_call_names_only_the_bound_account_and_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = outer(dir.path());
+    assert!(call(&o, &["--account", "acc-1", "database", "list"], None).is_ok());
+    for args in [&["--account=evil", "database", "list"][..], &["-cluster", "clu-9", "database"]] {
+        let err = call(&o, args, None).unwrap_err();
+        assert!(err.contains("evil") || err.contains("clu-9"), "{args:?}: {err}");
+    }
+    // Bound to no cluster (an env token): nothing to check, as at top level.
+    o.derived.binding = None;
+    assert!(call(&o, &["--account=evil", "database", "list"], None).is_ok());
 }

@@ -41,3 +41,55 @@ pub(super) fn process_alive(pid: u32) -> bool {
 pub(super) fn process_alive(_pid: u32) -> bool {
     true
 }
+
+/// Whether `path` is the derived config (file, FIFO or socket) of a run of ours that still
+/// runs: `<root>/<prefix><pid>-<pidns>-<random>/<name>` in a root this user's runs use
+/// ([`super::Root::choose`], or its private root), the folder private and ours, the config
+/// ours and no symlink, the run's process alive in our PID namespace. Markers of a script
+/// naming anything else (`/dev/fd/0`, a file of the user's, a killed run's FIFO) are not
+/// trusted (docs/influxctl.md, "Nested exec").
+pub(crate) fn live_channel(path: &std::path::Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return false };
+    #[cfg(target_os = "linux")]
+    let known = name == super::FILE_NAME || name == super::SOCKET_NAME;
+    #[cfg(not(target_os = "linux"))]
+    let known = name == super::FILE_NAME;
+    let Some(folder) = path.parent().filter(|_| known) else { return false };
+    let (Some(root_dir), Some(folder_name)) =
+        (folder.parent(), folder.file_name().and_then(|n| n.to_str()))
+    else {
+        return false;
+    };
+    let Ok(root) = super::Root::choose() else { return false };
+    let mut roots = vec![(root.dir.clone(), root.prefix)];
+    if root.prefix != "exec-" {
+        roots.extend(super::home_run_dir().ok().map(|d| (d, "exec-")));
+    }
+    let run = roots
+        .iter()
+        .filter(|(dir, _)| dir == root_dir)
+        .find_map(|(_, prefix)| folder_name.strip_prefix(prefix).and_then(parse_run_name));
+    let Some((pid, ns)) = run else { return false };
+    ns == pid_namespace()
+        && process_alive(pid)
+        && super::check_ours(folder).is_ok()
+        && owned_file(path)
+}
+
+/// Whether `path` exists, is no symlink, and (on Unix) is ours.
+fn owned_file(path: &std::path::Path) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return false };
+    if meta.file_type().is_symlink() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.uid() == nix::unistd::getuid().as_raw()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        true
+    }
+}
