@@ -120,8 +120,29 @@ pub fn count_keys(text: &[u8]) -> std::result::Result<usize, String> {
     parse_lines(text, "the identities sent to the agent").map(|u| u.identities.len())
 }
 
+/// Most X25519 unwraps (one Diffie-Hellman each) one `decrypt` in the agent may cost: the
+/// header's X25519 stanzas times the keys held (about a second; an entry has a few stanzas).
+/// Without it a 2 MiB header of stanzas against many held keys kept the agent, which serves
+/// one request at a time, busy for minutes.
+pub const MAX_UNWRAPS: usize = 16 << 10;
+
 /// Opens the age file `ciphertext` with the keys of an identity-file text (in the agent).
 pub fn open_with_keys(text: &[u8], ciphertext: &[u8]) -> std::result::Result<SecretBytes, Failure> {
     let keys = parse_lines(text, "held identities").map_err(|_| Failure::NoMatch)?;
+    if x25519_stanzas(ciphertext).saturating_mul(keys.identities.len()) > MAX_UNWRAPS {
+        return Err(Failure::Corrupt("has too many recipients"));
+    }
     open(ciphertext, keys.identities.iter().map(|b| &**b))
+}
+
+/// How many `-> X25519` stanzas the header of an age file (binary or armored) has.
+fn x25519_stanzas(ciphertext: &[u8]) -> usize {
+    use std::io::BufRead;
+    let mut r = std::io::BufReader::new(age::armor::ArmoredReader::new(ciphertext));
+    let (mut line, mut n) = (Vec::new(), 0);
+    while matches!(r.read_until(b'\n', &mut line), Ok(1..)) && !line.starts_with(b"---") {
+        n += usize::from(line.starts_with(b"-> X25519 "));
+        line.clear();
+    }
+    n
 }

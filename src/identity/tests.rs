@@ -449,3 +449,28 @@ fn a_locked_identity_asks_the_agent_before_it_prompts() {
     .with_agent(Box::new(|_: &[u8]| None));
     assert!(matches!(ids.decrypt(&file), Err(Failure::Identity(_))));
 }
+
+#[test]
+fn the_agent_refuses_a_header_of_too_many_stanzas_before_any_unwrap() {
+    let key = age::x25519::Identity::generate();
+    let secret = age::secrecy::ExposeSecret::expose_secret(&key.to_string()).to_owned();
+    let file = age::encrypt(&key.to_public(), b"entry").unwrap();
+    assert_eq!(&*open_with_keys(secret.as_bytes(), &file).unwrap(), b"entry");
+    // A stanza for another key (its line and its body line) repeated past the budget: each
+    // one a Diffie-Hellman that does not match.
+    let other = age::x25519::Identity::generate().to_public();
+    let file = age::encrypt(&other, b"entry").unwrap();
+    let text = String::from_utf8_lossy(&file).into_owned();
+    let at = text.find("-> X25519 ").unwrap();
+    let body_end = at + text[at..].find('\n').unwrap() + 1;
+    let stanza_end = body_end + text[body_end..].find('\n').unwrap() + 1;
+    let mut hostile = file[..at].to_vec();
+    for _ in 0..=held::MAX_UNWRAPS {
+        hostile.extend_from_slice(&file[at..stanza_end]);
+    }
+    hostile.extend_from_slice(&file[stanza_end..]);
+    let started = std::time::Instant::now();
+    let e = open_with_keys(secret.as_bytes(), &hostile).unwrap_err();
+    assert!(matches!(e, Failure::Corrupt("has too many recipients")), "{e:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+}
