@@ -24,6 +24,10 @@ mod logins;
 #[cfg(unix)]
 mod peer;
 #[cfg(unix)]
+pub mod place;
+#[cfg(unix)]
+mod publics;
+#[cfg(unix)]
 pub mod server;
 
 /// The socket's name in the runtime folder.
@@ -44,11 +48,14 @@ pub struct Request {
     /// Payload length: the age file (`decrypt`) or the identity text (`add`).
     #[serde(default)]
     pub len: usize,
-    /// `add`: how long to hold the keys (else the agent's TTL).
+    /// `add`: how long to hold the keys (else the agent's TTL; at most 100 years, as on the
+    /// command line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_secs: Option<u64>,
     /// `login-put`, `login-get`, `login-drop`: the vault login's cache key (an opaque hex
     /// digest of the settings it belongs to, [`crate::store::vault::login::cache::Key`]).
+    /// `add` and `recipients`: the hex SHA-256 of the encrypted identity file the keys came
+    /// from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }
@@ -72,6 +79,9 @@ pub enum Op {
     LoginDrop,
     /// Every login held, a JSON array of the payloads (for `lock`, which revokes them).
     Logins,
+    /// The public keys (`age1…`, a JSON array) of the identity file `key` names, when its keys
+    /// were added with that key (refused as "none" otherwise). Never a secret key.
+    Recipients,
 }
 
 /// A response's header. `len` payload bytes follow (the plaintext of `decrypt`).
@@ -103,7 +113,9 @@ pub struct Status {
 
 /// The agent's runtime folder: `$INFLUXCTL_CRED_HOME/run/` when that is set (so that every
 /// home, and every test, has its own agent), else `$XDG_RUNTIME_DIR/influxctl-cred/`, else
-/// `/tmp/influxctl-cred-<uid>/`.
+/// `influxctl-cred/run/` in the user's state folder (`dirs::state_dir()`, else the data folder:
+/// `~/.local/state` on Linux, `~/Library/Application Support` on macOS). Never a fixed name in
+/// a shared folder such as `/tmp`, which another user could create first (docs/agent.md).
 pub fn runtime_dir() -> Option<PathBuf> {
     let var = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(home) = var(crate::paths::HOME_ENV) {
@@ -113,13 +125,17 @@ pub fn runtime_dir() -> Option<PathBuf> {
         return Some(run.join("influxctl-cred"));
     }
     #[cfg(unix)]
-    return Some(PathBuf::from(format!("/tmp/influxctl-cred-{}", peer::own_uid())));
+    return Some(dirs::state_dir().or_else(dirs::data_dir)?.join("influxctl-cred").join("run"));
     #[cfg(not(unix))]
     None
 }
 
-/// The socket's path.
+/// The socket's path: in the runtime folder, or in the private folder its record names when
+/// that path would be too long for a socket ([`place`]).
 pub fn socket_path() -> Option<PathBuf> {
+    #[cfg(unix)]
+    return place::socket_in(&runtime_dir()?);
+    #[cfg(not(unix))]
     runtime_dir().map(|d| d.join(SOCKET))
 }
 
@@ -222,14 +238,29 @@ pub fn write_message(w: &mut impl Write, header: &impl Serialize, payload: &[u8]
 }
 
 /// The hook the file store gives its identities ([`crate::identity::Identities::with_agent`]):
-/// the plaintext of an age file when an agent runs and holds a key that opens it.
-pub fn decrypt(ciphertext: &[u8]) -> Option<SecretBytes> {
-    #[cfg(unix)]
-    return client::decrypt(ciphertext);
-    #[cfg(not(unix))]
-    {
-        let _ = ciphertext;
-        None
+/// the running agent, when there is one, opens age files and answers the public keys of the
+/// locked identity files it holds the keys of.
+pub struct Hook;
+
+impl crate::identity::Agent for Hook {
+    fn decrypt(&self, ciphertext: &[u8]) -> Option<SecretBytes> {
+        #[cfg(unix)]
+        return client::decrypt(ciphertext);
+        #[cfg(not(unix))]
+        {
+            let _ = ciphertext;
+            None
+        }
+    }
+
+    fn recipients(&self, identity_sha256: &str) -> Option<Vec<String>> {
+        #[cfg(unix)]
+        return client::recipients(identity_sha256);
+        #[cfg(not(unix))]
+        {
+            let _ = identity_sha256;
+            None
+        }
     }
 }
 
@@ -283,10 +314,11 @@ pub fn doctor_check() -> crate::check::Check {
             return Check::new("agent", S::Warn, e.to_string());
         }
         if let Some(s) = client::status() {
+            let socket = socket_path().unwrap_or_else(|| dir.join(SOCKET));
             let detail = format!(
                 "running (pid {}, socket {}): {} identit{} and {} vault login{} held, forgets in {} (or after {} idle)",
                 s.pid,
-                dir.join(SOCKET).display(),
+                socket.display(),
                 s.identities,
                 if s.identities == 1 { "y" } else { "ies" },
                 s.logins,

@@ -8,8 +8,9 @@
 //! was rotated or replaced, and is opened again) and the `write(2)`.
 //! `O_APPEND` writes of one small buffer to a local file are not interleaved with another
 //! process's, so concurrent writers never mix their lines. Past 10 MiB the file is renamed to
-//! `audit.jsonl.1` (the older `.1` is replaced) and a new one started. A log that cannot be
-//! written is a warning, never a failure: the user's command goes on.
+//! `audit.jsonl.1` (the older `.1` is replaced) and a new one started, under a lock so that
+//! writers rotating at once rotate once ([`rotate`]). A log that cannot be written is a
+//! warning, never a failure: the user's command goes on.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::paths::HOME_ENV;
 
 mod read;
+mod rotate;
 pub use read::{Filter, command};
 
 /// Where a log is rotated.
@@ -165,9 +167,12 @@ pub fn append(path: &Path, record: &Record) -> std::io::Result<()> {
         }
     };
     if size >= ROTATE_AT {
-        // Another writer may rotate at the same moment: whichever rename comes second moves a
-        // nearly empty file, which loses no line (each writer keeps its open file).
-        std::fs::rename(path, rotated(path))?;
+        // Under the rotation lock, and only when the log is still full then (another writer
+        // may have rotated it meanwhile). Whatever happened, the record goes to the file now
+        // at the path: a rotation that could not be done leaves a longer log, never a lost line.
+        if let Err(e) = rotate::rotate(path) {
+            crate::ui::verbose(format!("the audit log was not rotated: {e}"));
+        }
         file = open(path)?;
     }
     let n = file.write(&line)?;

@@ -21,7 +21,7 @@ use crate::secret::SecretBytes;
 mod held;
 mod keyfile;
 mod recipient;
-pub use held::{AgentHook, Unlockable, count_keys, open_with_keys};
+pub use held::{Agent, AgentHook, HeldFile, Unlockable, count_keys, open_with_keys, public_keys};
 pub use keyfile::generate_default;
 use keyfile::{load_file, parse_file, parse_lines, read_identity};
 pub use recipient::{Recipient, configured_recipients, encrypt, merge_recipients};
@@ -213,15 +213,20 @@ impl Identities {
         }
     }
 
-    /// The recipient strings of every identity (unlocking locked ones, which may prompt).
+    /// The recipient strings of every identity (unlocking locked ones, which may prompt,
+    /// unless the agent holds their keys and answers their public keys).
     pub fn recipients(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for key in &self.keys {
             match key {
                 Key::Ready(u) => out.extend(u.recipients().iter().cloned()),
                 Key::Locked { lock: Lock::Ssh(_, public), .. } => out.push(public.clone()),
-                Key::Locked { .. } => {
-                    if let Some(u) = key.unlocked(self.prompt.as_ref())? {
+                Key::Locked { lock: Lock::Age(bytes), unlocked, .. } => {
+                    if unlocked.get().is_none()
+                        && let Some(held) = self.agent_recipients(bytes)
+                    {
+                        out.extend(held);
+                    } else if let Some(u) = key.unlocked(self.prompt.as_ref())? {
                         out.extend(u.recipients().iter().cloned());
                     }
                 }
@@ -262,7 +267,7 @@ impl Identities {
                 Err(Failure::NoMatch) => {}
                 other => return settle(other),
             }
-            if let Some(plain) = agent(ciphertext) {
+            if let Some(plain) = agent.decrypt(ciphertext) {
                 return Ok(plain);
             }
         }

@@ -9,10 +9,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::{
-    IO_TIMEOUT, Op, Request, Response, Status, check_runtime_dir, peer, read_response, runtime_dir,
+    IO_TIMEOUT, Op, Request, Response, Status, check_runtime_dir, peer, read_response, socket_path,
     write_message,
 };
 use crate::error::{Error, Result};
+use crate::identity::HeldFile;
 use crate::secret::SecretBytes;
 
 /// A connection to the agent at `socket` when one answers there, its folder passes the checks
@@ -64,7 +65,7 @@ fn exchange(
 
 /// The plaintext of an age file, when an agent runs and holds a key that opens it.
 pub fn decrypt(ciphertext: &[u8]) -> Option<SecretBytes> {
-    let socket = runtime_dir()?.join(super::SOCKET);
+    let socket = socket_path()?;
     match ask(&socket, Op::Decrypt, ciphertext, None)? {
         Ok((_, plain)) => Some(plain),
         Err(why) => {
@@ -74,11 +75,26 @@ pub fn decrypt(ciphertext: &[u8]) -> Option<SecretBytes> {
     }
 }
 
+/// The public keys of the identity file whose SHA-256 is `file`, when the agent holds its keys
+/// (a write then needs no passphrase).
+pub fn recipients(file: &str) -> Option<Vec<String>> {
+    let socket = socket_path()?;
+    let mut stream = connect(&socket)?;
+    let req = Request { v: 1, op: Op::Recipients, len: 0, ttl_secs: None, key: Some(file.into()) };
+    match exchange(&mut stream, &req, &[]) {
+        Ok((_, body)) => serde_json::from_slice::<Vec<String>>(&body).ok(),
+        Err(why) => {
+            crate::ui::verbose(format!("the agent has no public key for it ({why})"));
+            None
+        }
+    }
+}
+
 /// One vault-login request (`login-put`, `login-get`, `login-drop`, `logins`) under `key`: the
 /// answer's payload when the agent took it, `None` when none runs or it refused (said with
 /// `-v`; "none" is the normal answer of `login-get` for a key it does not hold).
 pub fn login(op: Op, key: &str, payload: &[u8]) -> Option<SecretBytes> {
-    let socket = runtime_dir()?.join(super::SOCKET);
+    let socket = socket_path()?;
     let mut stream = connect(&socket)?;
     let key = (!key.is_empty()).then(|| key.to_owned());
     let req = Request { v: 1, op, len: payload.len(), ttl_secs: None, key };
@@ -100,21 +116,34 @@ pub fn status_at(socket: &Path) -> Option<Status> {
 
 /// The state of the agent, when one runs.
 pub fn status() -> Option<Status> {
-    status_at(&runtime_dir()?.join(super::SOCKET))
+    status_at(&socket_path()?)
 }
 
-/// Hands identity-file text to the running agent, to hold for `ttl` (else its own TTL).
-pub fn add(keys: &[u8], ttl: Option<Duration>) -> Result<Status> {
-    let socket = runtime_dir().ok_or_else(super::unsupported)?.join(super::SOCKET);
-    let answer = ask(&socket, Op::Add, keys, ttl.map(|d| d.as_secs().max(1)))
-        .ok_or_else(|| Error::Other("the agent stopped before it got the identities".into()))?;
-    let (resp, _) = answer.map_err(|why| Error::Other(format!("the agent refused: {why}")))?;
-    resp.status.ok_or_else(|| Error::Other("the agent's answer has no status".into()))
+/// Hands the keys of each unlocked identity file to the running agent (one `add` per file,
+/// with the file's SHA-256), to hold for `ttl` (else its own TTL); the last answer's status.
+pub fn add(files: &[HeldFile], ttl: Option<Duration>) -> Result<Status> {
+    let socket = socket_path().ok_or_else(super::unsupported)?;
+    let mut last = None;
+    for file in files {
+        let mut stream = connect(&socket)
+            .ok_or_else(|| Error::Other("the agent stopped before it got the identities".into()))?;
+        let req = Request {
+            v: 1,
+            op: Op::Add,
+            len: file.keys.len(),
+            ttl_secs: ttl.map(|d| d.as_secs().max(1)),
+            key: Some(file.sha256.clone()),
+        };
+        let (resp, _) = exchange(&mut stream, &req, &file.keys)
+            .map_err(|why| Error::Other(format!("the agent refused: {why}")))?;
+        last = resp.status;
+    }
+    last.ok_or_else(|| Error::Other("the agent's answer has no status".into()))
 }
 
 /// Tells the agent to forget everything and exit; whether one was running.
 pub fn lock() -> Result<bool> {
-    let Some(socket) = runtime_dir().map(|d| d.join(super::SOCKET)) else { return Ok(false) };
+    let Some(socket) = socket_path() else { return Ok(false) };
     match ask(&socket, Op::Lock, &[], None) {
         None => Ok(false),
         Some(Ok(_)) => {

@@ -178,3 +178,116 @@ proptest::proptest! {
         message_properties(&data);
     }
 }
+
+/// A connection for [`server::Agent::answer`]: reads the request bytes, collects the answer.
+struct Conn {
+    input: Cursor<Vec<u8>>,
+    output: Vec<u8>,
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.input.read(buf)
+    }
+}
+
+impl std::io::Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.output.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends one request (header JSON and payload) to `agent`; the answer's header and payload.
+fn ask(agent: &server::Agent, header: &str, payload: &[u8]) -> (Response, Vec<u8>) {
+    let mut input = header.as_bytes().to_vec();
+    input.push(b'\n');
+    input.extend_from_slice(payload);
+    let mut conn = Conn { input: Cursor::new(input), output: Vec::new() };
+    assert!(!agent.answer(&mut conn), "{header}: the agent would stop");
+    let mut out = Cursor::new(conn.output);
+    let resp: Response = serde_json::from_slice(&read_header(&mut out).unwrap()).unwrap();
+    let mut rest = Vec::new();
+    out.read_to_end(&mut rest).unwrap();
+    assert_eq!(rest.len(), resp.len);
+    (resp, rest)
+}
+
+fn options() -> server::Options {
+    server::Options { ttl: Duration::from_secs(3600), idle: Duration::from_secs(600) }
+}
+
+fn a_key() -> (String, String) {
+    let key = age::x25519::Identity::generate();
+    let secret = age::secrecy::ExposeSecret::expose_secret(&key.to_string()).to_owned();
+    (secret, key.to_public().to_string())
+}
+
+#[test]
+fn hostile_ttls_and_sizes_never_stop_the_agent() {
+    let agent = server::Agent::new(options());
+    let (secret, _) = a_key();
+    let add =
+        |ttl: &str| format!(r#"{{"v":1,"op":"add","len":{},"ttl_secs":{ttl}}}"#, secret.len() + 1);
+    let line = format!("{secret}\n");
+    // The most a TTL can be, and more than `Instant` can add: held at most MAX_TTL.
+    for ttl in [u64::MAX.to_string(), (u64::MAX / 2).to_string(), (1u64 << 40).to_string()] {
+        let (resp, _) = ask(&agent, &add(&ttl), line.as_bytes());
+        assert!(resp.ok, "{ttl}: {resp:?}");
+        let left = resp.status.unwrap().ttl_left;
+        assert!(left <= server::MAX_TTL.as_secs() && left > 99 * 365 * 86_400, "{ttl}: {left}");
+    }
+    assert!(!agent.expired());
+    let (resp, _) = ask(&agent, &add("0"), line.as_bytes());
+    assert_eq!(resp.error.as_deref(), Some("invalid ttl"));
+    for bad in [
+        r#"{"v":1,"op":"add","ttl_secs":-1}"#.to_owned(),
+        r#"{"v":1,"op":"add","ttl_secs":18446744073709551616}"#.to_owned(),
+        format!(r#"{{"v":1,"op":"decrypt","len":{}}}"#, u64::MAX),
+        format!(r#"{{"v":1,"op":"decrypt","len":{}}}"#, MAX_PAYLOAD + 1),
+        r#"{"v":4294967295,"op":"status"}"#.to_owned(),
+        format!(r#"{{"v":1,"op":"recipients","key":"{}"}}"#, "a".repeat(3000)),
+    ] {
+        let (resp, _) = ask(&agent, &bad, &[]);
+        assert!(!resp.ok, "{bad}");
+    }
+    // Too much key text is refused before it is parsed.
+    let many = line.repeat(2000);
+    let header = format!(r#"{{"v":1,"op":"add","len":{}}}"#, many.len());
+    let (resp, _) = ask(&agent, &header, many.as_bytes());
+    assert_eq!(resp.error.as_deref(), Some("too many identities"));
+    let (resp, _) = ask(&agent, r#"{"v":1,"op":"status"}"#, &[]);
+    assert_eq!(resp.status.unwrap().identities, 1);
+}
+
+#[test]
+fn recipients_request_is_pinned_and_answers_public_keys_only() {
+    let req = Request { v: 1, op: Op::Recipients, len: 0, ttl_secs: None, key: Some("ab".into()) };
+    assert_eq!(
+        serde_json::to_string(&req).unwrap(),
+        r#"{"v":1,"op":"recipients","len":0,"key":"ab"}"#
+    );
+    let agent = server::Agent::new(options());
+    let (secret, public) = a_key();
+    let file = "c0ffee".repeat(10) + "beef";
+    let ask_recipients =
+        |file: &str| ask(&agent, &format!(r#"{{"v":1,"op":"recipients","key":"{file}"}}"#), &[]);
+    assert_eq!(ask_recipients(&file).0.error.as_deref(), Some("none"));
+    let line = format!("{secret}\n");
+    let header =
+        format!(r#"{{"v":1,"op":"add","len":{},"ttl_secs":60,"key":"{file}"}}"#, line.len());
+    assert!(ask(&agent, &header, line.as_bytes()).0.ok);
+    let (resp, body) = ask_recipients(&file);
+    assert!(resp.ok, "{resp:?}");
+    assert_eq!(body, format!(r#"["{public}"]"#).as_bytes());
+    assert!(!String::from_utf8_lossy(&body).contains("SECRET-KEY"));
+    // Another file's digest, or none: nothing.
+    assert_eq!(ask_recipients(&"0".repeat(64)).0.error.as_deref(), Some("none"));
+    let (resp, _) = ask(&agent, r#"{"v":1,"op":"recipients"}"#, &[]);
+    assert_eq!(resp.error.as_deref(), Some("invalid identity file key"));
+    // An add whose file key is not a digest holds nothing.
+    let header = format!(r#"{{"v":1,"op":"add","len":{},"key":"../x"}}"#, line.len());
+    assert!(!ask(&agent, &header, line.as_bytes()).0.ok);
+}

@@ -317,7 +317,8 @@ Examples:
 
 pub const AGENT: &str = "\
 Listens on agent.sock in a 0700 folder ($INFLUXCTL_CRED_HOME/run, else
-$XDG_RUNTIME_DIR/influxctl-cred, else /tmp/influxctl-cred-<uid>), answers only processes of
+$XDG_RUNTIME_DIR/influxctl-cred, else influxctl-cred/run in your state folder, e.g.
+~/.local/state), answers only processes of
 this user, and opens entry files with the identities `unlock` gave it; it never hands an
 identity out. Exits at --ttl, after --idle without a request, on `lock` or SIGTERM. Usually
 started by `unlock` or by the systemd/launchd units that come with the packages.

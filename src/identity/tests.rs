@@ -330,7 +330,7 @@ fn unlockable_gives_the_keys_of_a_locked_file_and_the_agent_opens_with_them() {
     let secret = age::secrecy::ExposeSecret::expose_secret(&key.to_string()).to_owned();
     let locked = age::encrypt(&r, secret.as_bytes()).unwrap();
     let path = dir.path().join("locked.age");
-    std::fs::write(&path, locked).unwrap();
+    std::fs::write(&path, &locked).unwrap();
     #[cfg(unix)]
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let prompt: Prompt = Box::new(|_| Ok(SecretString::from("pw".to_owned())));
@@ -339,12 +339,71 @@ fn unlockable_gives_the_keys_of_a_locked_file_and_the_agent_opens_with_them() {
         .unwrap();
     let found = ids.unlockable().unwrap();
     assert_eq!(found.count, 1);
-    assert_eq!(count_keys(&found.keys).unwrap(), 1);
+    let [held] = &found.keys[..] else { panic!("one file") };
+    assert_eq!(held.sha256, held::file_sha256(&locked));
+    assert_eq!(held.sha256.len(), 64);
+    assert_eq!(count_keys(&held.keys).unwrap(), 1);
+    assert_eq!(public_keys(&held.keys).unwrap(), [key.to_public().to_string()]);
     let file = age::encrypt(&key.to_public(), b"entry").unwrap();
-    assert_eq!(&*open_with_keys(&found.keys, &file).unwrap(), b"entry");
+    assert_eq!(&*open_with_keys(&held.keys, &file).unwrap(), b"entry");
     let other = age::x25519::Identity::generate().to_public();
     let file = age::encrypt(&other, b"entry").unwrap();
-    assert!(matches!(open_with_keys(&found.keys, &file), Err(Failure::NoMatch)));
+    assert!(matches!(open_with_keys(&held.keys, &file), Err(Failure::NoMatch)));
+}
+
+/// An agent that answers public keys for one identity file only.
+struct Publics(String, Vec<String>);
+
+impl Agent for Publics {
+    fn decrypt(&self, _: &[u8]) -> Option<crate::secret::SecretBytes> {
+        None
+    }
+    fn recipients(&self, sha256: &str) -> Option<Vec<String>> {
+        (sha256 == self.0).then(|| self.1.clone())
+    }
+}
+
+#[test]
+fn a_write_takes_a_locked_identitys_public_key_from_the_agent_without_a_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = age::x25519::Identity::generate();
+    let mut r = age::scrypt::Recipient::new("pw".to_owned().into());
+    r.set_work_factor(10);
+    let secret = age::secrecy::ExposeSecret::expose_secret(&key.to_string()).to_owned();
+    let locked = age::encrypt(&r, secret.as_bytes()).unwrap();
+    let path = dir.path().join("locked.age");
+    std::fs::write(&path, &locked).unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let no_tty = || -> Prompt {
+        Box::new(|p: &Path| {
+            Err(Error::InteractionRequired { what: format!("the passphrase of {}", p.display()) })
+        })
+    };
+    let find = |agent: Publics| {
+        Identities::find_with(
+            &|_| None,
+            &dir.path().join("x"),
+            std::slice::from_ref(&path),
+            Some(no_tty()),
+        )
+        .unwrap()
+        .unwrap()
+        .with_agent(Box::new(agent))
+    };
+    let public = key.to_public().to_string();
+    let ids = find(Publics(held::file_sha256(&locked), vec![public.clone()]));
+    assert_eq!(ids.recipients().unwrap(), [public]);
+    // Another file's keys, no key, or something that is not a public key: the passphrase is
+    // asked as without an agent.
+    for agent in [
+        Publics("0".repeat(64), vec![key.to_public().to_string()]),
+        Publics(held::file_sha256(&locked), Vec::new()),
+        Publics(held::file_sha256(&locked), vec![secret.clone()]),
+    ] {
+        let e = find(agent).recipients().unwrap_err();
+        assert!(matches!(e, Error::InteractionRequired { .. }), "{e}");
+    }
 }
 
 #[test]
@@ -395,6 +454,31 @@ fn a_locked_identity_asks_the_agent_before_it_prompts() {
     )
     .unwrap()
     .unwrap()
-    .with_agent(Box::new(|_| None));
+    .with_agent(Box::new(|_: &[u8]| None));
     assert!(matches!(ids.decrypt(&file), Err(Failure::Identity(_))));
+}
+
+#[test]
+fn the_agent_refuses_a_header_of_too_many_stanzas_before_any_unwrap() {
+    let key = age::x25519::Identity::generate();
+    let secret = age::secrecy::ExposeSecret::expose_secret(&key.to_string()).to_owned();
+    let file = age::encrypt(&key.to_public(), b"entry").unwrap();
+    assert_eq!(&*open_with_keys(secret.as_bytes(), &file).unwrap(), b"entry");
+    // A stanza for another key (its line and its body line) repeated past the budget: each
+    // one a Diffie-Hellman that does not match.
+    let other = age::x25519::Identity::generate().to_public();
+    let file = age::encrypt(&other, b"entry").unwrap();
+    let text = String::from_utf8_lossy(&file).into_owned();
+    let at = text.find("-> X25519 ").unwrap();
+    let body_end = at + text[at..].find('\n').unwrap() + 1;
+    let stanza_end = body_end + text[body_end..].find('\n').unwrap() + 1;
+    let mut hostile = file[..at].to_vec();
+    for _ in 0..=held::MAX_UNWRAPS {
+        hostile.extend_from_slice(&file[at..stanza_end]);
+    }
+    hostile.extend_from_slice(&file[stanza_end..]);
+    let started = std::time::Instant::now();
+    let e = open_with_keys(secret.as_bytes(), &hostile).unwrap_err();
+    assert!(matches!(e, Failure::Corrupt("has too many recipients")), "{e:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
 }

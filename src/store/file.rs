@@ -67,7 +67,7 @@ impl FileStore {
             Identities::find(&self.default_identity, &self.identities, prompt)
         })?;
         // A locked identity asks the agent (when one runs) before it prompts.
-        Ok(found.map(|ids| ids.with_agent(Box::new(crate::agent::decrypt))))
+        Ok(found.map(|ids| ids.with_agent(Box::new(crate::agent::Hook))))
     }
 
     fn need_identities(&self, interactive: bool) -> Result<Identities> {

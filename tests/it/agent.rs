@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::fake_influxctl::{binary, report, sha256};
+use crate::fake_influxctl::{binary, path_dir, path_with, report, sha256};
 use crate::util::{TOKEN, TestEnv, files_containing, text};
 
 const PASSPHRASE: &str = "correct horse battery";
@@ -21,6 +21,12 @@ const CONFIG: &str = r#"[[profile]]
   product = "dedicated"
   account_id = "acc-1"
   cluster_id = "clu-2"
+
+[[profile]]
+  name = "stage"
+  product = "dedicated"
+  account_id = "acc-1"
+  cluster_id = "clu-3"
 "#;
 
 fn chmod(p: &Path, mode: u32) {
@@ -112,6 +118,48 @@ impl Setup {
 
     fn agent_pid(&self) -> u32 {
         self.agent.expect("unlock started an agent")
+    }
+
+    /// `influxctl-cred ARGS` with no terminal, `input` on stdin, the stand-in influxctl (with
+    /// OAuth) on PATH and a private runtime folder.
+    fn run_with(&self, args: &[&str], input: &str) -> (i32, String, String) {
+        let run = self.env.path().join("xdg-run");
+        if !run.exists() {
+            std::fs::create_dir(&run).unwrap();
+            chmod(&run, 0o700);
+        }
+        let out = self
+            .env
+            .cmd()
+            .env("PATH", path_with(&path_dir(self.env.path())))
+            .env("XDG_RUNTIME_DIR", &run)
+            .env("FAKE_INFLUXCTL_STATE", self.env.path().join("server.json"))
+            .env("FAKE_INFLUXCTL_OAUTH", "1")
+            .args(args)
+            .write_stdin(input.to_owned())
+            .output()
+            .unwrap();
+        (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+    }
+
+    /// The plaintext of the file store's entry for `profile`, as the reference `age -d` opens
+    /// it with the passphrase-protected identity (the passphrase typed on a pty).
+    fn age_decrypt(&self, profile: &str) -> String {
+        let out = self.env.path().join(format!("{profile}.json"));
+        let typed = Command::new("python3")
+            .arg(pty_script())
+            .arg(PASSPHRASE)
+            .args(["age", "-d", "-i"])
+            .arg(self.env.cred_home().join("locked.age"))
+            .arg("-o")
+            .arg(&out)
+            .arg(self.env.store_dir().join(format!("{profile}.age")))
+            .output()
+            .unwrap();
+        assert!(typed.status.success(), "age -d: {}", text(&typed.stderr));
+        let plain = std::fs::read_to_string(&out).unwrap();
+        std::fs::remove_file(&out).unwrap();
+        plain
     }
 }
 
@@ -469,4 +517,184 @@ fn unlock_without_a_terminal_is_interaction_required_and_starts_nothing() {
     let out = env.cmd().arg("lock").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("no agent runs"));
+}
+
+/// A peer of our own uid sends the agent requests with hostile sizes and times (an `add` whose
+/// TTL is near `u64::MAX` panicked in `Instant + Duration` and the agent died): each is refused
+/// or capped, and the agent still opens the entry for `get`.
+#[test]
+#[ignore = "needs the age CLI and python3"]
+fn hostile_requests_of_a_same_uid_peer_never_stop_the_agent() {
+    let mut s = Setup::new();
+    assert_eq!(s.unlock().0, 0);
+    let pid = s.agent_pid();
+    let key = age::x25519::Identity::generate();
+    let other = format!("{}\n", age::secrecy::ExposeSecret::expose_secret(&key.to_string()));
+    let client = r#"
+import socket, sys
+key = sys.argv[2].encode()
+def ask(raw):
+    c = socket.socket(socket.AF_UNIX)
+    c.settimeout(10)
+    c.connect(sys.argv[1])
+    try:
+        c.sendall(raw)
+        got = b""
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            got += b
+    except OSError as e:
+        got = str(e).encode()
+    sys.stdout.write(got.decode(errors="replace").split("\n")[0] + "\n")
+for ttl in (b"18446744073709551615", b"18446744073709551614", b"9223372036854775808", b"0"):
+    ask(b'{"v":1,"op":"add","len":%d,"ttl_secs":%s}\n' % (len(key), ttl) + key)
+for head in (b'{"v":1,"op":"add","len":18446744073709551615}',
+             b'{"v":1,"op":"decrypt","len":99999999999}',
+             b'{"v":1,"op":"add","ttl_secs":18446744073709551616}',
+             b'{"v":1,"op":"add","ttl_secs":-1}',
+             b'{"v":1,"op":"recipients","key":"' + b"f" * 3000 + b'"}',
+             b'{"v":1,"op":"login-put","len":5,"key":"' + b"0" * 64 + b'"}'):
+    # Only what the agent reads: bytes left unread make its close a reset.
+    ask(head + b"\n" + (b"x" * 5 if b"login-put" in head else b""))
+ask(b'{"v":1,"op":"add","len":%d}\n' % (len(key) * 2000) + key * 2000)
+"#;
+    let socket = s.run_dir().join("agent.sock");
+    let out =
+        Command::new("python3").args(["-c", client]).arg(&socket).arg(&other).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answers = text(&out.stdout);
+    assert_eq!(answers.lines().count(), 11, "{answers}");
+    // The capped TTLs are taken; 0, and every bad size, is refused with a reason.
+    let taken: Vec<&str> = answers.lines().filter(|l| l.contains(r#""ok":true"#)).collect();
+    assert_eq!(taken.len(), 3, "{answers}");
+    assert_eq!(answers.matches(r#""ok":false"#).count(), 8, "{answers}");
+    assert!(!answers.contains("AGE-SECRET-KEY"), "{answers}");
+    // Still the same agent, and it still opens the entry.
+    let (code, out, err) = s.run(&["get", "-p", "prod"]);
+    assert_eq!((code, out.as_str()), (0, format!("{TOKEN}\n").as_str()), "{err}");
+    let (_, out, _) = s.run(&["doctor"]);
+    assert!(out.contains(&format!("running (pid {pid}")) && out.contains("2 identities"), "{out}");
+    assert!(!gone_now(pid), "the agent died");
+}
+
+/// Whether `pid` is gone right now.
+fn gone_now(pid: u32) -> bool {
+    !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// After one `unlock`, writes need no terminal either: `store`, `create` and `rotate` take the
+/// locked identity's public key from the agent (it answers public keys only), and what they
+/// write opens with that identity in the reference `age`.
+#[test]
+#[ignore = "needs the age CLI and python3"]
+fn after_unlock_store_create_and_rotate_need_no_terminal() {
+    const NEW: &str = "M.V1.test-stored-after-unlock";
+    let mut s = Setup::new();
+    let (code, _, err) =
+        s.run_with(&["store", "-p", "prod", "--store", "file"], &format!("{NEW}\n"));
+    assert_eq!(code, 6, "no agent, no terminal: {err}");
+    assert!(err.contains("interaction-required"), "{err}");
+
+    assert_eq!(s.unlock().0, 0);
+    let (code, _, err) =
+        s.run_with(&["store", "-p", "prod", "--store", "file"], &format!("{NEW}\n"));
+    assert_eq!(code, 0, "store after unlock: {err}");
+    let (code, out, err) = s.run(&["get", "-p", "prod"]);
+    assert_eq!((code, out.as_str()), (0, format!("{NEW}\n").as_str()), "{err}");
+    assert!(s.age_decrypt("prod").contains(NEW));
+
+    let (code, _, err) = s.run_with(&["create", "-p", "stage", "--ttl", "30d"], "");
+    assert_eq!(code, 0, "create after unlock: {err}");
+    let (_, created, _) = s.run(&["get", "-p", "stage"]);
+    let (code, _, err) = s.run_with(&["rotate", "-p", "stage", "--ttl", "10d"], "");
+    assert_eq!(code, 0, "rotate after unlock: {err}");
+    let (code, rotated, err) = s.run(&["get", "-p", "stage"]);
+    assert_eq!(code, 0, "{err}");
+    let rotated = rotated.trim();
+    assert!(rotated.starts_with("M.V1.") && rotated != created.trim(), "{rotated}");
+    assert!(s.age_decrypt("stage").contains(rotated), "the rotated entry does not open with age");
+    for (code, out, err) in [s.run(&["get", "-p", "stage"]), s.run(&["list"])] {
+        assert_eq!(code, 0, "{err}");
+        assert!(!err.contains(&s.secret) && !out.contains(&s.secret));
+    }
+}
+
+/// With neither `INFLUXCTL_CRED_HOME` nor `XDG_RUNTIME_DIR`, the agent's folder is under the
+/// user's home, never `/tmp/influxctl-cred-<uid>`: another user who made that name first (here
+/// uid 65534) blocks nothing. The identity and entry come from the XDG folders.
+#[test]
+#[ignore = "needs the age CLI, python3 and root"]
+fn another_users_folder_at_the_old_tmp_name_blocks_nothing() {
+    if !is_root() {
+        eprintln!("skipped: needs root to give a folder to another uid");
+        return;
+    }
+    let planted = PathBuf::from(format!("/tmp/influxctl-cred-{}", nix::unistd::geteuid()));
+    let made = std::fs::create_dir(&planted).is_ok();
+    let meta = std::fs::symlink_metadata(&planted).unwrap();
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    chmod(&planted, 0o700);
+    let s = Setup::new();
+    let home = s.env.path().join("home");
+    let locked = s.env.cred_home().join("locked.age");
+    let cmd = |args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_influxctl-cred"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", s.env.path().join("xdg-config"))
+            .env("XDG_DATA_HOME", s.env.path().join("xdg-data"))
+            .env("INFLUXCTL_CRED_AGE_IDENTITY_FILE", &locked)
+            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/influxctl-cred-test-bus")
+            .args(args);
+        c
+    };
+    // The entry, in the XDG data folder's store, as `store` with the identity there writes it.
+    let store = s.env.path().join("xdg-data").join("influxctl-cred").join("store");
+    std::fs::create_dir_all(store.parent().unwrap()).unwrap();
+    chmod(store.parent().unwrap(), 0o700);
+    copy_dir(&s.env.store_dir(), &store);
+    let mut unlock = Command::new("python3");
+    unlock.arg(pty_script()).arg(PASSPHRASE);
+    let inner = cmd(&["unlock"]);
+    unlock.arg(inner.get_program()).args(inner.get_args());
+    unlock.env_clear().envs(inner.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    let out = unlock.output().unwrap();
+    let shown = text(&out.stderr);
+    let pid: Option<i32> =
+        shown.split("(pid ").nth(1).and_then(|r| r.split(')').next()).and_then(|p| p.parse().ok());
+    let get = cmd(&["get", "-p", "prod"]).stdin(Stdio::null()).env("CI", "true").output().unwrap();
+    let lock = cmd(&["lock"]).stdin(Stdio::null()).output().unwrap();
+    if let Some(pid) = pid {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+    }
+    if made {
+        let _ = std::fs::remove_dir(&planted);
+    } else {
+        // It was there before the test: as it was.
+        let _ = std::os::unix::fs::chown(&planted, Some(meta.uid()), Some(meta.gid()));
+        chmod(&planted, meta.mode() & 0o7777);
+    }
+    assert_eq!(out.status.code(), Some(0), "unlock: {shown}");
+    assert!(pid.is_some(), "{shown}");
+    assert_eq!(get.status.code(), Some(0), "get: {}", text(&get.stderr));
+    assert_eq!(text(&get.stdout), format!("{TOKEN}\n"));
+    assert_eq!(lock.status.code(), Some(0), "lock: {}", text(&lock.stderr));
+    assert!(text(&lock.stderr).contains("forgot every identity"), "{}", text(&lock.stderr));
+    let run = home.join(".local/state/influxctl-cred/run");
+    let mode = std::fs::symlink_metadata(&run).unwrap().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{}", run.display());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    chmod(to, 0o700);
+    for item in std::fs::read_dir(from).unwrap() {
+        let item = item.unwrap();
+        if item.file_type().unwrap().is_file() {
+            std::fs::copy(item.path(), to.join(item.file_name())).unwrap();
+        }
+    }
 }
