@@ -1,4 +1,4 @@
-//! The agent (SPEC §13, docs/agent.md): a small daemon that holds the secret keys of unlocked
+//! The agent (docs/spec.md §13, docs/agent.md): a small daemon that holds the secret keys of unlocked
 //! passphrase-protected identities and opens age files with them for processes of the same
 //! user, so that a passphrase is typed once per session (`unlock`) instead of on every read.
 //! It never hands out a key: a client sends an entry file's bytes and gets the plaintext back.

@@ -1,4 +1,4 @@
-//! The audit log (SPEC §13): one JSON line per release of a token (`get`, `exec`, `helper`,
+//! The audit log (docs/spec.md §13): one JSON line per release of a token (`get`, `exec`, `helper`,
 //! `create`, `rotate`, a database token) to `audit.jsonl` in our state folder. Never the token.
 //!
 //! Cheap by design, since it runs in front of every influxctl call: one `open(2)` with

@@ -151,7 +151,7 @@ fn get(vault: &Vault, profile: &str, args: &GetArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `rebind` (SPEC §4): binds the stored token of `profile` to the profile's endpoint in
+/// `rebind` (docs/spec.md §4): binds the stored token of `profile` to the profile's endpoint in
 /// influxctl's config as it is now, after showing both and asking (`--yes` skips the question;
 /// without a terminal it is required). The token itself is not touched.
 fn rebind(

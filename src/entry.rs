@@ -1,4 +1,4 @@
-//! What one stored credential holds (SPEC §4): the token, its metadata, and the cluster it is
+//! What one stored credential holds (docs/spec.md §4): the token, its metadata, and the cluster it is
 //! bound to. [`Entry`] is the JSON inside the encryption; [`EntryMeta`] is the same without the
 //! token, safe to keep in a plaintext index and to print.
 
@@ -21,7 +21,7 @@ pub enum Origin {
 }
 
 /// Where a token belongs, taken from the influxctl profile when the entry was written
-/// (SPEC §4): the endpoint fields and the profile's TLS trust.
+/// (docs/spec.md §4): the endpoint fields and the profile's TLS trust.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cluster {
     pub product: Option<String>,
@@ -118,7 +118,7 @@ impl Cluster {
         parts.join(" ")
     }
 
-    /// The binding rule of SPEC §4: the profile's endpoint must be exactly the stored one. A
+    /// The binding rule of docs/spec.md §4: the profile's endpoint must be exactly the stored one. A
     /// field set on one side and absent on the other is a mismatch; host names compare
     /// case-insensitively without a trailing dot; nothing else is normalised (`port` is already
     /// text: `"443"` and `443` read the same). A legacy binding (no trust recorded) matches
@@ -162,7 +162,7 @@ fn host_key(host: &str) -> String {
     host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase()
 }
 
-/// Checks a token id (SPEC §8): 1 to 128 of `[A-Za-z0-9-]`, so that it can never be read as a
+/// Checks a token id (docs/spec.md §8): 1 to 128 of `[A-Za-z0-9-]`, so that it can never be read as a
 /// flag or a path by the program it is passed to. The error does not repeat the id.
 pub fn validate_token_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()

@@ -1,5 +1,5 @@
 //! One error type for the whole crate. Every variant maps to an [`ErrorKind`], which is both the
-//! helper protocol's `error.kind` and the one-shot exit code (SPEC §6). Callers branch on the
+//! helper protocol's `error.kind` and the one-shot exit code (docs/spec.md §6). Callers branch on the
 //! kind, never on the message. No variant ever carries a secret: parse errors name a file and a
 //! line, never the line's text.
 
@@ -32,7 +32,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The process exit code for this kind (SPEC §6).
+    /// The process exit code for this kind (docs/spec.md §6).
     pub fn exit_code(self) -> i32 {
         match self {
             ErrorKind::Other | ErrorKind::Unknown => 1,
@@ -160,7 +160,7 @@ pub enum Error {
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
 
-    /// A file or folder that strict modes (SPEC §2) do not trust: `kind` is `store-unavailable`
+    /// A file or folder that strict modes (docs/spec.md §2) do not trust: `kind` is `store-unavailable`
     /// for store, identity and home, `invalid-request` for a config file.
     #[error("refusing {}: {reason}", path.display())]
     Untrusted { path: PathBuf, reason: String, fix: String, kind: ErrorKind },
@@ -346,7 +346,7 @@ pub fn in_shield() -> bool {
 }
 
 /// Runs one parser of a dependency (toml_edit, toml, serde_json, age) on data we read from
-/// `path`. A panic in it becomes `invalid-request` naming the file (SPEC §10.6), never exit
+/// `path`. A panic in it becomes `invalid-request` naming the file (docs/spec.md §10.6), never exit
 /// 101; the panic's message is dropped (it could quote the input).
 pub fn shield<T>(path: &std::path::Path, parse: impl FnOnce() -> Result<T>) -> Result<T> {
     shield_or(parse, || Error::ParseConfig {

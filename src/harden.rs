@@ -1,4 +1,4 @@
-//! Process hardening (SPEC §10.8), applied first thing in every command: the process is not
+//! Process hardening (docs/spec.md §10.8), applied first thing in every command: the process is not
 //! dumpable (`PR_SET_DUMPABLE` 0 on Linux: no core file, no same-user `ptrace` or
 //! `/proc/PID/mem` read) and its core size limit is 0 (`RLIMIT_CORE`, every Unix). Secret
 //! buffers are `mlock`ed where they are made ([`crate::secret`]).

@@ -1,4 +1,4 @@
-//! The helper protocol loop (SPEC §6): reads request lines from any [`BufRead`], answers each
+//! The helper protocol loop (docs/spec.md §6): reads request lines from any [`BufRead`], answers each
 //! with exactly one JSON line on any [`Write`], in order, flushing after each, until EOF. The
 //! wire types and the parsing rules are [`crate::protocol`]; every answer comes from
 //! [`Vault`]. Nothing but response lines is ever written to `output`; diagnostics go to stderr

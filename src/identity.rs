@@ -1,4 +1,4 @@
-//! Age identities and recipients for the file store (SPEC §3 "Age identities"): where the
+//! Age identities and recipients for the file store (docs/spec.md §3 "Age identities"): where the
 //! identities come from (first found wins: `INFLUXCTL_CRED_AGE_IDENTITY`,
 //! `INFLUXCTL_CRED_AGE_IDENTITY_FILE`, `identities` in our settings, the default identity file),
 //! how identity files are read (age's identity-file format, passphrase-encrypted identity files

@@ -2,7 +2,7 @@
 //! bounded wait. Writers hold it across read-modify-write; readers re-read after taking it.
 //! The lock file `.lock` is opened `O_NOFOLLOW` (a symlink in its place is refused, its target
 //! never created) in a store folder that is a real folder of ours (not a symlink), and must be
-//! a regular file of ours once open (SPEC §2).
+//! a regular file of ours once open (docs/spec.md §2).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};

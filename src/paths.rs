@@ -1,4 +1,4 @@
-//! Where things live (SPEC §2): one function per path. `INFLUXCTL_CRED_HOME` moves everything of
+//! Where things live (docs/spec.md §2): one function per path. `INFLUXCTL_CRED_HOME` moves everything of
 //! ours under one folder.
 
 use std::path::{Path, PathBuf};

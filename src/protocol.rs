@@ -1,4 +1,4 @@
-//! The helper protocol v1 (SPEC §6) as plain data: the requests a peer sends, the responses the
+//! The helper protocol v1 (docs/spec.md §6) as plain data: the requests a peer sends, the responses the
 //! helper answers, and the rules that turn one request line into a [`Request`] or a typed
 //! refusal. No I/O here; the loop that reads and writes lines is [`crate::helper`]. The JSON in
 //! both directions is pinned by the tests below and described for implementers in

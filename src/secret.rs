@@ -62,7 +62,7 @@ impl Token {
         Token::new(trimmed.to_owned())
     }
 
-    /// A management token parsed from influxctl's output (SPEC §8): `M.V1.` followed by at
+    /// A management token parsed from influxctl's output (docs/spec.md §8): `M.V1.` followed by at
     /// least 16 characters of `[A-Za-z0-9+/=_.-]`, and nothing else.
     pub fn management(value: String) -> Result<Self, Error> {
         let value = Zeroizing::new(value);

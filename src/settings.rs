@@ -15,7 +15,7 @@
 //! allow_disk = false             # exec --inject file may write on a disk file system
 //! agent_ttl = "8h"               # how long `unlock` keeps identities in the agent
 //! agent_idle = "1h"              # the agent forgets and exits after this long unused
-//! [vault]                        # the vault store (SPEC §12): see settings/vault.rs
+//! [vault]                        # the vault store (docs/spec.md §12): see settings/vault.rs
 //! addr = "https://bao.example.com:8200"
 //! [profiles.prod]
 //! store = "keyring"
@@ -43,7 +43,7 @@ pub enum StoreKind {
     Keyring,
     File,
     Env,
-    /// A KV v2 secret in OpenBao or HashiCorp Vault (SPEC §12).
+    /// A KV v2 secret in OpenBao or HashiCorp Vault (docs/spec.md §12).
     Vault,
     /// In-memory, for tests only; never offered to users.
     Memory,
@@ -105,7 +105,7 @@ pub struct Settings {
     pub agent_idle: Duration,
     pub profiles: BTreeMap<String, ProfileSettings>,
     /// Profiles with `insecure_http = true`: their token may go over plain `http://` to a host
-    /// that is not loopback (SPEC §9), with a warning every time.
+    /// that is not loopback (docs/spec.md §9), with a warning every time.
     pub insecure_http: std::collections::BTreeSet<String>,
     /// `[vault]`, when present (it enables the vault store).
     pub vault: Option<VaultSettings>,
@@ -185,7 +185,7 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Loads `path`; a missing file gives the defaults. Strict modes (SPEC §2): our home (the
+    /// Loads `path`; a missing file gives the defaults. Strict modes (docs/spec.md §2): our home (the
     /// settings file's folder) and every folder above it must be ours or root's and not
     /// writable by others (else exit 5); the file must be a regular file of ours, not writable
     /// by others, at most 1 MiB, UTF-8 (else exit 2).
@@ -278,7 +278,7 @@ impl Settings {
         self.profiles.get(profile).and_then(|p| p.store).or(self.store)
     }
 
-    /// Whether the vault store takes part in this run (SPEC §12): `[vault]` exists, or a
+    /// Whether the vault store takes part in this run (docs/spec.md §12): `[vault]` exists, or a
     /// setting names the `vault` store. `BAO_ADDR` alone never enables it: a shell set up for
     /// other work with OpenBao must not change where tokens go.
     pub fn vault_enabled(&self) -> bool {

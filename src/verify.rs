@@ -1,5 +1,5 @@
 //! `verify`: asks the Management API whether the stored token of a profile works
-//! (`GET …/databases`, SPEC §9), and reports valid, invalid or unreachable.
+//! (`GET …/databases`, docs/spec.md §9), and reports valid, invalid or unreachable.
 //!
 //! | verdict | exit | kind |
 //! |---|---|---|

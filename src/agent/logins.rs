@@ -1,4 +1,4 @@
-//! The vault login tokens the agent holds (SPEC §13): what an approle or jwt login of the
+//! The vault login tokens the agent holds (docs/spec.md §13): what an approle or jwt login of the
 //! vault store gave, by the login cache's key (a hex SHA-256 of the settings and identity it
 //! belongs to), each the cache's JSON in mlocked, zeroized memory. Opaque to the agent: the
 //! client checks what it gets back (key, expiry), and `lock` revokes them all on the server

@@ -1,4 +1,4 @@
-//! Ephemeral database tokens for `exec --database-token` (SPEC §9): the `read=DB,write=DB2`
+//! Ephemeral database tokens for `exec --database-token` (docs/spec.md §9): the `read=DB,write=DB2`
 //! spec, and [`DatabaseToken`], a guard that creates a least-privilege, short-lived token and
 //! deletes it when dropped. A failed delete only warns: the token expires by itself, since it is
 //! always created with an expiry.

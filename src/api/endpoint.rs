@@ -1,4 +1,4 @@
-//! Where a profile's Management API lives (SPEC §9): the API base, the resource prefix of its
+//! Where a profile's Management API lives (docs/spec.md §9): the API base, the resource prefix of its
 //! product, and the TLS options of influxctl's `[profile.tls]`.
 //!
 //! | product | URL of a resource `R` |
@@ -36,7 +36,7 @@ impl Product {
     }
 }
 
-/// SPEC §9: a token goes over plain `http://` only to a loopback address, unless the user
+/// docs/spec.md §9: a token goes over plain `http://` only to a loopback address, unless the user
 /// allows it for that profile (`[profiles.NAME] insecure_http = true` in our settings), and
 /// then with a warning every time. `base` is the URL the token is about to be sent to.
 pub fn check_plain_url(
@@ -109,7 +109,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Applies the rules of SPEC §9 to the cluster fields of `profile` (from influxctl's config,
+    /// Applies the rules of docs/spec.md §9 to the cluster fields of `profile` (from influxctl's config,
     /// completed by the entry's binding) and the base override (`api_url`), if any.
     pub fn resolve(
         profile: &str,

@@ -1,4 +1,4 @@
-//! The InfluxDB 3 Management API (SPEC §9), used only by the commands that need it (`verify`,
+//! The InfluxDB 3 Management API (docs/spec.md §9), used only by the commands that need it (`verify`,
 //! `exec --database-token`, `doctor --online`): nothing here runs, and no HTTP client is
 //! built, on the paths that do not (`get`, plain `exec`).
 //!

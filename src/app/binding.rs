@@ -1,4 +1,4 @@
-//! Cluster binding (SPEC §4): an entry is handed out only for the cluster its profile was bound
+//! Cluster binding (docs/spec.md §4): an entry is handed out only for the cluster its profile was bound
 //! to; a binding is recorded on first use and rewritten only with the user's consent.
 
 use super::{Found, Vault};
@@ -9,7 +9,7 @@ use crate::settings::StoreKind;
 
 impl Vault {
     /// Refuses an entry whose binding is not exactly influxctl's profile of the same name in
-    /// `snap` (SPEC §4). A profile that is not in the config passes: the derived config is then
+    /// `snap` (docs/spec.md §4). A profile that is not in the config passes: the derived config is then
     /// built from the binding itself. Entries of the env store carry no binding.
     pub fn check_binding_in(&self, snap: &Snapshot, entry: &Entry) -> Result<Binding> {
         match snap.cluster(&entry.profile)? {

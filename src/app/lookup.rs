@@ -34,7 +34,7 @@ impl Vault {
     /// checks. A store that cannot be searched is skipped on the way to `not-found` only when
     /// nothing says the entry is there: it was not named (`--store`), is not the profile's
     /// configured store, and does not say it may hold the profile ([`Store::may_hold`]: the
-    /// keyring's index). Otherwise its failure is the answer (SPEC §3), as is any error about
+    /// keyring's index). Otherwise its failure is the answer (docs/spec.md §3), as is any error about
     /// the entry itself.
     pub fn find(&self, profile: &str) -> Result<Found> {
         crate::store::validate_profile(profile)?;
@@ -89,7 +89,7 @@ impl Vault {
             || store.may_hold(profile)
     }
 
-    /// The env store answered for `profile` (SPEC §3): its own variable is refused when another
+    /// The env store answered for `profile` (docs/spec.md §3): its own variable is refused when another
     /// known profile (influxctl's config, any store) maps to the same variable; the generic
     /// variable answering while a store holds the profile is worth a warning.
     pub(super) fn check_env_answer(&self, profile: &str, entry: &Entry) -> Result<()> {
@@ -140,7 +140,7 @@ impl Vault {
         Ok(())
     }
 
-    /// The entry of `profile`, checked for binding (SPEC §4) and expiry (`min_ttl`) against a
+    /// The entry of `profile`, checked for binding (docs/spec.md §4) and expiry (`min_ttl`) against a
     /// fresh [`Snapshot`] of influxctl's config: for paths that hand out the token and read
     /// the config no further (`get`, the helper's `get`).
     pub fn get(&self, profile: &str, min_ttl: Option<SignedDuration>) -> Result<Found> {

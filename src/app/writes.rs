@@ -13,7 +13,7 @@ impl Vault {
     /// store that already holds the profile (so a second `store` replaces the entry where it
     /// is), else the keyring when its probe answers, else the file store. When the store that
     /// holds the profile cannot be reached now (a locked keyring), the write is refused
-    /// (`store-unavailable`) rather than leave that entry behind, stale (SPEC §3).
+    /// (`store-unavailable`) rather than leave that entry behind, stale (docs/spec.md §3).
     pub fn write_target(&self, profile: &str, target: Option<StoreKind>) -> Result<&dyn Store> {
         if let Some(kind) = target.or_else(|| self.settings.store_for(profile)) {
             return self.store(kind);
@@ -77,7 +77,7 @@ impl Vault {
         }
         let store = self.write_target(&entry.profile, target)?;
         let replaced = store.set(&entry)?;
-        // Named stores may leave another copy behind: never silently (SPEC §3).
+        // Named stores may leave another copy behind: never silently (docs/spec.md §3).
         for other in self.stores.iter().filter(|s| {
             s.kind() != StoreKind::Env && s.kind() != store.kind() && s.may_hold(&entry.profile)
         }) {
@@ -150,7 +150,7 @@ impl Vault {
     /// Removes the entry of `profile` from `target`, or from every writable store. A store that
     /// is unavailable is skipped only when nothing says it holds the profile (see
     /// [`Vault::find`]); otherwise the others are still erased and the answer is its failure,
-    /// saying what was and was not erased (SPEC §3: exit 5, never a false "erased").
+    /// saying what was and was not erased (docs/spec.md §3: exit 5, never a false "erased").
     pub fn erase(&self, profile: &str, target: Option<StoreKind>) -> Result<bool> {
         self.erase_from(profile, target).map(|stores| !stores.is_empty())
     }

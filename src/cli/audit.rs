@@ -1,4 +1,4 @@
-//! `audit`'s arguments (SPEC §13). The profile filter is the global `-p`/`--profile`.
+//! `audit`'s arguments (docs/spec.md §13). The profile filter is the global `-p`/`--profile`.
 
 use clap::Args;
 use jiff::SignedDuration;

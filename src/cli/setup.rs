@@ -1,4 +1,4 @@
-//! `setup`'s arguments (SPEC §5).
+//! `setup`'s arguments (docs/spec.md §5).
 
 use clap::Args;
 

@@ -1,4 +1,4 @@
-//! `agent`, `unlock` and `lock` (SPEC §13, docs/agent.md).
+//! `agent`, `unlock` and `lock` (docs/spec.md §13, docs/agent.md).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! `lock`'s part for the vault store (SPEC §12, §13): the login token an approle or jwt login
+//! `lock`'s part for the vault store (docs/spec.md §12, §13): the login token an approle or jwt login
 //! left in the encrypted cache is revoked on the server (`revoke-self`) when it belongs to the
 //! current `[vault]` settings, and the cache file is deleted either way; so are the login
 //! tokens the agent holds, before the agent is told to forget everything (`commands/agent.rs`,

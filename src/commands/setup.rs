@@ -1,4 +1,4 @@
-//! `setup` (SPEC §5): the first run, in one command. It finds influxctl's config and lists its
+//! `setup` (docs/spec.md §5): the first run, in one command. It finds influxctl's config and lists its
 //! profiles (and which still hold a plaintext `mgmt_token`), picks the store new tokens go to
 //! and says why (the keyring's probe is bounded), creates the default age identity when the
 //! file store will be used and none exists, offers `import`, and prints the `shell-init` line

@@ -1,4 +1,4 @@
-//! `exec --database-token` (SPEC §9): a least-privilege, short-lived **database** token for the
+//! `exec --database-token` (docs/spec.md §9): a least-privilege, short-lived **database** token for the
 //! one child of `exec`. It is created with the management token only after that token passed
 //! the binding and expiry checks, before the child starts; the child gets it as `INFLUX_TOKEN`
 //! and as the derived profile's `token` (the management token is neither in its environment nor

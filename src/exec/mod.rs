@@ -1,4 +1,4 @@
-//! `exec` (SPEC §7): runs influxctl with a management token that exists only for the life of
+//! `exec` (docs/spec.md §7): runs influxctl with a management token that exists only for the life of
 //! that one process. It reads influxctl's own flags to find the config and profile influxctl
 //! will use ([`crate::influxctl::args`]), gets the token through the [`Vault`] (binding and
 //! expiry checked against that very config), writes a *derived* config ([`place`]: a 0600 file
@@ -158,7 +158,7 @@ fn run(opts: &ExecOptions) -> Result<i32> {
 }
 
 impl Plan {
-    /// Finds influxctl's config and profile (SPEC §7.1). A `-p` or `--influxctl-config` that
+    /// Finds influxctl's config and profile (docs/spec.md §7.1). A `-p` or `--influxctl-config` that
     /// contradicts what influxctl will use is a usage error.
     pub fn resolve(opts: &ExecOptions) -> Result<Plan> {
         let script = match target::classify(&opts.program) {
@@ -288,7 +288,7 @@ impl Plan {
     /// [`Plan::run`] under a [`child::Forwarder`] the caller installed earlier (before making
     /// a secret that must be cleaned up, as `--database-token` does). A signal caught before
     /// the child is spawned stops the run without starting it. The profile keys are dropped
-    /// (zeroized) as soon as the derived config holds them (SPEC §10.8).
+    /// (zeroized) as soon as the derived config holds them (docs/spec.md §10.8).
     pub fn run_caught(
         &self,
         snap: &Snapshot,
@@ -352,7 +352,7 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
         || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-/// SPEC §7.1: `--profile` in the arguments, else `$INFLUXCTL_PROFILE`, else our `-p`, else
+/// docs/spec.md §7.1: `--profile` in the arguments, else `$INFLUXCTL_PROFILE`, else our `-p`, else
 /// `default`. Our `-p` must agree with the first two; when only `-p` names the profile it is
 /// passed on to influxctl as `--profile`.
 pub fn resolve_profile(

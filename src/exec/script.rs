@@ -1,4 +1,4 @@
-//! `exec` around a PROGRAM that is not influxctl (SPEC §7.4): its arguments untouched, a
+//! `exec` around a PROGRAM that is not influxctl (docs/spec.md §7.4): its arguments untouched, a
 //! private `influxctl` shim first on its `PATH` ([`crate::spawn::shim_dir`]), the markers of
 //! [`super::shim`] in its environment, `INFLUXCTL_CRED_CONFIG` naming the derived config. A
 //! profile named by our `-p` only is passed on as `INFLUXCTL_PROFILE`, as `exec` passes it to

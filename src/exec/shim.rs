@@ -1,4 +1,4 @@
-//! The `influxctl` shim of a script run by `exec` (SPEC §7.4), and a nested `exec`.
+//! The `influxctl` shim of a script run by `exec` (docs/spec.md §7.4), and a nested `exec`.
 //!
 //! `exec` runs a PROGRAM that is not influxctl with its arguments untouched, and puts a private
 //! folder first on its `PATH` holding `influxctl`, a link to our own binary

@@ -1,4 +1,4 @@
-//! Whether `exec`'s PROGRAM is influxctl (SPEC §7.4), and where the real influxctl is.
+//! Whether `exec`'s PROGRAM is influxctl (docs/spec.md §7.4), and where the real influxctl is.
 //!
 //! PROGRAM is influxctl when its file name is `influxctl` (`influxctl.exe`), or when it is the
 //! same file (same device and inode once symlinks are followed) as `$INFLUXCTL_CRED_INFLUXCTL`

@@ -1,4 +1,4 @@
-//! The strict-modes walk over the folders above a file (SPEC §2): every folder from the file's
+//! The strict-modes walk over the folders above a file (docs/spec.md §2): every folder from the file's
 //! own up to `/` must be owned by us or root and not writable by group or others (a root-owned
 //! sticky folder such as `/tmp` is fine).
 //!

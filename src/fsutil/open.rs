@@ -1,4 +1,4 @@
-//! The one way we read a file (SPEC §2, strict modes as ssh's `StrictModes`). [`read`] opens
+//! The one way we read a file (docs/spec.md §2, strict modes as ssh's `StrictModes`). [`read`] opens
 //! without blocking (`O_NONBLOCK`, so a FIFO is never waited on) and without following a final
 //! symlink where the file is ours (`O_NOFOLLOW`), checks the open file itself (`fstat`): a
 //! regular file, owned by us or root, not writable by group or others (secret files: not

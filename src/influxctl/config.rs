@@ -26,7 +26,7 @@ impl InfluxConfig {
 
     /// [`InfluxConfig::load`], with the file's fingerprint as read ([`fsutil::read_seen`]).
     pub fn load_seen(path: &Path) -> Result<Option<(InfluxConfig, Option<Fingerprint>)>> {
-        // Strict modes, no FIFO, 1 MiB (SPEC §2); the text may hold a plaintext token.
+        // Strict modes, no FIFO, 1 MiB (docs/spec.md §2); the text may hold a plaintext token.
         let Some((bytes, print)) = fsutil::read_seen(path, FileKind::InfluxctlConfig)? else {
             return Ok(None);
         };
@@ -186,7 +186,7 @@ pub fn cluster_of(table: &Table) -> Cluster {
     }
 }
 
-/// The whole binding of one profile table (SPEC §4): its cluster fields and its TLS trust.
+/// The whole binding of one profile table (docs/spec.md §4): its cluster fields and its TLS trust.
 /// `path` and `profile` name it in errors.
 pub fn binding_of(table: &Table, path: &Path, profile: &str) -> Result<Cluster> {
     let tls = super::tls::TlsOptions::from_profile(table, path, profile)?;
@@ -199,7 +199,7 @@ pub fn binding_of(table: &Table, path: &Path, profile: &str) -> Result<Cluster> 
     Ok(cluster)
 }
 
-/// influxctl's config as read **once** for one command (SPEC §4: the profile that was checked
+/// influxctl's config as read **once** for one command (docs/spec.md §4: the profile that was checked
 /// is the one that is derived and handed to influxctl). Every step of a command that checks a
 /// binding, derives a config or picks an API endpoint takes this value instead of reading the
 /// file again, so that a config swapped meanwhile cannot redirect the token.

@@ -1,5 +1,5 @@
 //! The rotation claim: single-flight rotation across machines for a store that several
-//! machines share (the `vault` store, SPEC §12). The local store lock only orders the runs of
+//! machines share (the `vault` store, docs/spec.md §12). The local store lock only orders the runs of
 //! one home; here the entry itself carries the claim.
 //!
 //! A rotator reads the entry with its version ([`Versioned`]) and check-and-set writes it back

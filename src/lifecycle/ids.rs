@@ -121,7 +121,7 @@ pub fn fill_with(
     if let Some(id) = found.entry.token_id.clone().filter(|_| !replace) {
         return Ok(Lookup { outcome: "known", token_id: Some(id), hint: None });
     }
-    // The token may be handed to influxctl: only for the cluster it is bound to (SPEC §4).
+    // The token may be handed to influxctl: only for the cluster it is bound to (docs/spec.md §4).
     vault.check_binding_in(snap, &found.entry)?;
     let cluster = snap.cluster(profile)?.unwrap_or_else(|| found.entry.cluster.clone());
     ui::note(format!(

@@ -1,4 +1,4 @@
-//! The token lifecycle (SPEC §8): `create`, `rotate`, `erase --revoke`, expiry and
+//! The token lifecycle (docs/spec.md §8): `create`, `rotate`, `erase --revoke`, expiry and
 //! auto-rotation. Every server-side step is a run of `influxctl management …` behind the small
 //! [`Influxctl`] trait ([`run::Runner`] is the real one; tests script their own), so that the
 //! order of the steps and what each failure leaves behind is plain code over a [`Vault`].

@@ -1,4 +1,4 @@
-//! The helper's answers (SPEC §6): one [`Response`] per request line, `ok` or `error`, and the
+//! The helper's answers (docs/spec.md §6): one [`Response`] per request line, `ok` or `error`, and the
 //! cache rule a peer follows for a token it was given. Pure serde; the JSON is pinned by the
 //! protocol tests.
 

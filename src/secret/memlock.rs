@@ -1,4 +1,4 @@
-//! `mlock` of secret buffers (SPEC §10.8), best effort: where `RLIMIT_MEMLOCK` allows, the
+//! `mlock` of secret buffers (docs/spec.md §10.8), best effort: where `RLIMIT_MEMLOCK` allows, the
 //! pages of a [`super::Token`] are kept out of swap. A failure is said once with `-v` and
 //! otherwise ignored. Locks are per page and not counted: unlocking one buffer unlocks a page it
 //! shares with another (tokens are small, so this is rare and only loses the swap guarantee).

@@ -1,4 +1,4 @@
-//! The `[vault]` table of our settings (SPEC §12): where the OpenBao / Vault server is, which
+//! The `[vault]` table of our settings (docs/spec.md §12): where the OpenBao / Vault server is, which
 //! KV v2 mount and prefix hold the entries, and how we log in. The environment of the `bao` and
 //! `vault` CLIs overrides it (`BAO_*` first, then `VAULT_*`): [`VaultSettings::resolve`].
 //!

@@ -1,4 +1,4 @@
-//! Where the derived config of `exec` lives, and its removal (SPEC §7.4-6).
+//! Where the derived config of `exec` lives, and its removal (docs/spec.md §7.4-6).
 //!
 //! `--inject memfd` (the default on Linux): a sealed anonymous memory file (`memfd_create`,
 //! sealed against writes, growth, shrinking and further seals), inherited by the child as an

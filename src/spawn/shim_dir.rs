@@ -1,4 +1,4 @@
-//! The private folder put at the front of a script's `PATH` by `exec` (SPEC §7.4): it holds one
+//! The private folder put at the front of a script's `PATH` by `exec` (docs/spec.md §7.4): it holds one
 //! entry, `influxctl`, a symlink to our own binary (copied off Unix, where a symlink needs a
 //! privilege and a hard link of a running binary cannot be removed). Started under that name with the markers of exec's shim in its
 //! environment, our binary runs the real influxctl with the derived config. The folder is a

@@ -1,4 +1,4 @@
-//! The `file` store (SPEC §3): one standard age v1 file per profile in the store folder,
+//! The `file` store (docs/spec.md §3): one standard age v1 file per profile in the store folder,
 //! `<encode_profile(profile)>.age`, holding the entry's JSON, readable with the reference `age`
 //! CLI. Beside each, a plaintext sidecar `<name>.meta.json` holds the entry's metadata (never the
 //! token) and the SHA-256 of the age file, so that `list` needs no decryption; the folder is the
@@ -318,7 +318,7 @@ fn read_store_file(path: &Path) -> Result<Option<SecretBytes>> {
 }
 
 /// Refuses a store folder that group or others may use (its fix is `chmod 700`), or one in a
-/// folder that strict modes do not trust (SPEC §2).
+/// folder that strict modes do not trust (docs/spec.md §2).
 fn check_dir(dir: &Path) -> Result<()> {
     match fsutil::check_private(dir) {
         Err(Error::TooOpen { mode, .. }) => Err(Error::StoreUnavailable {

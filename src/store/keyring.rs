@@ -1,4 +1,4 @@
-//! The `keyring` store (SPEC §3): one OS-keyring item per profile — service `influxctl-cred`,
+//! The `keyring` store (docs/spec.md §3): one OS-keyring item per profile — service `influxctl-cred`,
 //! user = the profile name, secret = the entry's JSON ([`Entry::to_secret_json`]) — through the
 //! keyring crate family v4 ([`backend`] picks the store object for this OS).
 //!

@@ -1,4 +1,4 @@
-//! The stores (SPEC §3) behind one small trait, and the names users give them.
+//! The stores (docs/spec.md §3) behind one small trait, and the names users give them.
 //!
 //! Contract of every [`Store`]:
 //! - construction is free: no D-Bus connection, no decryption, no identity is loaded until a

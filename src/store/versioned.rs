@@ -1,5 +1,5 @@
 //! Versioned check-and-set access to a store's raw entries, for the rotation claim of the
-//! `vault` store (SPEC §12, [`crate::lifecycle::claim`]): a rotator reads the entry with its
+//! `vault` store (docs/spec.md §12, [`crate::lifecycle::claim`]): a rotator reads the entry with its
 //! version, writes the same entry plus a `rotating` marker with `cas` = that version, and later
 //! the new entry with `cas` = the claim's version. A store that is shared between machines
 //! offers it ([`super::Store::versioned`]); the local stores do not need it (the store lock

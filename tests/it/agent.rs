@@ -1,4 +1,4 @@
-//! The agent (SPEC §13, docs/agent.md) with a passphrase identity made by the reference `age -p`
+//! The agent (docs/spec.md §13, docs/agent.md) with a passphrase identity made by the reference `age -p`
 //! on a pseudo-terminal: without the agent and a terminal a read is `interaction-required`;
 //! after one `unlock` (typed on a pty) reads need no terminal; `lock` ends that; a peer of
 //! another uid is refused; a SIGKILLed agent leaves no secret on disk; its memory is not

@@ -1,4 +1,4 @@
-//! The audit log (SPEC §13) through the real binary: one line per release of a token, never
+//! The audit log (docs/spec.md §13) through the real binary: one line per release of a token, never
 //! the token, lines whole under concurrent writers, a log that cannot be written only warns,
 //! rotation at 10 MiB, and `audit` reading it back.
 

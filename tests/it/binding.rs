@@ -1,4 +1,4 @@
-//! Binding (SPEC §4) through the binary: a re-pointed profile gets `cluster-mismatch`, and
+//! Binding (docs/spec.md §4) through the binary: a re-pointed profile gets `cluster-mismatch`, and
 //! `rebind --yes` accepts the move.
 
 use crate::util::{TOKEN, TestEnv, text};

@@ -462,7 +462,7 @@ fn exec_store_flag_reads_only_that_store() {
     assert_eq!(got, (0, "prod".into(), sha256(file_token)));
 }
 
-/// The audit log (SPEC §13) records exec's release with the program, and a refused one with
+/// The audit log (docs/spec.md §13) records exec's release with the program, and a refused one with
 /// its kind; never the token.
 #[test]
 fn exec_releases_and_refusals_are_audited() {

@@ -1,4 +1,4 @@
-//! `exec` around a script (SPEC §7.4): the script's argv passes untouched, every `influxctl` it
+//! `exec` around a script (docs/spec.md §7.4): the script's argv passes untouched, every `influxctl` it
 //! runs gets the token through the shim first on its `PATH`, `INFLUXCTL_CRED_CONFIG` names the
 //! derived config, the token is in no environment and no argv, the shim folder is gone
 //! afterwards, a nested exec injects nothing twice, and a missing real influxctl is exit 127

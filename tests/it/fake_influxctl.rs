@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 
 /// The stand-in under the name `influxctl` (a link to [`built`] in a folder of its own; a copy
-/// off Unix): `exec` treats a PROGRAM by another name as a script (SPEC §7.4).
+/// off Unix): `exec` treats a PROGRAM by another name as a script (docs/spec.md §7.4).
 pub fn binary() -> PathBuf {
     static NAMED: OnceLock<PathBuf> = OnceLock::new();
     NAMED

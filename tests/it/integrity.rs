@@ -341,7 +341,7 @@ fn generic_token_variable_shadowing_a_stored_entry_warns() {
     let out = env.cmd().env("INFLUXCTL_CRED_TOKEN", ENV_TOKEN).args(["get", "-p", "prod"]).output();
     let out = out.unwrap();
     assert_exit(&out, 0);
-    assert_eq!(text(&out.stdout), format!("{ENV_TOKEN}\n"), "env comes first (SPEC §3)");
+    assert_eq!(text(&out.stdout), format!("{ENV_TOKEN}\n"), "env comes first (docs/spec.md §3)");
     let err = text(&out.stderr);
     assert!(err.contains("INFLUXCTL_CRED_TOKEN shadows"), "{err}");
     assert!(err.contains("\"prod\"") && err.contains("file store"), "{err}");

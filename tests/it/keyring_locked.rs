@@ -1,5 +1,5 @@
 //! A locked keyring on the real gnome-keyring, with no settings forcing the store (issue 10,
-//! SPEC §3): `get` is `store-unavailable` (5), never `not-found` (3), when the user named the
+//! docs/spec.md §3): `get` is `store-unavailable` (5), never `not-found` (3), when the user named the
 //! keyring or it is the profile's store; `erase` fails (5) and says what it did not erase;
 //! `store` never leaves a second, stale copy in the file store.
 //!

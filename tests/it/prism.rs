@@ -1,4 +1,4 @@
-//! The validating mock of the Management API (SPEC §11): prism (`@stoplight/prism-cli`, pinned
+//! The validating mock of the Management API (docs/spec.md §11): prism (`@stoplight/prism-cli`, pinned
 //! in package.json, installed by `npm ci`) serving InfluxData's OpenAPI documents from
 //! tests/fixtures/openapi/ on a free loopback port. One prism per document per test-binary run,
 //! started on first use; a watchdog ends it within a second of the test binary's exit. Its log

@@ -1,4 +1,4 @@
-//! `setup` (issue #14 item 1, SPEC §5) through the real binary: on a fresh home with a
+//! `setup` (issue #14 item 1, docs/spec.md §5) through the real binary: on a fresh home with a
 //! plaintext influxctl config it creates the identity, moves the tokens only when told, says
 //! which store and why, prints the shell-init line; a second run changes nothing. No token in
 //! anything printed; files private.

@@ -1,4 +1,4 @@
-//! Token ids that look like flags (`--help`, `-rf`) are refused wherever an id enters (SPEC §8):
+//! Token ids that look like flags (`--help`, `-rf`) are refused wherever an id enters (docs/spec.md §8):
 //! `store --token-id`, the helper's `store`, `management create` / `list` output, and an id
 //! already in the store (planted) is never passed to `erase --revoke` or `rotate`. A token id
 //! of `--help` once made `erase --revoke` report "revoked" while the token stayed live.

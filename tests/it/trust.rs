@@ -1,5 +1,5 @@
 //! Strict modes, one safe open, process hardening and injection that never touches a disk
-//! (SPEC §2, §7.4-6, §10.8-9): every file we read that is too open, of another user, a
+//! (docs/spec.md §2, §7.4-6, §10.8-9): every file we read that is too open, of another user, a
 //! symlink where it must not be, a FIFO or a device is refused at once naming the path; the
 //! lock is never taken through a symlink; `exec` is not dumpable and has a core limit of 0;
 //! the derived config is a sealed memfd or a file on a tmpfs. Every command here runs under a

@@ -1,6 +1,6 @@
 //! The vault token a request is sent with. `auth = "token"` (the default) takes it where the
 //! `bao` CLI does: `BAO_TOKEN`, else `VAULT_TOKEN`, else `~/.vault-token` (what `bao login`
-//! writes), the file checked as strictly as our own secret files (SPEC §2: a regular file of
+//! writes), the file checked as strictly as our own secret files (docs/spec.md §2: a regular file of
 //! yours, not readable by group or others, in folders nobody else can write; a too-open file
 //! is refused with the `chmod` that fixes it). `approle` and `jwt` log in
 //! ([`super::login::Login`]).

@@ -3,7 +3,7 @@
 //! automatic redirects, and answers capped at 1 MiB. The client holds no token: every call is
 //! given the one to send (or none, for logins).
 //!
-//! High availability (SPEC §12): a request goes to the first address that answers. What a
+//! High availability (docs/spec.md §12): a request goes to the first address that answers. What a
 //! healthy cluster answers briefly while it changes its mind is retried, across the addresses
 //! and with backoff, until `vault_timeout` is spent ([`transient`]): 503 (sealed, no active
 //! node), a refused or failed connection, 502/504, 429, 412, the 400 "upgrading" answer of a KV

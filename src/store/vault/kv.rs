@@ -5,7 +5,7 @@
 //! Layout: the entry of profile `P` is the secret `<prefix>/<name>` of the KV v2 mount, where
 //! `<name>` is the profile's file-store name ([`crate::store::encode_profile`]: `[A-Za-z0-9_-]`
 //! and inner dots stay, every other byte is `%XX`), so no profile can leave the prefix (`..`
-//! becomes `%2E.`, `a/b` becomes `a%2Fb`). Its `data` is the entry JSON (SPEC §4); its
+//! becomes `%2E.`, `a/b` becomes `a%2Fb`). Its `data` is the entry JSON (docs/spec.md §4); its
 //! `custom_metadata` holds the same without the token, one key per field.
 
 use std::collections::BTreeMap;

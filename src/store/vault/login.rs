@@ -1,4 +1,4 @@
-//! Logins of the vault store for `auth = "approle"` and `auth = "jwt"` (SPEC §12); the token of
+//! Logins of the vault store for `auth = "approle"` and `auth = "jwt"` (docs/spec.md §12); the token of
 //! `auth = "token"` is [`super::auth`]'s.
 //!
 //! - approle: `POST auth/<auth_mount or approle>/login {role_id, secret_id}`, the secret id

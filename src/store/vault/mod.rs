@@ -1,4 +1,4 @@
-//! The `vault` store (SPEC §12): each entry is a KV v2 secret of an OpenBao or HashiCorp Vault
+//! The `vault` store (docs/spec.md §12): each entry is a KV v2 secret of an OpenBao or HashiCorp Vault
 //! server, `<mount>/data/<prefix>/<profile>`, shared by every workstation and runner that can
 //! read it ([`kv`] has the layout and the wire format, [`client`] the HTTP and the HA retries,
 //! [`auth`] the token).

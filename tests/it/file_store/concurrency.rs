@@ -1,4 +1,4 @@
-//! Concurrent writers to the file store, and writers killed mid-write (SPEC §10.7).
+//! Concurrent writers to the file store, and writers killed mid-write (docs/spec.md §10.7).
 
 use std::io::Write;
 use std::process::{Command as StdCommand, Stdio};

@@ -1,4 +1,4 @@
-//! `create` and `rotate` each write one audit line (SPEC §13) naming the new token's id, and
+//! `create` and `rotate` each write one audit line (docs/spec.md §13) naming the new token's id, and
 //! never a token.
 
 use super::Setup;

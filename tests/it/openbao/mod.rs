@@ -1,4 +1,4 @@
-//! A real OpenBao for the vault store's tests (SPEC §11, §12): `bao server -dev` on a free
+//! A real OpenBao for the vault store's tests (docs/spec.md §11, §12): `bao server -dev` on a free
 //! loopback port with its own HOME and a random root token ([`Bao::dev`]), the `bao` CLI against
 //! it for set-up ([`Bao::cli`]: `BAO_ADDR`/`BAO_TOKEN` in the child's environment only), JWTs
 //! signed by a key the test makes ([`jwt`]), and a 3-node raft cluster ([`cluster`]). Every

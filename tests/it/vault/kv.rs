@@ -18,7 +18,7 @@ fn round_trip_store_get_list_erase_and_bao_kv_get_reads_the_entry() {
     assert!(r.stderr.contains("vault"), "the store written is named: {}", r.stderr);
     assert_eq!(m.get("prod").map_err(|r| r.stderr), Ok(TOKEN.to_owned()));
 
-    // The entry JSON of SPEC §4 is the secret's data, readable by the bao CLI.
+    // The entry JSON of docs/spec.md §4 is the secret's data, readable by the bao CLI.
     let entry = stored_entry(&bao, "prod").expect("bao kv get reads our entry");
     assert_eq!(entry["token"], TOKEN);
     assert_eq!(entry["profile"], "prod");

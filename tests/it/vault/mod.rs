@@ -1,4 +1,4 @@
-//! The `vault` store (SPEC §12) through the real binary against a real OpenBao
+//! The `vault` store (docs/spec.md §12) through the real binary against a real OpenBao
 //! ([`crate::openbao`]): round trip, `bao kv` interop, check-and-set and mounts ([`kv`]),
 //! policies and logins ([`access`]), the CI flow with no stored secret ([`ci`]), rotation across
 //! machines ([`rotate`]), https, namespaces and the token's sources ([`tls`]), a raft cluster

@@ -1,4 +1,4 @@
-//! Rotation single-flight across machines (SPEC §12): eight separate homes, each its own
+//! Rotation single-flight across machines (docs/spec.md §12): eight separate homes, each its own
 //! machine with its own store lock, auto-rotating one shared vault entry at once, against one
 //! stand-in Management API (one server state file), create exactly one new token.
 

@@ -1,4 +1,4 @@
-//! The entry of a profile from a secret's `data`: our entry JSON (SPEC §4) as we write it, or
+//! The entry of a profile from a secret's `data`: our entry JSON (docs/spec.md §4) as we write it, or
 //! a secret written by hand, field by field (docs/vault.md, "A secret written by hand"). A hand
 //! gets what `bao kv put … token=@token.txt` writes: every value a string, a token file that
 //! ends in a newline. So, for a secret that is not exactly ours: surrounding whitespace of the

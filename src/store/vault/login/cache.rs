@@ -12,7 +12,7 @@
 //! every command logs in (said under `-v`). Any problem with the file (unreadable, from another
 //! identity, damaged) only means a fresh login; the next one replaces it.
 //!
-//! When an agent runs (SPEC §13), the same JSON is held in the agent's memory under the key
+//! When an agent runs (docs/spec.md §13), the same JSON is held in the agent's memory under the key
 //! instead ([`crate::agent::login_put`]): no file is written, and no identity is needed; `lock`
 //! revokes what it holds before the agent forgets it.
 

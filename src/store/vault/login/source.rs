@@ -1,7 +1,7 @@
 //! Where a login's credentials come from, read and checked before anything is sent: the AppRole
 //! secret id from `secret_id_file`, and the JWT from `jwt_file`, from the variable `jwt_env`
 //! names (GitLab's `id_tokens`), or on GitHub Actions from its OIDC token service. Secret files
-//! are the user's (a symlink is followed) but trusted only under strict modes (SPEC §2: a
+//! are the user's (a symlink is followed) but trusted only under strict modes (docs/spec.md §2: a
 //! regular file of the user's, not readable by group or others), read with a cap, trimmed and
 //! zeroized. No error here ever carries a secret id, a JWT or the request token.
 
