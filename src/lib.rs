@@ -33,8 +33,9 @@
 //! | 9 | `api-error` |
 //! | 75 | `locked` |
 
-// `deny`, not `forbid`: `secret::memlock` allows it, for `mlock`, and `spawn::signals`, for
-// signal handlers and masks (each use has a SAFETY note).
+// `deny`, not `forbid`: `secret::memlock` allows it, for `mlock`, `spawn::signals`, for signal
+// handlers and masks, and a few more modules for system calls without a safe wrapper (each
+// module says why; each use has a SAFETY note).
 #![deny(unsafe_code)]
 
 pub mod agent;

@@ -136,11 +136,17 @@ mod other {
     use super::Spawned;
     use crate::error::Result;
 
-    /// Off Unix, Ctrl-C reaches the whole console group; nothing is forwarded.
+    /// Off Unix, Ctrl-C reaches the whole console group, the child included; nothing is
+    /// forwarded. On Windows this process answers Ctrl-C and Ctrl-Break itself while the
+    /// forwarder lives (a console control handler that says "handled"), so the child stops and
+    /// we still remove the derived config: the default handler would end us at once and leave
+    /// it in `%TEMP%`. A handler routine is not inherited, so influxctl keeps the default.
     pub struct Forwarder;
 
     impl Forwarder {
         pub fn install() -> Result<Forwarder> {
+            #[cfg(windows)]
+            console::hold()?;
             Ok(Forwarder)
         }
 
@@ -154,14 +160,72 @@ mod other {
     }
 
     impl Drop for Forwarder {
-        /// Nothing to stop; callers drop the forwarder at the same point on every OS.
-        fn drop(&mut self) {}
+        /// Callers drop the forwarder at the same point on every OS: after the child and the
+        /// derived config are gone.
+        fn drop(&mut self) {
+            #[cfg(windows)]
+            console::release();
+        }
+    }
+
+    #[cfg(windows)]
+    #[allow(unsafe_code)]
+    pub(super) mod console {
+        use windows_sys::Win32::Foundation::{FALSE, TRUE};
+        use windows_sys::Win32::System::Console::{
+            CTRL_BREAK_EVENT, CTRL_C_EVENT, SetConsoleCtrlHandler,
+        };
+        use windows_sys::core::BOOL;
+
+        use crate::error::{Error, Result};
+
+        /// Ctrl-C and Ctrl-Break are ours to take (the child gets its own); a closed console,
+        /// log-off or shut-down go on to the default handler.
+        pub(crate) fn handled(event: u32) -> bool {
+            event == CTRL_C_EVENT || event == CTRL_BREAK_EVENT
+        }
+
+        /// The console control handler routine (it runs on a thread the system makes).
+        unsafe extern "system" fn on_event(event: u32) -> BOOL {
+            if handled(event) { TRUE } else { FALSE }
+        }
+
+        pub(super) fn hold() -> Result<()> {
+            // SAFETY: `on_event` is a plain function with the signature the API requires; it
+            // touches no state, so it is sound on the thread the system calls it on.
+            if unsafe { SetConsoleCtrlHandler(Some(on_event), TRUE) } == 0 {
+                return Err(Error::Other(format!(
+                    "cannot take Ctrl-C for the run: {}",
+                    std::io::Error::last_os_error()
+                )));
+            }
+            Ok(())
+        }
+
+        pub(super) fn release() {
+            // SAFETY: removes the routine `hold` added; nothing else refers to it.
+            unsafe { SetConsoleCtrlHandler(Some(on_event), FALSE) };
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(windows)]
+    #[test]
+    fn ctrl_c_and_break_are_taken_and_a_closed_console_is_not() {
+        use windows_sys::Win32::System::Console::{
+            CTRL_BREAK_EVENT, CTRL_C_EVENT, CTRL_CLOSE_EVENT, CTRL_SHUTDOWN_EVENT,
+        };
+        assert!(other::console::handled(CTRL_C_EVENT) && other::console::handled(CTRL_BREAK_EVENT));
+        assert!(!other::console::handled(CTRL_CLOSE_EVENT));
+        assert!(!other::console::handled(CTRL_SHUTDOWN_EVENT));
+        // Installing and removing the handler works on this console.
+        let forwarder = Forwarder::install().expect("SetConsoleCtrlHandler");
+        drop(forwarder);
+    }
 
     #[test]
     fn secret_vars_are_recognised() {
