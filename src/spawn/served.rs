@@ -16,6 +16,7 @@
 //! removed by the next script run's sweep. After `exec` returns, nothing the script's
 //! processes inherited leads to the token: the socket is gone, and they never held the memfd.
 
+#![cfg(target_os = "linux")]
 // Taking ownership of the descriptors `recvmsg` installed is `unsafe`; each use has a SAFETY
 // note.
 #![allow(unsafe_code)]
