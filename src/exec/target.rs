@@ -62,7 +62,11 @@ pub fn real_influxctl() -> Option<PathBuf> {
 pub fn direct(program: &OsStr) -> Option<std::ffi::OsString> {
     let bare = Path::new(program).components().count() == 1 && named_influxctl(program);
     if bare && let Some(set) = std::env::var_os(PROGRAM_ENV).filter(|v| !v.is_empty()) {
-        return resolve(&set).map(PathBuf::into_os_string);
+        // A path that exists but cannot be executed is run all the same, so that it fails as
+        // such (126), not as "not found".
+        let given = Path::new(&set);
+        let exists = given.components().count() > 1 && given.exists();
+        return resolve(&set).map(PathBuf::into_os_string).or_else(|| exists.then_some(set));
     }
     resolve(program).map(|_| program.to_owned())
 }

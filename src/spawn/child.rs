@@ -85,7 +85,14 @@ pub fn run_noting(
             };
             ui::report(&Error::io("cannot run", program, e));
             noted(false);
-            if code == EXIT_NOT_FOUND && named_influxctl(program) {
+            let path = std::path::Path::new(program);
+            if code == EXIT_NOT_FOUND && path.components().count() > 1 && path.is_file() {
+                // The file is there: what is missing is what it needs to start.
+                ui::stderr_line(&format!(
+                    "influxctl-cred: hint: {} exists; the interpreter on its #! line (or a loader it needs) is missing",
+                    path.display()
+                ));
+            } else if code == EXIT_NOT_FOUND && named_influxctl(program) {
                 ui::stderr_line(NOT_FOUND_HINT);
             }
             return code;

@@ -114,6 +114,9 @@ fn audit_says_not_started_when_the_program_could_not_start() {
         .output();
     let out = out.unwrap();
     assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
+    // The file exists: the hint names its missing interpreter, not a missing influxctl.
+    assert!(text(&out.stderr).contains("interpreter on its #! line"), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("install influxctl"), "{}", text(&out.stderr));
     let raw = std::fs::read_to_string(s.audit()).unwrap();
     let lines: Vec<serde_json::Value> =
         raw.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -173,4 +176,30 @@ fn influxctl_named_by_the_variable_runs_when_none_is_on_path() {
         .unwrap();
     let said = text(&doctor.stdout) + &text(&doctor.stderr);
     assert!(said.contains("from $INFLUXCTL_CRED_INFLUXCTL"), "{said}");
+}
+
+/// A file named by `$INFLUXCTL_CRED_INFLUXCTL` that exists but cannot be executed fails as such
+/// (126), and a name that does not exist says which variable named it.
+#[test]
+fn influxctl_named_by_the_variable_but_not_executable_is_126() {
+    let s = Setup::new();
+    let empty = s.env.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let plain = s.env.path().join("influxctl-not-executable");
+    std::fs::write(&plain, "not a program\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = |named: &std::path::Path| {
+        s.cmd()
+            .env("PATH", &empty)
+            .env("INFLUXCTL_CRED_INFLUXCTL", named)
+            .args(["exec", "--", "influxctl", "database", "list"])
+            .output()
+            .unwrap()
+    };
+    let out = run(&plain);
+    assert_eq!(out.status.code(), Some(126), "{}", text(&out.stderr));
+    let out = run(&s.env.path().join("nowhere").join("influxctl"));
+    assert_eq!(out.status.code(), Some(127), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("$INFLUXCTL_CRED_INFLUXCTL is"), "{}", text(&out.stderr));
 }
