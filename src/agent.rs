@@ -20,6 +20,8 @@ use crate::secret::SecretBytes;
 #[cfg(unix)]
 pub mod client;
 #[cfg(unix)]
+mod deadline;
+#[cfg(unix)]
 mod logins;
 #[cfg(unix)]
 mod peer;

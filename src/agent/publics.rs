@@ -20,13 +20,22 @@ fn valid(key: Option<&str>) -> Option<&str> {
 }
 
 impl Publics {
-    /// Holds `recipients` (already derived from the keys by the agent) for `file`.
+    /// Holds `recipients` (already derived from the keys by the agent) for `file`. The first
+    /// `add` for a file wins until `lock` or the TTL: the agent cannot tell which keys really
+    /// came out of that file, so another same-user `add` naming it with other keys is refused
+    /// (it would make writes encrypt to a key the user never chose, and drop the user's own).
+    /// The user's own `unlock` then fails loudly instead of a write silently going astray.
     pub fn put(&mut self, file: &str, recipients: Vec<String>) -> Result<(), String> {
-        let file = valid(Some(file)).ok_or("invalid identity file key")?;
-        if self.0.len() >= MAX_FILES && !self.0.contains_key(file) {
-            return Err("too many identity files".into());
+        let file = valid(Some(file)).ok_or("invalid identity file key")?.to_ascii_lowercase();
+        match self.0.get(&file) {
+            Some(held) if *held == recipients => return Ok(()),
+            Some(_) => {
+                return Err("this identity file was already unlocked with other keys; run `influxctl-cred lock`, then `unlock` again".into());
+            }
+            None if self.0.len() >= MAX_FILES => return Err("too many identity files".into()),
+            None => {}
         }
-        self.0.insert(file.to_ascii_lowercase(), recipients);
+        self.0.insert(file, recipients);
         Ok(())
     }
 
@@ -64,7 +73,10 @@ mod tests {
             p.put(&format!("{i:064x}"), Vec::new()).unwrap();
         }
         assert_eq!(p.put(&"f".repeat(64), Vec::new()).unwrap_err(), "too many identity files");
-        p.put(FILE, vec!["age1other".into()]).unwrap();
+        // The same keys again: fine; other keys for a file already held: refused, kept.
+        p.put(FILE, vec!["age1test".into()]).unwrap();
+        assert!(p.put(FILE, vec!["age1other".into()]).unwrap_err().contains("already unlocked"));
+        assert_eq!(&*p.get(Some(FILE)).unwrap(), br#"["age1test"]"#);
         p.clear();
         assert_eq!(p.get(Some(FILE)).unwrap_err(), "none");
     }

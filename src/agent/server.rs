@@ -1,6 +1,6 @@
 //! The agent process (`influxctl-cred agent`): binds the socket, answers one request per
-//! connection, one connection at a time (each bounded by [`IO_TIMEOUT`], so a stuck peer delays
-//! others by at most that), and forgets everything and exits at its TTL, after its idle
+//! connection, one connection at a time (each bounded as a whole by [`IO_TIMEOUT`], so a
+//! stuck peer delays others by at most that), and forgets everything and exits at its TTL, after its idle
 //! timeout, on `lock`, or on SIGTERM/SIGINT/SIGHUP. Keys live in one [`LockedBytes`] (mlocked,
 //! zeroized); the process is undumpable from the start (`harden::apply` in `main`).
 
@@ -225,17 +225,18 @@ fn watch(state: Shared, dir: PathBuf, path: PathBuf) -> Result<()> {
 }
 
 /// Answers one connection; `true` when the agent should stop (`lock`).
-fn handle(mut conn: UnixStream, state: &Shared) -> bool {
-    let _ = conn.set_read_timeout(Some(IO_TIMEOUT));
-    let _ = conn.set_write_timeout(Some(IO_TIMEOUT));
+fn handle(conn: UnixStream, state: &Shared) -> bool {
+    // One deadline for the whole connection, not per read: a peer trickling its request a
+    // byte at a time cannot hold the agent (docs/agent.md).
+    let mut bounded = super::deadline::Bounded::new(&conn, IO_TIMEOUT);
     match peer::peer_uid(&conn) {
         Ok(uid) if uid == peer::own_uid() => {}
         _ => {
-            refuse(&mut conn, "refused: not the agent's user");
+            refuse(&mut bounded, "refused: not the agent's user");
             return false;
         }
     }
-    answer(&mut conn, state)
+    answer(&mut bounded, state)
 }
 
 /// Reads one request of a peer of our uid and answers it; `true` when the agent should stop.

@@ -150,7 +150,19 @@ impl Drop for Server {
 /// The config served on the socket at `path`: a descriptor of the sealed memfd, close-on-exec
 /// (see [`inheritable`]). Refused when the server is not of our uid.
 pub fn receive(path: &Path) -> std::io::Result<OwnedFd> {
+    receive_within(path, RECEIVE_TIMEOUT)
+}
+
+/// How long a shim waits for the config: the live exec answers at once, so a socket that
+/// stays silent is not ours (a planted one, or a server being stopped) and the call goes on
+/// without the config.
+const RECEIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// [`receive`] with a bound on the wait.
+fn receive_within(path: &Path, timeout: std::time::Duration) -> std::io::Result<OwnedFd> {
     let stream = UnixStream::connect(path)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
     let server = getsockopt(&stream, sockopt::PeerCredentials)?;
     if server.uid() != geteuid().as_raw() {
         return Err(std::io::Error::other(format!(
@@ -191,6 +203,17 @@ mod tests {
 
     fn memfd(text: &str) -> OwnedFd {
         super::super::place::sealed_memfd(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_silent_socket_is_given_up_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let started = std::time::Instant::now();
+        let got = receive_within(&path, std::time::Duration::from_millis(200));
+        assert!(got.is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
     }
 
     fn read_fd(fd: &OwnedFd) -> String {

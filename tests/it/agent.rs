@@ -698,3 +698,80 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Another same-user process that `add`s its own key under the digest of the user's identity
+/// file cannot redirect writes: the agent keeps the first keys it got for that file (from
+/// `unlock`), so a later write still encrypts to the user's key and never to the forged one.
+#[test]
+fn a_forged_add_for_the_identity_file_does_not_redirect_writes() {
+    let mut s = Setup::new();
+    assert_eq!(s.unlock().0, 0);
+    let digest = {
+        use sha2::{Digest, Sha256};
+        let bytes = std::fs::read(s.env.cred_home().join("locked.age")).unwrap();
+        Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let evil = age::x25519::Identity::generate();
+    let evil_public = evil.to_public().to_string();
+    let evil_secret = format!("{}\n", age::secrecy::ExposeSecret::expose_secret(&evil.to_string()));
+    let client = r#"
+import socket, sys
+key = sys.argv[2].encode()
+c = socket.socket(socket.AF_UNIX)
+c.settimeout(10)
+c.connect(sys.argv[1])
+c.sendall(b'{"v":1,"op":"add","len":%d,"key":"%s"}\n' % (len(key), sys.argv[3].encode()) + key)
+got = b""
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    got += b
+sys.stdout.write(got.decode(errors="replace").split("\n")[0] + "\n")
+"#;
+    let socket = s.run_dir().join("agent.sock");
+    let out = Command::new("python3")
+        .args(["-c", client])
+        .arg(&socket)
+        .arg(&evil_secret)
+        .arg(&digest)
+        .output()
+        .unwrap();
+    let answer = text(&out.stdout);
+    assert!(answer.contains(r#""ok":false"#) && answer.contains("already unlocked"), "{answer}");
+    // A write with no terminal takes the recipients from the agent: the user's, not the forged.
+    let (code, _, err) =
+        s.run_with(&["store", "-p", "prod", "--store", "file"], &format!("{TOKEN}\n"));
+    assert_eq!(code, 0, "{err}");
+    let sidecar =
+        std::fs::read_to_string(s.env.cred_home().join("store").join("prod.meta.json")).unwrap();
+    assert!(!sidecar.contains(&evil_public), "encrypted to the forged key: {sidecar}");
+    let opened = s.age_decrypt("prod");
+    assert!(opened.contains(TOKEN), "the user's identity no longer opens it: {opened}");
+}
+
+/// A peer that trickles its request a byte at a time holds the agent for one connection's time
+/// at most: a `get` that starts while it trickles is answered.
+#[test]
+fn a_trickling_peer_does_not_wedge_the_agent() {
+    let mut s = Setup::new();
+    assert_eq!(s.unlock().0, 0);
+    let socket = s.run_dir().join("agent.sock");
+    let slow = r#"
+import socket, sys, time
+c = socket.socket(socket.AF_UNIX)
+c.connect(sys.argv[1])
+try:
+    for b in b'{"v":1,"op":"status"' * 20:
+        c.send(bytes([b]))
+        time.sleep(0.5)
+except OSError:
+    pass
+"#;
+    let mut trickler = Command::new("python3").args(["-c", slow]).arg(&socket).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let (code, out, err) = s.run(&["get", "-p", "prod"]);
+    let _ = trickler.kill();
+    let _ = trickler.wait();
+    assert_eq!((code, out.as_str()), (0, format!("{TOKEN}\n").as_str()), "{err}");
+}
