@@ -69,6 +69,7 @@ mod tests {
         let mut byte = [0u8; 1];
         let err = loop {
             match bounded.read(&mut byte) {
+                Ok(0) => panic!("the peer closed first"),
                 Ok(_) => continue,
                 Err(e) => break e,
             }

@@ -99,22 +99,7 @@ fn run(opts: &ExecOptions) -> Result<i32> {
     // influxctl itself must exist before a token is read for it ($INFLUXCTL_CRED_INFLUXCTL
     // names it for a bare `influxctl`).
     if plan.script.is_none() {
-        let Some(program) = target::direct(&plan.program) else {
-            let named = std::env::var_os(crate::lifecycle::run::PROGRAM_ENV)
-                .filter(|v| !v.is_empty() && target::named_influxctl(&plan.program))
-                .map(|v| {
-                    format!(
-                        " (${} is {})",
-                        crate::lifecycle::run::PROGRAM_ENV,
-                        Path::new(&v).display()
-                    )
-                })
-                .unwrap_or_default();
-            ui::report(&Error::Other(format!(
-                "cannot run {}{named}: not found",
-                Path::new(&plan.program).display()
-            )));
-            ui::stderr_line(child::NOT_FOUND_HINT);
+        let Some(program) = target::direct_or_report(&plan.program) else {
             return Ok(child::EXIT_NOT_FOUND);
         };
         plan.program = program;

@@ -71,6 +71,24 @@ pub fn direct(program: &OsStr) -> Option<std::ffi::OsString> {
     resolve(program).map(|_| program.to_owned())
 }
 
+/// [`direct`], or `None` after saying on stderr that nothing was found to run (and which
+/// variable named it, when one did), with the hint that names both ways out.
+pub fn direct_or_report(program: &OsStr) -> Option<std::ffi::OsString> {
+    let found = direct(program);
+    if found.is_none() {
+        let named = std::env::var_os(PROGRAM_ENV)
+            .filter(|v| !v.is_empty() && named_influxctl(program))
+            .map(|v| format!(" (${PROGRAM_ENV} is {})", Path::new(&v).display()))
+            .unwrap_or_default();
+        crate::ui::report(&crate::error::Error::Other(format!(
+            "cannot run {}{named}: not found",
+            Path::new(program).display()
+        )));
+        crate::ui::stderr_line(crate::spawn::child::NOT_FOUND_HINT);
+    }
+    found
+}
+
 /// `$INFLUXCTL_CRED_INFLUXCTL`, then `influxctl` on `PATH`, as found, without our own binary.
 fn known() -> Vec<PathBuf> {
     let ours = std::env::current_exe().ok();
