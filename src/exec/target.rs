@@ -111,7 +111,19 @@ pub fn resolve(program: &OsStr) -> Option<PathBuf> {
         return is_executable(p).then(|| p.to_owned());
     }
     let path_var = std::env::var_os("PATH")?;
-    std::env::split_paths(&path_var).map(|dir| dir.join(p)).find(|c| is_executable(c))
+    std::env::split_paths(&path_var)
+        .flat_map(|dir| spellings(dir.join(p)))
+        .find(|c| is_executable(c))
+}
+
+/// The names a program may have on disk: as given and, on Windows, with `.exe` when it names
+/// no extension (as the system's own search does for `influxctl`).
+fn spellings(path: PathBuf) -> Vec<PathBuf> {
+    if cfg!(windows) && path.extension().is_none() {
+        let exe = path.with_extension("exe");
+        return vec![path, exe];
+    }
+    vec![path]
 }
 
 /// Whether `a` and `b` are one file once symlinks are followed.
