@@ -11,7 +11,6 @@ use crate::cli::Inject;
 use crate::entry::Cluster;
 use crate::error::{Error, Result};
 use crate::influxctl::config::Snapshot;
-use crate::influxctl::derive;
 use crate::spawn::{child, place, replace};
 use crate::ui;
 
@@ -31,16 +30,7 @@ impl Plan {
         cluster: &Cluster,
         secrets: Secrets,
     ) -> Result<i32> {
-        let keys: Vec<(&'static str, &crate::secret::Token)> =
-            secrets.keys.iter().map(|(k, t)| (*k, t)).collect();
-        let text = derive::derive(
-            snap.config.as_deref(),
-            &self.config_path,
-            &self.profile,
-            cluster,
-            &keys,
-        )?;
-        drop(keys);
+        let text = self.derive_text(snap, cluster, &secrets)?;
         // The memfd holds the text now; the token's own copies are zeroized here.
         let derived = place::Derived::place(Inject::Memfd, text)?;
         drop(secrets);

@@ -280,6 +280,18 @@ impl Plan {
         self.run_caught(snap, cluster, secrets, inject, &forwarder)
     }
 
+    /// The derived config's text (zeroized when dropped): the user's config from `snap` with
+    /// `secrets`' keys set in this run's profile, or the profile built from `cluster`.
+    fn derive_text(
+        &self,
+        snap: &Snapshot,
+        cluster: &Cluster,
+        secrets: &Secrets,
+    ) -> Result<zeroize::Zeroizing<String>> {
+        let keys: Vec<(&'static str, &Token)> = secrets.keys.iter().map(|(k, t)| (*k, t)).collect();
+        derive::derive(snap.config.as_deref(), &self.config_path, &self.profile, cluster, &keys)
+    }
+
     /// [`Plan::run`] under a [`child::Forwarder`] the caller installed earlier (before making
     /// a secret that must be cleaned up, as `--database-token` does). A signal caught before
     /// the child is spawned stops the run without starting it. The profile keys are dropped
@@ -292,21 +304,13 @@ impl Plan {
         inject: Inject,
         forwarder: &child::Forwarder,
     ) -> Result<i32> {
-        let keys: Vec<(&'static str, &Token)> = secrets.keys.iter().map(|(k, t)| (*k, t)).collect();
-        let text = derive::derive(
-            snap.config.as_deref(),
-            &self.config_path,
-            &self.profile,
-            cluster,
-            &keys,
-        )?;
+        let text = self.derive_text(snap, cluster, &secrets)?;
         // A script's processes inherit nothing that outlives this run: no memfd (a background
         // process would keep it), but a socket served by this process (script::place).
         let derived = match &self.script {
             Some(_) => script::place(inject, text)?,
             None => place::Derived::place(inject, text)?,
         };
-        drop(keys);
         let Secrets { keys: owned_keys, env } = secrets;
         drop(owned_keys);
         ui::verbose(format!("derived config at {}", derived.path().display()));
