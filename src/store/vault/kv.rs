@@ -19,7 +19,7 @@ use crate::settings::VaultSettings;
 
 mod hand;
 mod meta;
-pub use hand::{HAND_PLACEHOLDER, entry_from_data};
+pub use hand::entry_from_data;
 pub use meta::{from_custom, metadata_body, to_custom, unlisted};
 
 /// Where the entries of one `[vault]` setting live.

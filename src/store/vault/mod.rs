@@ -260,16 +260,8 @@ impl Store for VaultStore {
     fn get(&self, profile: &str) -> Result<Option<Entry>> {
         match self.read(profile)? {
             Read::Present(bytes, _, created) => {
-                kv::entry_from_data(&bytes, profile, created).map(Some).map_err(|e| match e {
-                    // The fix names this secret, as `bao kv patch` takes it.
-                    Error::Corrupt { store, profile, reason } => Error::Corrupt {
-                        store,
-                        reason: reason
-                            .replace(kv::HAND_PLACEHOLDER, &self.layout.kv_name(&profile)),
-                        profile,
-                    },
-                    other => other,
-                })
+                let secret = self.layout.kv_name(profile);
+                kv::entry_from_data(&bytes, profile, created, &secret).map(Some)
             }
             Read::Absent(_) => Ok(None),
         }

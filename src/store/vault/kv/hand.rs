@@ -30,17 +30,20 @@ const FIELDS: [&str; 9] = [
 ];
 
 /// How the fix of a hand-made secret is said.
-const HOW: &str = "fix it with `bao kv patch <mount>/<prefix>/<profile> FIELD=VALUE`, or write the entry again as docs/vault.md shows";
-
-/// The secret's name in [`HOW`], which the store replaces with the real one.
-pub const HAND_PLACEHOLDER: &str = "<mount>/<prefix>/<profile>";
+fn how(secret: &str) -> String {
+    format!(
+        "fix it with `bao kv patch {secret} FIELD=VALUE`, or write the entry again as docs/vault.md shows"
+    )
+}
 
 /// The entry of `profile` from a secret's `data`; `created` is when the version was written
-/// (the creation time of an entry that does not say it).
+/// (the creation time of an entry that does not say it); `secret` is the secret's name as
+/// `bao kv` takes it (`<mount>/<prefix>/<name>`), for the fix a malformed one is told.
 pub fn entry_from_data(
     bytes: &[u8],
     profile: &str,
     created: Option<jiff::Timestamp>,
+    secret: &str,
 ) -> Result<Entry> {
     if let Ok(entry) = Entry::from_secret_json(bytes, "vault", profile) {
         return Ok(entry);
@@ -49,10 +52,12 @@ pub fn entry_from_data(
         |reason: String| Error::Corrupt { store: "vault", profile: profile.to_owned(), reason };
     let Ok(fields) = serde_json::from_slice::<BTreeMap<String, &RawValue>>(bytes) else {
         return Err(corrupt(format!(
-            "the secret's data is not a JSON object of fields (profile, token, …); {HOW}"
+            "the secret's data is not a JSON object of fields (profile, token, …); {}",
+            how(secret)
         )));
     };
-    let bad = |field: &str, what: &str| corrupt(format!("field `{field}`: {what}; {HOW}"));
+    let bad =
+        |field: &str, what: &str| corrupt(format!("field `{field}`: {what}; {}", how(secret)));
     if let Some(name) = text(&fields, "profile", &bad)?
         && name.as_str() != profile
     {

@@ -171,8 +171,13 @@ fn refusals_name_path_and_capability_and_a_lost_cas_is_a_conflict() {
 #[test]
 fn a_secret_written_by_hand_with_a_token_reads_as_an_entry() {
     let created = Some("2026-02-03T04:05:06Z".parse().unwrap());
-    let e = entry_from_data(br#"{"token":"M.V1.test-byhand","token_id":"abc-1"}"#, "prod", created)
-        .unwrap();
+    let e = entry_from_data(
+        br#"{"token":"M.V1.test-byhand","token_id":"abc-1"}"#,
+        "prod",
+        created,
+        "secret/influxctl-cred/prod",
+    )
+    .unwrap();
     assert_eq!((e.profile.as_str(), e.token.expose()), ("prod", "M.V1.test-byhand"));
     assert_eq!(e.token_id.as_deref(), Some("abc-1"));
     assert_eq!(Some(e.created_at), created);
@@ -184,7 +189,7 @@ fn a_secret_written_by_hand_with_a_token_reads_as_an_entry() {
         br#"{"profile":"other","token":"M.V1.test-x","created_at":"2026-01-01T00:00:00Z","origin":"stored"}"#,
         b"[]",
     ] {
-        let err = entry_from_data(bad, "prod", None).unwrap_err();
+        let err = entry_from_data(bad, "prod", None, "secret/influxctl-cred/prod").unwrap_err();
         assert_eq!(err.exit_code(), 1, "{err}");
         assert!(!err.to_string().contains("M.V1.test-x"), "{err}");
     }
@@ -195,12 +200,12 @@ fn the_documented_bao_kv_put_recipe_reads_and_a_bad_field_is_named_with_the_fix(
     // What `bao kv put … profile=prod token=@token.txt origin=stored created_at=…` writes when
     // token.txt ends in a newline: every value a string.
     let recipe = br#"{"created_at":"2026-12-01T00:00:00Z","origin":"stored","profile":"prod","token":"M.V1.test-recipe-0123456789\n"}"#;
-    let e = entry_from_data(recipe, "prod", None).unwrap();
+    let e = entry_from_data(recipe, "prod", None, "secret/influxctl-cred/prod").unwrap();
     assert_eq!(e.token.expose(), "M.V1.test-recipe-0123456789");
     assert_eq!(e.created_at, "2026-12-01T00:00:00Z".parse().unwrap());
     assert_eq!((e.origin, e.expires_at), (Origin::Stored, None));
     let strings = br#"{"token":"M.V1.test-x","token_id":"","expires_at":"2030-01-01T00:00:00Z","cluster":"{\"product\":\"dedicated\",\"cluster_id\":\"c1\"}"}"#;
-    let e = entry_from_data(strings, "prod", None).unwrap();
+    let e = entry_from_data(strings, "prod", None, "secret/influxctl-cred/prod").unwrap();
     assert_eq!((e.token_id, e.expires_at), (None, Some("2030-01-01T00:00:00Z".parse().unwrap())));
     assert_eq!(e.cluster.cluster_id.as_deref(), Some("c1"));
     for (bad, field, what) in [
@@ -214,7 +219,7 @@ fn the_documented_bao_kv_put_recipe_reads_and_a_bad_field_is_named_with_the_fix(
         (br#"{"token":"M.V1.test-x","expires":"2030-01-01T00:00:00Z"}"#, "expires", "not a field"),
         (br#"{"token":"M.V1.test-x","description":"two\nlines"}"#, "description", "one line"),
     ] {
-        let err = entry_from_data(bad, "prod", None).unwrap_err();
+        let err = entry_from_data(bad, "prod", None, "secret/influxctl-cred/prod").unwrap_err();
         let text = err.to_string();
         assert_eq!(err.exit_code(), 1, "{text}");
         assert!(text.contains(&format!("field `{field}`: ")) && text.contains(what), "{text}");
