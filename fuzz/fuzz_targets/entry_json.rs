@@ -1,6 +1,8 @@
 //! What the stores keep: the entry JSON inside an age file (parse, then write and parse again
-//! to the same entry), the plaintext sidecar beside it, and the age file itself opened with a
-//! fixed identity (header parsing; a fuzzer cannot forge a valid file).
+//! to the same entry), the plaintext sidecar beside it, the age file itself opened with a
+//! fixed identity (header parsing; a fuzzer cannot forge a valid file), and a vault secret's
+//! data written by hand (`bao kv put`), read field by field: a typed error that never repeats
+//! a token value, or an entry of the profile asked for.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -32,6 +34,22 @@ fuzz_target!(|data: &[u8]| {
             serde_json::from_slice::<influxctl_cred::entry::EntryMeta>(&json).ok(),
             Some(meta)
         );
+    }
+    // A hand-made vault secret.
+    match influxctl_cred::store::vault::kv::entry_from_data(data, &profile, None, "secret/p/x") {
+        Ok(entry) => assert_eq!(entry.profile, profile),
+        Err(e) => {
+            let said = e.to_string();
+            let token = serde_json::from_slice::<serde_json::Value>(data)
+                .ok()
+                .and_then(|v| {
+                    v.get("token").and_then(|t| t.as_str()).map(str::trim).map(str::to_owned)
+                })
+                .filter(|t| t.len() >= 8 && !profile.contains(t.as_str()));
+            if let Some(token) = token {
+                assert!(!said.contains(&token), "a hand-made entry's error repeats its token");
+            }
+        }
     }
     // The sidecar.
     if let Some((_, meta)) = decode_sidecar(data) {
